@@ -1,0 +1,100 @@
+# distillguard — build, test, demo.
+#   make            build ./distillguard (BPF objects, skeletons, controller)
+#   sudo make test  install missing Debian packages, run unit + fuzz + BPF tests
+#   sudo make demo  install missing packages, show traffic being observed
+#   make bench      print benchmark numbers (no assertions)
+
+CC      ?= gcc
+CLANG   ?= clang
+BPFTOOL ?= bpftool
+OUT     := build
+ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+
+WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
+CFLAGS  ?= -O2 -g
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(OUT)
+LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread
+SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+BPF_SRCS  := $(wildcard bpf/*.bpf.c)
+BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
+USER_SRCS := $(wildcard user/*.c)
+LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+OBJS      := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
+LIB_OBJS  := $(patsubst user/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
+ASAN_OBJS := $(patsubst user/%.c,$(OUT)/asan/%.o,$(LIB_SRCS))
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
+HDRS      := $(wildcard include/*.h user/*.h) $(SKELS)
+
+.PHONY: all deps test unit fuzz integration demo bench clean
+all: distillguard
+
+deps:
+	@sh scripts/deps.sh
+
+# vmlinux.h is generated from the running kernel's BTF (not committed): the
+# programs are CO-RE, so the header only has to name the fields we read.
+$(OUT)/vmlinux.h:
+	@mkdir -p $(OUT)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@.tmp && mv $@.tmp $@
+
+$(OUT)/bpf/%.bpf.o: bpf/%.bpf.c $(OUT)/vmlinux.h $(wildcard bpf/*.h include/*.h)
+	@mkdir -p $(@D)
+	$(CLANG) -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -I$(OUT) -c $< -o $@
+	llvm-strip -g $@ 2>/dev/null || true
+
+$(OUT)/%.skel.h: $(OUT)/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+$(OUT)/obj/%.o: user/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+distillguard: $(OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
+
+# Unit tests: every user module but main.c, under ASan + UBSan.
+$(OUT)/asan/%.o: user/%.c $(HDRS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -c $< -o $@
+
+$(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
+
+# libFuzzer harnesses (clang), linked against the parser modules.
+FUZZ_LIB := $(addprefix user/,decode.c reassemble.c reqbody.c respbody.c fingerprint.c \
+	record.c keyhash.c netaddr.c config.c)
+$(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
+	@mkdir -p $(@D)
+	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Iuser -I$(OUT) \
+		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LDLIBS)
+
+unit: $(UNIT_BINS)
+	@sh scripts/run-unit.sh $(UNIT_BINS)
+
+fuzz: $(FUZZ_BINS)
+	@sh scripts/run-fuzz.sh $(or $(FUZZ_SECONDS),15) $(FUZZ_BINS)
+
+integration: distillguard
+	@sh tests/integration/run.sh
+
+test:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all $(UNIT_BINS) $(FUZZ_BINS)
+	@sh scripts/run-tests.sh
+
+demo:
+	@sh scripts/deps.sh
+	@$(MAKE) --no-print-directory all
+	@sh scripts/demo.sh
+
+bench: distillguard
+	@sh scripts/bench.sh
+
+clean:
+	rm -rf $(OUT) distillguard

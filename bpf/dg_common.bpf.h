@@ -1,0 +1,199 @@
+/* dg_common.bpf.h — helpers shared by the BPF objects: the watched-port
+ * filter, counters, fd → socket → tuple resolution, bounded captures. */
+#ifndef DG_COMMON_BPF_H
+#define DG_COMMON_BPF_H
+
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "dg_event.h"
+
+#define AF_INET   2
+#define AF_INET6  10
+#define S_IFMT    00170000
+#define S_IFSOCK  0140000
+#define SOCK_STREAM 1
+
+/* Set by the controller before load. */
+const volatile __u16 watch_ports[DG_MAX_PORTS] = {};
+const volatile __u32 n_ports = 0;
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, DG_C__MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+static __always_inline void dg_count(__u32 c)
+{
+	__u64 *v = bpf_map_lookup_elem(&counters, &c);
+	if (v)
+		*v += 1;
+}
+
+static __always_inline bool dg_port_watched(__u16 port)
+{
+#pragma unroll
+	for (int i = 0; i < DG_MAX_PORTS; i++) {
+		if (i >= n_ports)
+			break;
+		if (watch_ports[i] == port)
+			return true;
+	}
+	return false;
+}
+
+/* The struct sock behind fd in the current task, or NULL when fd is not a
+ * TCP/IP stream socket. CO-RE reads: task → files → fdt → fd[fd] → inode. */
+static __always_inline struct sock *dg_fd_sock(int fd)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct fdtable *fdt = BPF_CORE_READ(task, files, fdt);
+	struct file **fds;
+	struct file *f = NULL;
+	struct socket *sock;
+	struct sock *sk;
+	unsigned int max;
+
+	if (!fdt || fd < 0)
+		return NULL;
+	max = BPF_CORE_READ(fdt, max_fds);
+	if ((unsigned int)fd >= max)
+		return NULL;
+	fds = BPF_CORE_READ(fdt, fd);
+	if (bpf_probe_read_kernel(&f, sizeof(f), &fds[fd]) || !f)
+		return NULL;
+	if ((BPF_CORE_READ(f, f_inode, i_mode) & S_IFMT) != S_IFSOCK)
+		return NULL;
+	sock = BPF_CORE_READ(f, private_data);
+	if (!sock)
+		return NULL;
+	sk = BPF_CORE_READ(sock, sk);
+	if (!sk || BPF_CORE_READ(sk, sk_type) != SOCK_STREAM)
+		return NULL;
+	return sk;
+}
+
+/* Fill t from sk; returns false for non-IP sockets. */
+static __always_inline bool dg_sk_tuple(struct sock *sk, struct dg_tuple *t)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	t->family = family;
+	t->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	t->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	/* Read into typed locals: BPF_CORE_READ_INTO sizes by *dst. */
+	if (family == AF_INET) {
+		__be32 l = 0, r = 0;
+		BPF_CORE_READ_INTO(&l, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO(&r, sk, __sk_common.skc_daddr);
+		__builtin_memcpy(t->laddr, &l, 4);
+		__builtin_memcpy(t->raddr, &r, 4);
+		return true;
+	}
+	if (family == AF_INET6) {
+		struct in6_addr l = {}, r = {};
+		BPF_CORE_READ_INTO(&l, sk, __sk_common.skc_v6_rcv_saddr);
+		BPF_CORE_READ_INTO(&r, sk, __sk_common.skc_v6_daddr);
+		__builtin_memcpy(t->laddr, &l, 16);
+		__builtin_memcpy(t->raddr, &r, 16);
+		return true;
+	}
+	return false;
+}
+
+/* The socket cookie (assigned at accept by conn.bpf.c's sockops); for a
+ * socket that never had one, its address stands in and is counted. */
+static __always_inline __u64 dg_sk_cookie(struct sock *sk)
+{
+	__u64 c = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
+
+	if (!c) {
+		dg_count(DG_C_NO_COOKIE);
+		c = (__u64)sk | (1ULL << 63);
+	}
+	return c;
+}
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct dg_data_event);
+} scratch SEC(".maps");
+
+static __always_inline struct dg_data_event *dg_scratch(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&scratch, &zero);
+}
+
+/* v in [1, pow2], in a form the verifier can see: the barrier keeps clang
+ * from dropping the mask it could prove redundant. */
+static __always_inline __u32 dg_bound(__u32 v, __u32 pow2)
+{
+	asm volatile("" : "+r"(v));
+	return ((v - 1) & (pow2 - 1)) + 1;
+}
+
+/* Copy len bytes of user buf into ev and send it on rb: all of it up to
+ * DG_CAP_HEAD, else the first DG_CAP_HEAD and the last DG_CAP_TAIL bytes. */
+static __always_inline void dg_send_data(void *rb, struct dg_data_event *ev,
+					 const __u8 *buf, __u32 len)
+{
+	__u32 head, tail = 0, rest;
+
+	if (!len)
+		return;
+	ev->type = DG_EV_DATA;
+	ev->len = len;
+	if (len <= DG_CAP_HEAD) {
+		head = dg_bound(len, DG_CAP_HEAD);
+		if (bpf_probe_read_user(ev->data, head, buf))
+			goto fail;
+	} else {
+		head = DG_CAP_HEAD;
+		ev->flags |= DG_F_CUT;
+		if (bpf_probe_read_user(ev->data, DG_CAP_HEAD, buf))
+			goto fail;
+		rest = len - DG_CAP_HEAD;
+		if (rest > DG_CAP_TAIL) {
+			tail = DG_CAP_TAIL;
+			dg_count(DG_C_CAP_CUT);
+		} else {
+			tail = dg_bound(rest, DG_CAP_TAIL);
+		}
+		if (bpf_probe_read_user(ev->data + DG_CAP_HEAD, tail, buf + len - tail))
+			goto fail;
+	}
+	ev->head_len = head;
+	ev->tail_len = tail;
+	if (bpf_ringbuf_output(rb, ev, DG_DATA_HDR_SIZE + head + tail, 0))
+		dg_count(DG_C_RB_FULL);
+	return;
+fail:
+	dg_count(DG_C_READ_FAIL);
+}
+
+static __always_inline void dg_ev_init(struct dg_data_event *ev, __u8 dir, __u8 src)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+
+	ev->dir = dir;
+	ev->src = src;
+	ev->flags = 0;
+	ev->pad = 0;
+	ev->ts_ns = bpf_ktime_get_ns();
+	ev->pid = id >> 32;
+	ev->tid = (__u32)id;
+	ev->ssl = 0;
+	ev->conn = 0;
+	ev->head_len = ev->tail_len = 0;
+	__builtin_memset(&ev->t, 0, sizeof(ev->t));
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+#endif

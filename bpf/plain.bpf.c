@@ -1,0 +1,150 @@
+// SPDX-License-Identifier: GPL-2.0
+/* plain.bpf.c — unencrypted HTTP on the watched ports, from the read/write
+ * family of syscall tracepoints. A connection whose first bytes are a TLS
+ * record is marked TLS and left to tls.bpf.c. */
+#include "dg_common.bpf.h"
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+enum { IO_BUF = 0, IO_IOV = 1 };
+
+struct io_call {
+	__u64 buf;             /* buffer, or struct iovec * */
+	__u64 conn;
+	struct dg_tuple t;
+	__u32 iovcnt;
+	__u8  dir;
+	__u8  kind;
+	__u8  state;           /* conn_state at entry */
+	__u8  pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);                /* pid_tgid */
+	__type(value, struct io_call);
+} io_calls SEC(".maps");
+
+enum { CS_UNKNOWN = 0, CS_PLAIN = 1, CS_TLS = 2 };
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);                /* conn */
+	__type(value, __u8);
+} conn_state SEC(".maps");
+
+static __always_inline int io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_call c = { .buf = buf, .iovcnt = iovcnt, .dir = dir, .kind = kind };
+	struct sock *sk = dg_fd_sock(fd);
+	__u8 *st;
+
+	if (!sk || !dg_sk_tuple(sk, &c.t) || !dg_port_watched(c.t.lport))
+		return 0;
+	c.conn = dg_sk_cookie(sk);
+	st = bpf_map_lookup_elem(&conn_state, &c.conn);
+	if (st && *st == CS_TLS)
+		return 0;
+	c.state = st ? *st : CS_UNKNOWN;
+	if (bpf_map_update_elem(&io_calls, &id, &c, BPF_ANY))
+		dg_count(DG_C_MAP_FULL);
+	return 0;
+}
+
+static __always_inline void set_state(__u64 conn, __u8 s)
+{
+	if (bpf_map_update_elem(&conn_state, &conn, &s, BPF_ANY))
+		dg_count(DG_C_MAP_FULL);
+}
+
+static __always_inline int io_exit(long ret)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct io_call *c = bpf_map_lookup_elem(&io_calls, &id);
+	struct dg_data_event *ev;
+	__u64 left;
+
+	if (!c)
+		return 0;
+	if (ret <= 0)
+		goto out;
+	if (c->state == CS_UNKNOWN) {
+		/* A TLS record starts with its content type (0x14-0x17) and
+		 * version major 3; no HTTP message can. Checked in both
+		 * directions, so connections already open when we started
+		 * (first bytes seen mid-stream) are recognised too. */
+		__u8 hdr[2] = {};
+		__u64 p = c->buf;
+
+		if (c->kind == IO_IOV)
+			bpf_probe_read_user(&p, sizeof(p), (void *)c->buf);
+		bpf_probe_read_user(hdr, sizeof(hdr), (void *)p);
+		if (hdr[0] >= 0x14 && hdr[0] <= 0x17 && hdr[1] == 0x03) {
+			set_state(c->conn, CS_TLS);
+			goto out;
+		}
+		if (c->dir == DG_DIR_IN)
+			set_state(c->conn, CS_PLAIN);
+	}
+	ev = dg_scratch();
+	if (!ev)
+		goto out;
+	dg_count(DG_C_PLAIN_CALLS);
+	if (c->kind == IO_BUF) {
+		dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
+		ev->flags = DG_F_TIED;
+		ev->conn = c->conn;
+		ev->t = c->t;
+		dg_send_data(&events, ev, (const __u8 *)c->buf, (__u32)ret);
+		goto out;
+	}
+	/* readv/writev: one event per segment, up to ret bytes in all. */
+	left = ret;
+	for (int i = 0; i < DG_MAX_IOV; i++) {
+		struct iovec iov;
+		__u64 n;
+
+		if (i >= c->iovcnt || !left)
+			break;
+		if (bpf_probe_read_user(&iov, sizeof(iov), (struct iovec *)c->buf + i))
+			break;
+		n = iov.iov_len < left ? iov.iov_len : left;
+		left -= n;
+		dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
+		ev->flags = DG_F_TIED;
+		ev->conn = c->conn;
+		ev->t = c->t;
+		dg_send_data(&events, ev, (const __u8 *)iov.iov_base, (__u32)n);
+	}
+out:
+	bpf_map_delete_elem(&io_calls, &id);
+	return 0;
+}
+
+#define IO_PROBES(name, dir, kind)                                              \
+SEC("tracepoint/syscalls/sys_enter_" #name)                                     \
+int plain_enter_##name(struct trace_event_raw_sys_enter *ctx)                   \
+{                                                                               \
+	return io_enter((long)ctx->args[0], ctx->args[1],                       \
+			kind == IO_IOV ? (__u32)ctx->args[2] : 0, dir, kind);   \
+}                                                                               \
+SEC("tracepoint/syscalls/sys_exit_" #name)                                      \
+int plain_exit_##name(struct trace_event_raw_sys_exit *ctx)                     \
+{                                                                               \
+	return io_exit(ctx->ret);                                               \
+}
+
+IO_PROBES(read, DG_DIR_IN, IO_BUF)
+IO_PROBES(recvfrom, DG_DIR_IN, IO_BUF)
+IO_PROBES(readv, DG_DIR_IN, IO_IOV)
+IO_PROBES(write, DG_DIR_OUT, IO_BUF)
+IO_PROBES(sendto, DG_DIR_OUT, IO_BUF)
+IO_PROBES(writev, DG_DIR_OUT, IO_IOV)
+
+char LICENSE[] SEC("license") = "GPL";
