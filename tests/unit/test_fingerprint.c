@@ -1,0 +1,267 @@
+/* test_fingerprint.c — normaliser, keyed streaming hash, SimHash. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "fingerprint.h"
+
+static const uint8_t KEY1[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+static const uint8_t KEY2[16] = {16, 15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1};
+
+static uint64_t norm_hash(const uint8_t *key, const char *s)
+{
+	struct dg_norm n;
+
+	dg_norm_init(&n, key);
+	dg_norm_feed(&n, s, strlen(s));
+	return dg_norm_final(&n);
+}
+
+/* Normalise s into out with dg_norm_byte. */
+static size_t normalise(const char *s, char *out, size_t cap)
+{
+	struct dg_normstate st = {0};
+	unsigned char b[2];
+	size_t n = 0;
+
+	for (; *s; s++) {
+		size_t k = dg_norm_byte(&st, (unsigned char)*s, b);
+		for (size_t j = 0; j < k && n + 1 < cap; j++)
+			out[n++] = (char)b[j];
+	}
+	out[n] = '\0';
+	return n;
+}
+
+static void test_normalise_rules(void **state)
+{
+	char out[128];
+
+	(void)state;
+	normalise("  Hello\t\tWORLD 123 abc 4567  \n", out, sizeof(out));
+	assert_string_equal(out, "hello world 0 abc 0");
+	normalise("v1.2.30 x99y", out, sizeof(out));
+	assert_string_equal(out, "v0.0.0 x0y");
+	normalise("\n\n  \t", out, sizeof(out));
+	assert_string_equal(out, "");
+	normalise("caf\xc3\xa9 \xc3\x89T\xc3\x89", out, sizeof(out));
+	assert_string_equal(out, "caf\xc3\xa9 \xc3\x89t\xc3\x89");   /* non-ASCII untouched */
+	normalise("1 2\n3", out, sizeof(out));
+	assert_string_equal(out, "0 0 0");
+}
+
+static void test_norm_known_value(void **state)
+{
+	uint8_t in[8 + 3] = {0, 0, 0, 0, 0, 0, 0, 0, 'a', 'b', 'c'};
+	uint8_t h[8];
+	uint64_t want = 0;
+	struct dg_norm n;
+
+	(void)state;
+	crypto_shorthash(h, in, sizeof(in), KEY1);
+	for (int i = 7; i >= 0; i--)
+		want = (want << 8) | h[i];
+	assert_int_equal(norm_hash(KEY1, "  ABC \n"), want);
+
+	dg_norm_init(&n, KEY1);
+	dg_norm_feed(&n, " Ab", 3);
+	dg_norm_feed(&n, "C  ", 3);
+	assert_int_equal(dg_norm_final(&n), want);
+	assert_int_equal(n.bytes, 3);
+	/* final does not change the state */
+	assert_int_equal(dg_norm_final(&n), want);
+
+	/* the empty text */
+	memset(in, 0, 8);
+	crypto_shorthash(h, in, 8, KEY1);
+	want = 0;
+	for (int i = 7; i >= 0; i--)
+		want = (want << 8) | h[i];
+	assert_int_equal(norm_hash(KEY1, ""), want);
+}
+
+static void test_norm_templates_and_keys(void **state)
+{
+	(void)state;
+	assert_int_equal(norm_hash(KEY1, "Order 12345 shipped to   Room 7"),
+			 norm_hash(KEY1, "order 9 SHIPPED to room 808\n"));
+	assert_int_not_equal(norm_hash(KEY1, "order 1 shipped"),
+			     norm_hash(KEY1, "order 1 shipping"));
+	assert_int_not_equal(norm_hash(KEY1, "same text"), norm_hash(KEY2, "same text"));
+	assert_int_equal(dg_keyed_hash(KEY1, "x", 1), dg_keyed_hash(KEY1, "x", 1));
+	assert_int_not_equal(dg_keyed_hash(KEY1, "x", 1), dg_keyed_hash(KEY2, "x", 1));
+}
+
+/* Long text crossing several 256-byte folds, fed in every split. */
+static void test_norm_streaming(void **state)
+{
+	char text[1300];
+	uint64_t whole;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(text) - 1; i++)
+		text[i] = "The Quick  brown\tfox 1234 jumps\n"[i % 32];
+	text[sizeof(text) - 1] = '\0';
+	size_t len = strlen(text);
+	whole = norm_hash(KEY1, text);
+
+	struct dg_norm n;
+	for (size_t cut = 0; cut <= len; cut++) {
+		dg_norm_init(&n, KEY1);
+		dg_norm_feed(&n, text, cut);
+		dg_norm_feed(&n, text + cut, len - cut);
+		assert_int_equal(dg_norm_final(&n), whole);
+	}
+	dg_norm_init(&n, KEY1);
+	for (size_t i = 0; i < len; i++)
+		dg_norm_feed(&n, text + i, 1);
+	assert_int_equal(dg_norm_final(&n), whole);
+	assert_true(n.bytes > 2 * DG_NORM_BUF);
+
+	/* a change after the first fold still changes the hash */
+	text[900] = text[900] == 'x' ? 'y' : 'x';
+	assert_int_not_equal(norm_hash(KEY1, text), whole);
+}
+
+static void test_norm_limit(void **state)
+{
+	struct dg_norm a, b;
+
+	(void)state;
+	dg_norm_init(&a, KEY1);
+	dg_norm_limit(&a, 5);
+	dg_norm_feed(&a, "Hello 123 world", 15);
+	dg_norm_init(&b, KEY1);
+	dg_norm_feed(&b, "hello", 5);
+	assert_int_equal(a.bytes, 5);
+	assert_int_equal(dg_norm_final(&a), dg_norm_final(&b));
+}
+
+static uint64_t sim(const uint8_t *key, const char *s)
+{
+	struct dg_simhash h;
+
+	dg_simhash_init(&h, key);
+	dg_simhash_feed(&h, s, strlen(s));
+	return dg_simhash_final(&h);
+}
+
+static const char *P1 =
+	"You are a helpful assistant. Please translate the following customer "
+	"support conversation from English into German, keeping the tone polite "
+	"and the product names unchanged, then summarise the main complaint in "
+	"two sentences and suggest a reply that the agent could send back.";
+static const char *P2 =
+	"You are a helpful assistant. Please translate the following customer "
+	"support conversation from English into French, keeping the tone polite "
+	"and the product names unchanged, then summarise the main complaint in "
+	"two sentences and suggest a reply that the agent could send back.";
+static const char *P3 =
+	"Write a haiku about autumn leaves falling on a quiet mountain lake at "
+	"dusk while a lone heron waits for fish among the reeds and cold wind "
+	"rattles the birch branches near the old wooden pier by the boathouse.";
+
+static void test_simhash_distance(void **state)
+{
+	(void)state;
+	uint64_t a = sim(KEY1, P1), b = sim(KEY1, P2), c = sim(KEY1, P3);
+
+	assert_int_not_equal(a, 0);
+	assert_true(dg_hamming64(a, b) <= 12);
+	assert_true(dg_hamming64(a, c) >= 16);
+	assert_true(dg_hamming64(b, c) >= 16);
+	/* case, spacing and digits do not matter */
+	assert_int_equal(sim(KEY1, "Call me at 555 1234 today please"),
+			 sim(KEY1, "call  ME at 0 0\ntoday please"));
+	/* keyed */
+	assert_int_not_equal(sim(KEY1, P1), sim(KEY2, P1));
+	/* short texts still hash; no words hash to 0 */
+	assert_int_not_equal(sim(KEY1, "hi there"), 0);
+	assert_int_not_equal(sim(KEY1, "hi there"), sim(KEY1, "bye there"));
+	assert_int_equal(sim(KEY1, " ... !!! "), 0);
+	assert_int_equal(sim(KEY1, ""), 0);
+}
+
+static void test_simhash_streaming_and_prefix(void **state)
+{
+	struct dg_simhash h;
+	size_t len = strlen(P1);
+	uint64_t whole = sim(KEY1, P1);
+
+	(void)state;
+	for (size_t cut = 0; cut <= len; cut++) {
+		dg_simhash_init(&h, KEY1);
+		dg_simhash_feed(&h, P1, cut);
+		dg_simhash_feed(&h, P1 + cut, len - cut);
+		assert_int_equal(dg_simhash_final(&h), whole);
+	}
+
+	/* Only the first DG_SIMHASH_PREFIX normalised bytes count. */
+	char *big = malloc(20000);
+	assert_non_null(big);
+	memset(big, 0, 20000);
+	while (strlen(big) + len + 2 < 10000) {
+		strcat(big, P3);
+		strcat(big, " ");
+	}
+	uint64_t base = sim(KEY1, big);
+	strcat(big, P1);
+	assert_int_equal(sim(KEY1, big), base);
+	dg_simhash_init(&h, KEY1);
+	dg_simhash_feed(&h, big, strlen(big));
+	assert_int_equal(h.bytes, DG_SIMHASH_PREFIX);
+	free(big);
+}
+
+static void test_hex16(void **state)
+{
+	char out[17];
+
+	(void)state;
+	assert_string_equal(dg_hex16(0x0123456789abcdefULL, out), "0123456789abcdef");
+	assert_string_equal(dg_hex16(0, out), "0000000000000000");
+	assert_string_equal(dg_hex16(UINT64_MAX, out), "ffffffffffffffff");
+}
+
+static void test_wiping_alloc(void **state)
+{
+	yajl_alloc_funcs *af = &dg_yajl_wiping_alloc;
+
+	(void)state;
+	char *p = af->malloc(af->ctx, 10);
+	memcpy(p, "0123456789", 10);
+	p = af->realloc(af->ctx, p, 1000);
+	assert_memory_equal(p, "0123456789", 10);
+	p = af->realloc(af->ctx, p, 4);
+	assert_memory_equal(p, "0123", 4);
+	af->free(af->ctx, p);
+	af->free(af->ctx, NULL);
+	p = af->realloc(af->ctx, NULL, 8);
+	assert_non_null(p);
+	af->free(af->ctx, p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_normalise_rules),
+		cmocka_unit_test(test_norm_known_value),
+		cmocka_unit_test(test_norm_templates_and_keys),
+		cmocka_unit_test(test_norm_streaming),
+		cmocka_unit_test(test_norm_limit),
+		cmocka_unit_test(test_simhash_distance),
+		cmocka_unit_test(test_simhash_streaming_and_prefix),
+		cmocka_unit_test(test_hex16),
+		cmocka_unit_test(test_wiping_alloc),
+	};
+
+	if (sodium_init() < 0)
+		return 1;
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,270 @@
+/* fingerprint.c — keyed, normalised, streaming text hashes. See fingerprint.h. */
+#include "fingerprint.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <inttypes.h>
+#include <stddef.h>
+#include <sodium.h>
+
+/* crypto_shorthash is SipHash-2-4 with an 8-byte output and 16-byte key. */
+_Static_assert(crypto_shorthash_BYTES == 8, "SipHash output is 8 bytes");
+_Static_assert(crypto_shorthash_KEYBYTES == DG_FP_KEYLEN, "SipHash key is 16 bytes");
+
+static uint64_t load_le64(const uint8_t b[8])
+{
+	uint64_t v = 0;
+	for (int i = 7; i >= 0; i--)
+		v = (v << 8) | b[i];
+	return v;
+}
+
+static void store_le64(uint8_t b[8], uint64_t v)
+{
+	for (int i = 0; i < 8; i++) {
+		b[i] = (uint8_t)(v & 0xff);
+		v >>= 8;
+	}
+}
+
+uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+	static const uint8_t empty[1];
+
+	crypto_shorthash(out, len ? p : empty, len, key);
+	return load_le64(out);
+}
+
+static int is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static int is_digit(unsigned char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2])
+{
+	size_t n = 0;
+
+	if (is_space(c)) {
+		if (st->started)
+			st->space = 1;
+		return 0;
+	}
+	if (is_digit(c) && st->digit && !st->space)
+		return 0;               /* still inside a digit run */
+	if (st->space) {
+		out[n++] = ' ';
+		st->space = 0;
+	}
+	if (is_digit(c)) {
+		out[n++] = '0';
+		st->digit = 1;
+	} else {
+		out[n++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+		st->digit = 0;
+	}
+	st->started = 1;
+	return n;
+}
+
+/* ---------------------------------------------------------------- dg_norm */
+
+void dg_norm_init(struct dg_norm *n, const uint8_t key[DG_FP_KEYLEN])
+{
+	memset(n, 0, sizeof(*n));
+	memcpy(n->key, key, DG_FP_KEYLEN);
+}
+
+void dg_norm_limit(struct dg_norm *n, uint64_t max_bytes)
+{
+	n->limit = max_bytes;
+}
+
+/* Fold the full buffer into the state: state = H(state || buf). */
+static void norm_fold(struct dg_norm *n)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+
+	crypto_shorthash(out, n->blk, 8 + n->used, n->key);
+	memcpy(n->blk, out, 8);
+	sodium_memzero(n->blk + 8, n->used);
+	n->used = 0;
+}
+
+static void norm_put(struct dg_norm *n, unsigned char c)
+{
+	if (n->limit && n->bytes >= n->limit)
+		return;
+	n->blk[8 + n->used++] = c;
+	n->bytes++;
+	if (n->used == DG_NORM_BUF)
+		norm_fold(n);
+}
+
+void dg_norm_feed(struct dg_norm *n, const char *s, size_t len)
+{
+	unsigned char out[2];
+
+	for (size_t i = 0; i < len; i++) {
+		if (n->limit && n->bytes >= n->limit)
+			return;
+		size_t k = dg_norm_byte(&n->st, (unsigned char)s[i], out);
+		for (size_t j = 0; j < k; j++)
+			norm_put(n, out[j]);
+	}
+}
+
+uint64_t dg_norm_final(const struct dg_norm *n)
+{
+	uint8_t out[crypto_shorthash_BYTES];
+
+	crypto_shorthash(out, n->blk, 8 + n->used, n->key);
+	return load_le64(out);
+}
+
+/* ------------------------------------------------------------- dg_simhash */
+
+#define FNV_OFFSET 0xcbf29ce484222325ULL
+#define FNV_PRIME  0x100000001b3ULL
+
+void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN])
+{
+	memset(s, 0, sizeof(*s));
+	memcpy(s->key, key, DG_FP_KEYLEN);
+}
+
+static int is_word_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || is_digit(c) || c >= 0x80;
+}
+
+/* Vote with the shingle made of the last `nw` word hashes. */
+static void simhash_vote(struct dg_simhash *s, uint32_t nw)
+{
+	uint8_t in[8 * DG_SIMHASH_SHINGLE];
+	uint32_t first = DG_SIMHASH_SHINGLE - nw;
+
+	memset(in, 0, sizeof(in));
+	for (uint32_t i = 0; i < nw; i++)
+		store_le64(in + 8 * i, s->words[first + i]);
+	uint64_t h = dg_keyed_hash(s->key, in, 8 * nw);
+	for (int b = 0; b < 64; b++)
+		s->cnt[b] += ((h >> b) & 1) ? 1 : -1;
+	s->shingles++;
+}
+
+static void simhash_word_end(struct dg_simhash *s)
+{
+	memmove(s->words, s->words + 1, sizeof(s->words[0]) * (DG_SIMHASH_SHINGLE - 1));
+	s->words[DG_SIMHASH_SHINGLE - 1] = s->cur;
+	s->in_word = 0;
+	if (s->nwords < UINT32_MAX)
+		s->nwords++;
+	if (s->nwords >= DG_SIMHASH_SHINGLE)
+		simhash_vote(s, DG_SIMHASH_SHINGLE);
+}
+
+static void simhash_put(struct dg_simhash *s, unsigned char c)
+{
+	if (is_word_byte(c)) {
+		if (!s->in_word) {
+			s->in_word = 1;
+			s->cur = FNV_OFFSET;
+		}
+		s->cur = (s->cur ^ c) * FNV_PRIME;
+	} else if (s->in_word) {
+		simhash_word_end(s);
+	}
+}
+
+void dg_simhash_feed(struct dg_simhash *s, const char *p, size_t len)
+{
+	unsigned char out[2];
+
+	for (size_t i = 0; i < len && s->bytes < DG_SIMHASH_PREFIX; i++) {
+		size_t k = dg_norm_byte(&s->st, (unsigned char)p[i], out);
+		for (size_t j = 0; j < k && s->bytes < DG_SIMHASH_PREFIX; j++) {
+			simhash_put(s, out[j]);
+			s->bytes++;
+		}
+	}
+}
+
+uint64_t dg_simhash_final(const struct dg_simhash *s)
+{
+	struct dg_simhash t = *s;
+	uint64_t v = 0;
+
+	if (t.in_word)
+		simhash_word_end(&t);
+	if (t.shingles == 0 && t.nwords > 0)
+		simhash_vote(&t, t.nwords);     /* nwords < DG_SIMHASH_SHINGLE here */
+	if (t.shingles == 0)
+		return 0;
+	for (int b = 0; b < 64; b++)
+		if (t.cnt[b] > 0)
+			v |= 1ULL << b;
+	return v;
+}
+
+int dg_hamming64(uint64_t a, uint64_t b)
+{
+	return __builtin_popcountll(a ^ b);
+}
+
+const char *dg_hex16(uint64_t v, char out[17])
+{
+	snprintf(out, 17, "%016" PRIx64, v);
+	return out;
+}
+
+/* ------------------------------------------------- wiping yajl allocator */
+
+/* Each block carries its size in a header so free can wipe it. */
+#define WIPE_HDR (sizeof(max_align_t))
+
+static void *wipe_malloc(void *ctx, size_t sz)
+{
+	(void)ctx;
+	if (sz > SIZE_MAX - WIPE_HDR)
+		abort();
+	unsigned char *b = malloc(WIPE_HDR + sz);
+	if (!b)
+		abort();
+	memcpy(b, &sz, sizeof(sz));
+	return b + WIPE_HDR;
+}
+
+static void wipe_free(void *ctx, void *ptr)
+{
+	(void)ctx;
+	if (!ptr)
+		return;
+	unsigned char *b = (unsigned char *)ptr - WIPE_HDR;
+	size_t sz;
+	memcpy(&sz, b, sizeof(sz));
+	sodium_memzero(b, WIPE_HDR + sz);
+	free(b);
+}
+
+static void *wipe_realloc(void *ctx, void *ptr, size_t sz)
+{
+	if (!ptr)
+		return wipe_malloc(ctx, sz);
+	size_t old;
+	memcpy(&old, (unsigned char *)ptr - WIPE_HDR, sizeof(old));
+	void *nb = wipe_malloc(ctx, sz);
+	memcpy(nb, ptr, old < sz ? old : sz);
+	wipe_free(ctx, ptr);
+	return nb;
+}
+
+yajl_alloc_funcs dg_yajl_wiping_alloc = {
+	wipe_malloc, wipe_realloc, wipe_free, NULL
+};

@@ -1,0 +1,100 @@
+/* fingerprint.h — privacy-safe keyed hashes of prompt text.
+ *
+ * Every hash here is keyed with the 16-byte host secret (keyhash.h) using
+ * libsodium's crypto_shorthash (SipHash-2-4, 8-byte output read as a
+ * little-endian uint64). The key is given once, at init, and copied into the
+ * state. Text is streamed in: nothing keeps the whole text, only a bounded
+ * buffer of normalised bytes and running hash state.
+ *
+ * Normalisation (dg_norm_byte): ASCII letters are lowercased, every run of
+ * ASCII whitespace becomes one space, leading and trailing whitespace is
+ * dropped, and every run of digits becomes a single '0', so a template
+ * filled with different numbers normalises to the same text. Other bytes
+ * (including UTF-8) pass through unchanged. */
+#ifndef DG_FINGERPRINT_H
+#define DG_FINGERPRINT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <yajl/yajl_common.h>
+
+#define DG_FP_KEYLEN 16
+#define DG_NORM_BUF 256          /* normalised bytes folded per SipHash call */
+#define DG_SIMHASH_PREFIX 4096   /* simhash looks at this many normalised bytes */
+#define DG_SIMHASH_SHINGLE 4     /* words per shingle */
+
+/* Byte-level normaliser state, shared by dg_norm and dg_simhash. */
+struct dg_normstate {
+	uint8_t started;  /* a non-space byte has been emitted */
+	uint8_t space;    /* whitespace is pending (emitted before the next byte) */
+	uint8_t digit;    /* the last emitted byte was the '0' of a digit run */
+};
+
+/* Feed one input byte; writes 0, 1 or 2 normalised bytes to out and returns
+ * how many. A pending space is only emitted before a following byte, so
+ * trailing whitespace never appears. */
+size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2]);
+
+/* Incremental keyed hash of normalised text.
+ *
+ * SipHash through crypto_shorthash is one-shot, so the stream is hashed in
+ * blocks: normalised bytes collect in buf; when DG_NORM_BUF of them are
+ * there, they are folded into the 64-bit state as
+ *     state = SipHash(key, state_le64 || buf[0..256))
+ * and the buffer is emptied. dg_norm_final returns
+ *     SipHash(key, state_le64 || buf[0..used))   (used < 256)
+ * without changing the state, so it can be called at any point. */
+struct dg_norm {
+	uint8_t key[DG_FP_KEYLEN];
+	struct dg_normstate st;
+	uint64_t bytes;      /* normalised bytes hashed so far */
+	uint64_t limit;      /* stop after this many normalised bytes; 0 = none */
+	size_t used;         /* bytes in blk after the 8-byte state */
+	uint8_t blk[8 + DG_NORM_BUF];  /* state_le64 || buffered normalised bytes */
+};
+
+void dg_norm_init(struct dg_norm *n, const uint8_t key[DG_FP_KEYLEN]);
+/* Hash only the first max_bytes normalised bytes (0 = no limit). Call right
+ * after dg_norm_init. */
+void dg_norm_limit(struct dg_norm *n, uint64_t max_bytes);
+void dg_norm_feed(struct dg_norm *n, const char *s, size_t len);
+uint64_t dg_norm_final(const struct dg_norm *n);
+
+/* 64-bit SimHash of the first DG_SIMHASH_PREFIX normalised bytes. A word is a
+ * maximal run of [a-z0-9] or non-ASCII bytes (so UTF-8 text has words) in the
+ * normalised stream; each run of DG_SIMHASH_SHINGLE consecutive words is
+ * hashed with the keyed SipHash and votes on 64 signed counters. A text with
+ * fewer words than a shingle votes once with the words it has; a text with
+ * no words hashes to 0. Memory is fixed: the last words' (unkeyed FNV-1a)
+ * hashes and the counters. Feed pieces of text in any split; callers that
+ * concatenate separate texts should feed a separator such as "\n". */
+struct dg_simhash {
+	uint8_t key[DG_FP_KEYLEN];
+	struct dg_normstate st;
+	uint64_t bytes;          /* normalised bytes consumed (<= DG_SIMHASH_PREFIX) */
+	uint64_t cur;            /* FNV-1a of the word being read */
+	int in_word;
+	uint64_t words[DG_SIMHASH_SHINGLE];  /* hashes of the last words, oldest first */
+	uint32_t nwords;         /* words completed (saturates) */
+	uint32_t shingles;       /* shingles counted */
+	int32_t cnt[64];
+};
+
+void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN]);
+void dg_simhash_feed(struct dg_simhash *s, const char *p, size_t len);
+uint64_t dg_simhash_final(const struct dg_simhash *s);  /* state unchanged */
+int dg_hamming64(uint64_t a, uint64_t b);
+
+/* One-shot keyed hash of raw bytes (no normalisation). */
+uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len);
+
+/* 16 lowercase hex chars + NUL; returns out. */
+const char *dg_hex16(uint64_t v, char out[17]);
+
+/* yajl allocator that wipes every block (sodium_memzero) before freeing it,
+ * so JSON text that yajl buffered (prompt or answer strings) does not linger
+ * in freed heap memory. Aborts on out-of-memory, like the rest of the
+ * daemon. Used by reqbody.c and respbody.c. */
+extern yajl_alloc_funcs dg_yajl_wiping_alloc;
+
+#endif
