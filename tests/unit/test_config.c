@@ -1,0 +1,187 @@
+/* test_config.c — settings, config file errors, addresses, records. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "keyhash.h"
+#include "netaddr.h"
+#include "record.h"
+
+static char *write_tmp(const char *text)
+{
+	char *path = strdup("/tmp/dg-config-XXXXXX");
+	int fd = mkstemp(path);
+
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+static void test_defaults_and_ports(void **state)
+{
+	struct dg_config c;
+	char err[256];
+
+	dg_config_init(&c);
+	assert_int_equal(c.n_ports, 4);
+	assert_int_equal(c.ports[0], 443);
+	assert_int_equal(dg_config_set(&c, "port", "9443", err, sizeof(err)), 0);
+	assert_int_equal(dg_config_set(&c, "port", "443", err, sizeof(err)), 0);
+	assert_int_equal(c.n_ports, 5);
+	assert_int_equal(c.ports[4], 9443);
+	assert_int_equal(dg_config_set(&c, "port", "70000", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "70000"));
+	assert_int_equal(dg_config_set(&c, "port", "12abc", err, sizeof(err)), -1);
+	dg_config_free(&c);
+}
+
+static void test_file(void **state)
+{
+	struct dg_config c;
+	char err[256];
+	char *ok = write_tmp("# distillguard\nport 9000\n  trusted_proxy = 10.0.0.0/8  # lb\n"
+			     "libssl /usr/lib/x86_64-linux-gnu/libssl.so.3\n\n");
+	char *bad = write_tmp("port 9000\ntrusted_proxy 10.0.0.0/33\n");
+	char *unknown = write_tmp("prot 9000\n");
+
+	dg_config_init(&c);
+	assert_int_equal(dg_config_load(&c, ok, err, sizeof(err)), 0);
+	assert_int_equal(c.n_proxies, 1);
+	assert_int_equal(c.n_libssl, 1);
+	assert_int_equal(c.ports[c.n_ports - 1], 9000);
+	assert_int_equal(dg_config_load(&c, bad, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":2:"));
+	assert_int_equal(dg_config_load(&c, unknown, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "unknown setting 'prot'"));
+	assert_int_equal(dg_config_load(&c, "/nonexistent/dg.conf", err, sizeof(err)), -1);
+	dg_config_free(&c);
+	unlink(ok); unlink(bad); unlink(unknown);
+	free(ok); free(bad); free(unknown);
+}
+
+static void test_prefixes(void **state)
+{
+	struct dg_prefix p;
+	uint8_t a[16] = { 0 };
+	char s[64];
+
+	assert_int_equal(dg_prefix_parse("192.168.4.0/22", &p), 0);
+	assert_true(dg_prefix_match_str(&p, "192.168.7.255"));
+	assert_false(dg_prefix_match_str(&p, "192.168.8.1"));
+	assert_true(dg_prefix_match_str(&p, "::ffff:192.168.5.1"));
+	assert_int_equal(dg_prefix_parse("2001:db8::/48", &p), 0);
+	assert_true(dg_prefix_match_str(&p, "2001:db8:0:ffff::1"));
+	assert_false(dg_prefix_match_str(&p, "2001:db8:1::1"));
+	assert_int_equal(dg_prefix_parse("nonsense", &p), -1);
+	assert_int_equal(dg_prefix_parse("1.2.3.4/", &p), -1);
+	a[10] = a[11] = 0xff;
+	a[12] = 127; a[15] = 1;
+	dg_addr_str(10 /* AF_INET6 */, a, s, sizeof(s));
+	assert_string_equal(s, "127.0.0.1");
+}
+
+static void test_key_hash(void **state)
+{
+	uint8_t k1[16] = "aaaaaaaaaaaaaaaa", k2[16] = "bbbbbbbbbbbbbbbb";
+	char h1[13], h2[13], h3[13];
+	const char *key;
+	size_t len;
+
+	dg_key_hash(k1, "sk-abc", 6, h1);
+	dg_key_hash(k2, "sk-abc", 6, h2);
+	dg_key_hash(k1, "sk-abd", 6, h3);
+	assert_int_equal(strlen(h1), 12);
+	assert_string_not_equal(h1, h2);
+	assert_string_not_equal(h1, h3);
+	assert_int_equal(dg_key_from_header("Authorization", "Bearer  sk-abc ", 15, &key, &len), 1);
+	assert_int_equal(len, 6);
+	assert_memory_equal(key, "sk-abc", 6);
+	assert_int_equal(dg_key_from_header("x-api-key", "sk-x", 4, &key, &len), 1);
+	assert_int_equal(dg_key_from_header("Authorization", "Basic Zm9v", 10, &key, &len), 0);
+	assert_int_equal(dg_key_from_header("Authorization", "Bearer ", 7, &key, &len), 0);
+}
+
+static void test_secret_file(void **state)
+{
+	char dir[] = "/tmp/dg-secret-XXXXXX", path[128], err[256];
+	uint8_t a[16], b[16];
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/sub/secret", dir);
+	assert_int_equal(dg_secret_load(path, a, err, sizeof(err)), 0);
+	assert_int_equal(dg_secret_load(path, b, err, sizeof(err)), 0);
+	assert_memory_equal(a, b, 16);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	rmdir(path);
+	rmdir(dir);
+}
+
+static void test_record_roundtrip(void **state)
+{
+	struct dg_record r, back;
+	char buf[DG_RECORD_JSON_MAX], err[128];
+	int n;
+
+	dg_record_init(&r);
+	r.ts = 1764000000.123456;
+	r.conn = 12345678901234ULL;
+	strcpy(r.client, "key:0123456789ab");
+	strcpy(r.key, "0123456789ab");
+	strcpy(r.ip, "10.0.0.1");
+	strcpy(r.method, "POST");
+	strcpy(r.path, "/v1/chat/completions");
+	strcpy(r.model, "m\"odel\\x");
+	r.status = 200;
+	r.stream = 1;
+	r.messages = 3;
+	r.prompt_bytes = 99;
+	r.has_system_fp = 1;
+	r.system_fp = 0xdeadbeef00112233ULL;
+	r.has_prompt_fp = 1;
+	r.prompt_fp = 0x1;
+	r.prompt_simhash = 0xffffffffffffffffULL;
+	r.has_temperature = 1;
+	r.temperature = 0.7;
+	r.logprobs = 1;
+	r.output_tokens = 512;
+	r.ttfb_ms = 12.5;
+	n = dg_record_to_json(&r, buf, sizeof(buf));
+	assert_true(n > 0);
+	assert_non_null(strstr(buf, "\"system_fp\":\"deadbeef00112233\""));
+	assert_non_null(strstr(buf, "\"max_tokens\":null"));
+	assert_int_equal(dg_record_from_json(buf, (size_t)n, &back, err, sizeof(err)), 0);
+	assert_string_equal(back.model, r.model);
+	assert_int_equal(back.conn, r.conn);
+	assert_int_equal(back.system_fp, r.system_fp);
+	assert_int_equal(back.prompt_simhash, r.prompt_simhash);
+	assert_int_equal(back.output_tokens, 512);
+	assert_int_equal(back.max_tokens, -1);
+	assert_int_equal(back.stream, 1);
+	assert_true(back.ts > 1764000000.12 && back.ts < 1764000000.13);
+	assert_int_equal(dg_record_from_json("{\"ts\":", 6, &back, err, sizeof(err)), -1);
+	assert_int_equal(dg_record_from_json("[1]", 3, &back, err, sizeof(err)), -1);
+	assert_int_equal(dg_record_from_json("{\"x\":1}", 7, &back, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "ts"));
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_defaults_and_ports),
+		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_prefixes),
+		cmocka_unit_test(test_key_hash),
+		cmocka_unit_test(test_secret_file),
+		cmocka_unit_test(test_record_roundtrip),
+	};
+	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
+}

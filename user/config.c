@@ -1,0 +1,168 @@
+/* config.c — settings from the command line and the config file. */
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const uint16_t default_ports[] = { 443, 8443, 8000, 8080 };
+
+void dg_config_init(struct dg_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	snprintf(c->secret_file, sizeof(c->secret_file), "%s", "/var/lib/distillguard/secret");
+	c->max_conns = 16384;
+	c->idle_timeout = 300;
+	for (size_t i = 0; i < sizeof(default_ports) / sizeof(default_ports[0]); i++)
+		c->ports[c->n_ports++] = default_ports[i];
+}
+
+void dg_config_free(struct dg_config *c)
+{
+	for (int i = 0; i < c->n_libssl; i++)
+		free(c->libssl[i]);
+	for (int i = 0; i < c->n_ssl_binary; i++)
+		free(c->ssl_binary[i]);
+	c->n_libssl = c->n_ssl_binary = 0;
+}
+
+static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	if (!*s || !isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int add_path(char **list, int *n, const char *v, const char *what,
+		    char *err, size_t errlen)
+{
+	if (*n >= DG_MAX_PATHS) {
+		snprintf(err, errlen, "too many %s paths (at most %d)", what, DG_MAX_PATHS);
+		return -1;
+	}
+	list[*n] = strdup(v);
+	if (!list[*n]) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	(*n)++;
+	return 0;
+}
+
+int dg_config_set(struct dg_config *c, const char *key, const char *v,
+		  char *err, size_t errlen)
+{
+	unsigned long u;
+
+	if (!strcmp(key, "port")) {
+		if (parse_ulong(v, 65535, &u) || !u) {
+			snprintf(err, errlen, "port: '%s' is not a port number", v);
+			return -1;
+		}
+		for (int i = 0; i < c->n_ports; i++)
+			if (c->ports[i] == u)
+				return 0;
+		if (c->n_ports >= DG_MAX_PORTS) {
+			snprintf(err, errlen, "port: at most %d ports", DG_MAX_PORTS);
+			return -1;
+		}
+		c->ports[c->n_ports++] = (uint16_t)u;
+	} else if (!strcmp(key, "libssl")) {
+		return add_path(c->libssl, &c->n_libssl, v, "libssl", err, errlen);
+	} else if (!strcmp(key, "ssl_binary") || !strcmp(key, "ssl-binary")) {
+		return add_path(c->ssl_binary, &c->n_ssl_binary, v, "ssl-binary", err, errlen);
+	} else if (!strcmp(key, "trusted_proxy") || !strcmp(key, "trusted-proxy")) {
+		if (c->n_proxies >= DG_MAX_PROXIES) {
+			snprintf(err, errlen, "trusted_proxy: at most %d", DG_MAX_PROXIES);
+			return -1;
+		}
+		if (dg_prefix_parse(v, &c->proxies[c->n_proxies])) {
+			snprintf(err, errlen, "trusted_proxy: '%s' is not an address or CIDR prefix", v);
+			return -1;
+		}
+		c->n_proxies++;
+	} else if (!strcmp(key, "secret_file") || !strcmp(key, "secret-file")) {
+		if (strlen(v) >= sizeof(c->secret_file) || !*v) {
+			snprintf(err, errlen, "secret_file: bad path");
+			return -1;
+		}
+		snprintf(c->secret_file, sizeof(c->secret_file), "%s", v);
+	} else if (!strcmp(key, "max_conns")) {
+		if (parse_ulong(v, 1UL << 22, &u) || u < 16) {
+			snprintf(err, errlen, "max_conns: '%s' is not a number from 16 to %lu", v, 1UL << 22);
+			return -1;
+		}
+		c->max_conns = u;
+	} else if (!strcmp(key, "idle_timeout")) {
+		if (parse_ulong(v, 86400, &u) || !u) {
+			snprintf(err, errlen, "idle_timeout: '%s' is not seconds from 1 to 86400", v);
+			return -1;
+		}
+		c->idle_timeout = (double)u;
+	} else {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -1;
+	}
+	return 0;
+}
+
+int dg_config_load(struct dg_config *c, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	char line[1024], msg[512];
+	int lineno = 0;
+
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	while (fgets(line, sizeof(line), f)) {
+		char *p = line, *key, *val, *end;
+
+		lineno++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(err, errlen, "%s:%d: line too long", path, lineno);
+			fclose(f);
+			return -1;
+		}
+		if ((end = strchr(p, '#')))
+			*end = 0;
+		while (isspace((unsigned char)*p))
+			p++;
+		end = p + strlen(p);
+		while (end > p && isspace((unsigned char)end[-1]))
+			*--end = 0;
+		if (!*p)
+			continue;
+		key = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '=')
+			p++;
+		if (*p)
+			*p++ = 0;
+		while (isspace((unsigned char)*p) || *p == '=')
+			p++;
+		val = p;
+		if (!*val) {
+			snprintf(err, errlen, "%s:%d: '%s' has no value", path, lineno, key);
+			fclose(f);
+			return -1;
+		}
+		if (dg_config_set(c, key, val, msg, sizeof(msg))) {
+			snprintf(err, errlen, "%s:%d: %s", path, lineno, msg);
+			fclose(f);
+			return -1;
+		}
+	}
+	fclose(f);
+	return 0;
+}

@@ -1,0 +1,38 @@
+/* config.h — options shared by `run` and `trace`: command line and config
+ * file ("key value" lines, '#' comments). A bad line is an error that names
+ * the file and line; nothing is half-applied. */
+#ifndef DG_CONFIG_H
+#define DG_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "dg_event.h"
+#include "netaddr.h"
+#include "reassemble.h"
+
+#define DG_MAX_PATHS 16
+
+/* Ports start as 443, 8443, 8000, 8080; each `port` adds one. */
+struct dg_config {
+	uint16_t ports[DG_MAX_PORTS];
+	int n_ports;
+	char *libssl[DG_MAX_PATHS];
+	int n_libssl;
+	char *ssl_binary[DG_MAX_PATHS];
+	int n_ssl_binary;
+	struct dg_prefix proxies[DG_MAX_PROXIES];
+	int n_proxies;
+	char secret_file[256];
+	size_t max_conns;
+	double idle_timeout;
+};
+
+void dg_config_init(struct dg_config *c);
+void dg_config_free(struct dg_config *c);
+/* Apply one setting (from a file line or an option). 0, or -1 with err set. */
+int dg_config_set(struct dg_config *c, const char *key, const char *value,
+		  char *err, size_t errlen);
+/* Read a config file. 0, or -1 with "FILE:LINE: reason" in err. */
+int dg_config_load(struct dg_config *c, const char *path, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,54 @@
+/* decode.c — validate and unpack what the BPF programs sent. */
+#include "decode.h"
+
+#include <string.h>
+
+enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decoded *out)
+{
+	const struct dg_data_event *d = sample;
+	__u32 type;
+
+	memset(out, 0, sizeof(*out));
+	if (size < sizeof(__u32)) {
+		out->why = "short sample";
+		return out->kind = DG_DEC_BAD;
+	}
+	memcpy(&type, sample, sizeof(type));
+	if (type == DG_EV_OPEN || type == DG_EV_CLOSE) {
+		if (size < sizeof(struct dg_conn_event)) {
+			out->why = "short connection event";
+			return out->kind = DG_DEC_BAD;
+		}
+		memcpy(&out->conn, sample, sizeof(out->conn));
+		return out->kind = type == DG_EV_OPEN ? DG_DEC_OPEN : DG_DEC_CLOSE;
+	}
+	if (type != DG_EV_DATA) {
+		out->why = "unknown event type";
+		return out->kind = DG_DEC_BAD;
+	}
+	if (size < DG_DATA_HDR_SIZE) {
+		out->why = "short data event";
+		return out->kind = DG_DEC_BAD;
+	}
+	if (d->head_len > DG_CAP_HEAD || d->tail_len > DG_CAP_TAIL ||
+	    DG_DATA_HDR_SIZE + (size_t)d->head_len + d->tail_len > size ||
+	    (size_t)d->head_len + d->tail_len > d->len ||
+	    (d->tail_len && !(d->flags & DG_F_CUT)) || d->dir > DG_DIR_OUT) {
+		out->why = "inconsistent data lengths";
+		return out->kind = DG_DEC_BAD;
+	}
+	out->data = d;
+	out->chunk.conn = d->conn;
+	out->chunk.ts_ns = d->ts_ns;
+	out->chunk.dir = d->dir;
+	out->chunk.src = d->src;
+	out->chunk.tied = !!(d->flags & DG_F_TIED);
+	out->chunk.t = d->t;
+	out->chunk.pid = d->pid;
+	out->chunk.head = d->data;
+	out->chunk.head_len = d->head_len;
+	out->chunk.tail = d->data + d->head_len;
+	out->chunk.tail_len = d->tail_len;
+	out->chunk.gap = d->len - d->head_len - d->tail_len;
+	return out->kind = DG_DEC_DATA;
+}

@@ -1,0 +1,38 @@
+/* probes.h — load the BPF objects, attach them, and read what they send:
+ * tls (OpenSSL uprobes + nested-syscall tracepoints), plain (syscall
+ * captures), conn (sockops lifecycle). Everything attached is a bpf_link
+ * owned by this process, so it goes away when the process does. */
+#ifndef DG_PROBES_H
+#define DG_PROBES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "config.h"
+#include "dg_event.h"
+
+struct dg_probes;
+
+typedef int (*dg_sample_fn)(void *ctx, void *data, size_t size);
+
+/* Load and attach. On failure returns NULL with a reason in err. */
+struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, void *ctx,
+				 char *err, size_t errlen);
+void dg_probes_close(struct dg_probes *p);
+
+/* Poll the ring buffers (timeout ms); returns events handled or -errno. */
+int dg_probes_poll(struct dg_probes *p, int timeout_ms);
+
+/* Look for libssl in processes started since the last scan and attach. */
+int dg_probes_rescan(struct dg_probes *p);
+
+/* Counters summed over CPUs and objects (index enum dg_counter). */
+void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX]);
+const char *dg_counter_name(int c);
+
+/* Kernel run time of our programs (bpf_stats): total ns and runs. */
+void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs);
+
+/* The libssl/binary paths uprobes are attached to. */
+int dg_probes_targets(struct dg_probes *p, const char ***paths);
+
+#endif

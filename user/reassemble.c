@@ -1,0 +1,926 @@
+/* reassemble.c — connection table and HTTP/1.1 reassembly.
+ *
+ * Each connection has two http_parser instances, one per direction. A
+ * request that finishes its headers becomes an exchange on the connection's
+ * pending queue (pipelining); the next response to start is paired with the
+ * oldest exchange, and when it completes the exchange becomes a record.
+ * A call captured only in part (head, gap, tail) keeps HTTP framing when the
+ * gap falls inside a body of known length; otherwise the exchange is marked
+ * truncated and the parser resynchronises on the next message start. */
+#include "reassemble.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <http_parser.h>
+#include <sodium.h>
+
+#include "keyhash.h"
+#include "reqbody.h"
+#include "respbody.h"
+
+#define HNAME_MAX 64
+#define HVAL_MAX  512
+
+struct hdr_acc {
+	char name[HNAME_MAX];
+	size_t name_len;
+	char val[HVAL_MAX];
+	size_t val_len;
+	int in_value;          /* last callback was a value */
+	int truncated;
+};
+
+struct exchange {
+	struct exchange *next;
+	struct dg_record rec;
+	uint64_t t_start, t_req_end, t_resp_first, t_resp_end;
+	int head;              /* HEAD request: the response has no body */
+	int req_done;          /* request message complete */
+};
+
+struct conn {
+	uint64_t id;
+	struct conn *hnext;
+	struct conn *prev, *next;      /* LRU: head = most recent */
+	struct dg_tuple t;
+	int tied, tls, client_side, have_tuple;
+	char ip[DG_IP_LEN];
+	uint64_t opened_ns, closed_ns, last_ns;
+	int closed;
+	uint64_t bytes_in, bytes_out;
+	uint32_t srtt_us;
+	uint64_t requests, partial;
+
+	http_parser p[2];              /* [DG_DIR_IN] request, [DG_DIR_OUT] response */
+	int resync[2];                 /* dropping until a message start */
+	int in_body[2];
+	int filler;                    /* body bytes now fed are gap filler */
+	struct hdr_acc h[2];
+	uint64_t now_ns;               /* ts of the chunk being parsed */
+
+	struct exchange *cur_req;      /* request being parsed */
+	struct exchange *pend_head, *pend_tail;   /* awaiting / receiving a response */
+	size_t n_pend;
+	struct exchange *resp;         /* exchange the current response belongs to */
+	int resp_sse;
+	struct dg_reqbody *reqbody;
+	struct dg_respbody *respbody;
+	int64_t resp_body_bytes;
+	int want_key;                  /* key seen in current request headers */
+	char xff_ip[DG_IP_LEN];
+
+	struct dg_reasm *ra;
+};
+
+struct dg_reasm {
+	struct dg_reasm_config cfg;
+	dg_record_fn on_record;
+	dg_conn_fn on_conn;
+	void *arg;
+	struct conn **buckets;
+	size_t nbuckets, nconns;
+	struct conn *lru_head, *lru_tail;
+	struct dg_reasm_stats st;
+	http_parser_settings ps[2];
+};
+
+static const char filler_buf[4096];
+
+/* ---------- connection table ---------- */
+
+static size_t bucket_of(const struct dg_reasm *ra, uint64_t id)
+{
+	id ^= id >> 33;
+	id *= 0xff51afd7ed558ccdULL;
+	id ^= id >> 33;
+	return (size_t)(id & (ra->nbuckets - 1));
+}
+
+static void lru_unlink(struct dg_reasm *ra, struct conn *c)
+{
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		ra->lru_head = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	else
+		ra->lru_tail = c->prev;
+	c->prev = c->next = NULL;
+}
+
+static void lru_push(struct dg_reasm *ra, struct conn *c)
+{
+	c->next = ra->lru_head;
+	c->prev = NULL;
+	if (ra->lru_head)
+		ra->lru_head->prev = c;
+	ra->lru_head = c;
+	if (!ra->lru_tail)
+		ra->lru_tail = c;
+}
+
+static struct conn *conn_find(struct dg_reasm *ra, uint64_t id)
+{
+	struct conn *c;
+
+	for (c = ra->buckets[bucket_of(ra, id)]; c; c = c->hnext)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void conn_finish(struct dg_reasm *ra, struct conn *c);
+
+static void parser_reset(struct conn *c, int dir)
+{
+	http_parser_init(&c->p[dir], dir == DG_DIR_IN ? HTTP_REQUEST : HTTP_RESPONSE);
+	c->p[dir].data = c;
+	c->in_body[dir] = 0;
+	memset(&c->h[dir], 0, sizeof(c->h[dir]));
+}
+
+static struct conn *conn_get(struct dg_reasm *ra, uint64_t id, uint64_t ts)
+{
+	struct conn *c = conn_find(ra, id);
+	size_t b;
+
+	if (c) {
+		lru_unlink(ra, c);
+		lru_push(ra, c);
+		return c;
+	}
+	if (ra->nconns >= ra->cfg.max_conns && ra->lru_tail) {
+		ra->st.conns_evicted++;
+		conn_finish(ra, ra->lru_tail);
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return NULL;
+	c->id = id;
+	c->ra = ra;
+	c->last_ns = ts;
+	parser_reset(c, DG_DIR_IN);
+	parser_reset(c, DG_DIR_OUT);
+	b = bucket_of(ra, id);
+	c->hnext = ra->buckets[b];
+	ra->buckets[b] = c;
+	lru_push(ra, c);
+	ra->nconns++;
+	ra->st.conns++;
+	return c;
+}
+
+static void conn_set_tuple(struct conn *c, const struct dg_tuple *t)
+{
+	if (c->have_tuple)
+		return;
+	c->t = *t;
+	c->have_tuple = 1;
+	dg_addr_str(t->family, t->raddr, c->ip, sizeof(c->ip));
+}
+
+/* ---------- records ---------- */
+
+static double to_unix(const struct dg_reasm *ra, uint64_t ns)
+{
+	return (double)ns / 1e9 + ra->cfg.mono_to_real;
+}
+
+static void emit(struct conn *c, struct exchange *x, int partial)
+{
+	struct dg_reasm *ra = c->ra;
+	struct dg_record *r = &x->rec;
+
+	if (x->t_resp_end && x->t_start)
+		r->duration_ms = (double)(x->t_resp_end - x->t_start) / 1e6;
+	if (x->t_resp_first && x->t_req_end && x->t_resp_first >= x->t_req_end)
+		r->ttfb_ms = (double)(x->t_resp_first - x->t_req_end) / 1e6;
+	else if (x->t_resp_first && x->t_req_end)
+		r->ttfb_ms = 0;
+	if (partial) {
+		r->resp_truncated = 1;
+		c->partial++;
+		ra->st.records_partial++;
+	}
+	c->requests++;
+	ra->st.records++;
+	if (ra->on_record)
+		ra->on_record(r, ra->arg);
+}
+
+/* Unlink x from the pending queue and free it; nothing keeps pointing at it. */
+static void pend_remove(struct conn *c, struct exchange *x)
+{
+	struct exchange **pp, *prev = NULL;
+
+	for (pp = &c->pend_head; *pp; prev = *pp, pp = &(*pp)->next) {
+		if (*pp != x)
+			continue;
+		*pp = x->next;
+		if (c->pend_tail == x)
+			c->pend_tail = prev;
+		c->n_pend--;
+		break;
+	}
+	if (c->resp == x)
+		c->resp = NULL;
+	if (c->cur_req == x)
+		c->cur_req = NULL;
+	free(x);
+}
+
+static int queued(const struct conn *c, const struct exchange *x)
+{
+	for (const struct exchange *q = c->pend_head; q; q = q->next)
+		if (q == x)
+			return 1;
+	return 0;
+}
+
+static void pend_pop_free(struct conn *c)
+{
+	if (c->pend_head)
+		pend_remove(c, c->pend_head);
+}
+
+/* ---------- header handling ---------- */
+
+static void client_name(struct conn *c, struct dg_record *r)
+{
+	const char *ip = c->ip;
+
+	if (c->xff_ip[0])
+		ip = c->xff_ip;
+	snprintf(r->ip, sizeof(r->ip), "%s", ip);
+	if (r->key[0])
+		snprintf(r->client, sizeof(r->client), "key:%s", r->key);
+	else
+		snprintf(r->client, sizeof(r->client), "ip:%s", ip[0] ? ip : "unknown");
+}
+
+static int proxy_trusted(const struct dg_reasm *ra, const char *ip)
+{
+	for (int i = 0; i < ra->cfg.n_proxies; i++)
+		if (dg_prefix_match_str(&ra->cfg.proxies[i], ip))
+			return 1;
+	return 0;
+}
+
+/* X-Forwarded-For: walk from the right, skipping trusted proxies; the first
+ * untrusted hop is the client. */
+static void take_xff(struct conn *c, const char *v, size_t len)
+{
+	char buf[HVAL_MAX + 1], *tok, *save = NULL, *hops[32];
+	int n = 0;
+
+	memcpy(buf, v, len);
+	buf[len] = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok && n < 32; tok = strtok_r(NULL, ", \t", &save))
+		hops[n++] = tok;
+	for (int i = n - 1; i >= 0; i--) {
+		struct dg_prefix p;
+		if (dg_prefix_parse(hops[i], &p))
+			return;                 /* junk: keep the peer address */
+		if (i > 0 && proxy_trusted(c->ra, hops[i]))
+			continue;
+		snprintf(c->xff_ip, sizeof(c->xff_ip), "%s", hops[i]);
+		return;
+	}
+}
+
+static void header_done(struct conn *c, int dir)
+{
+	struct hdr_acc *h = &c->h[dir];
+	const char *key;
+	size_t klen;
+
+	if (!h->name_len)
+		return;
+	h->name[h->name_len] = 0;
+	if (dir == DG_DIR_IN && c->cur_req) {
+		struct dg_record *r = &c->cur_req->rec;
+		if (dg_key_from_header(h->name, h->val, h->val_len, &key, &klen) && !r->key[0])
+			dg_key_hash(c->ra->cfg.secret, key, klen, r->key);
+		else if (c->ra->cfg.n_proxies && proxy_trusted(c->ra, c->ip)) {
+			if (!strcasecmp(h->name, "x-forwarded-for"))
+				take_xff(c, h->val, h->val_len);
+			else if (!strcasecmp(h->name, "x-real-ip") && !c->xff_ip[0] &&
+				 h->val_len < sizeof(c->xff_ip)) {
+				struct dg_prefix p;
+				char tmp[DG_IP_LEN];
+				memcpy(tmp, h->val, h->val_len);
+				tmp[h->val_len] = 0;
+				if (!dg_prefix_parse(tmp, &p))
+					snprintf(c->xff_ip, sizeof(c->xff_ip), "%s", tmp);
+			}
+		}
+	} else if (dir == DG_DIR_OUT && !strcasecmp(h->name, "content-type")) {
+		c->resp_sse = h->val_len >= 17 && !strncasecmp(h->val, "text/event-stream", 17);
+	}
+	/* Header values may hold a raw key: never keep them past this point. */
+	sodium_memzero(h->val, sizeof(h->val));
+	h->name_len = h->val_len = 0;
+	h->in_value = 0;
+}
+
+static int on_header_field(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	int dir = p->type == HTTP_REQUEST ? DG_DIR_IN : DG_DIR_OUT;
+	struct hdr_acc *h = &c->h[dir];
+	size_t n;
+
+	if (h->in_value)
+		header_done(c, dir);
+	n = len < HNAME_MAX - 1 - h->name_len ? len : HNAME_MAX - 1 - h->name_len;
+	memcpy(h->name + h->name_len, at, n);
+	h->name_len += n;
+	return 0;
+}
+
+static int on_header_value(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	int dir = p->type == HTTP_REQUEST ? DG_DIR_IN : DG_DIR_OUT;
+	struct hdr_acc *h = &c->h[dir];
+	size_t n = len < HVAL_MAX - h->val_len ? len : HVAL_MAX - h->val_len;
+
+	if (n < len && !h->truncated) {
+		h->truncated = 1;
+		c->ra->st.header_truncated++;
+	}
+	memcpy(h->val + h->val_len, at, n);
+	h->val_len += n;
+	h->in_value = 1;
+	return 0;
+}
+
+/* ---------- request side ---------- */
+
+static int req_begin(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x = calloc(1, sizeof(*x));
+
+	if (c->cur_req && !queued(c, c->cur_req))
+		free(c->cur_req);
+	c->cur_req = x;
+	if (!x)
+		return -1;
+	dg_record_init(&x->rec);
+	x->t_start = c->now_ns;
+	x->rec.ts = to_unix(c->ra, c->now_ns);
+	x->rec.conn = c->id;
+	x->rec.tls = c->tls;
+	x->rec.port = c->t.lport;
+	c->xff_ip[0] = 0;
+	if (c->reqbody)
+		dg_reqbody_reset(c->reqbody);
+	return 0;
+}
+
+static int req_url(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+	struct dg_record *r;
+	size_t cur, n;
+
+	if (!c->cur_req)
+		return 0;
+	r = &c->cur_req->rec;
+	cur = strlen(r->path);
+	if (strchr(r->path, '?'))
+		return 0;
+	n = len < sizeof(r->path) - 1 - cur ? len : sizeof(r->path) - 1 - cur;
+	memcpy(r->path + cur, at, n);
+	r->path[cur + n] = 0;
+	return 0;
+}
+
+static int req_headers_done(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x = c->cur_req;
+	char *q;
+
+	header_done(c, DG_DIR_IN);
+	if (!x)
+		return 0;
+	q = strchr(x->rec.path, '?');
+	if (q)
+		*q = 0;
+	snprintf(x->rec.method, sizeof(x->rec.method), "%s",
+		 http_method_str((enum http_method)p->method));
+	x->head = p->method == HTTP_HEAD;
+	client_name(c, &x->rec);
+	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX)
+		x->rec.req_bytes = (int64_t)p->content_length;
+	else
+		x->rec.req_bytes = 0;
+	/* Queue it now: a server may answer before the body is read. */
+	if (c->n_pend >= c->ra->cfg.max_pending) {
+		/* Bound hit: report the oldest as unanswered rather than lose it. */
+		c->ra->st.pending_full++;
+		emit(c, c->pend_head, 1);
+		pend_pop_free(c);
+	}
+	if (c->pend_tail)
+		c->pend_tail->next = x;
+	else
+		c->pend_head = x;
+	c->pend_tail = x;
+	c->n_pend++;
+	c->in_body[DG_DIR_IN] = 1;
+	if (!c->reqbody)
+		c->reqbody = dg_reqbody_new(c->ra->cfg.secret);
+	return 0;
+}
+
+static int req_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (!c->cur_req || !c->reqbody)
+		return 0;
+	if (p->flags & F_CHUNKED)
+		c->cur_req->rec.req_bytes += (int64_t)len;
+	if (c->filler)
+		dg_reqbody_gap(c->reqbody, len);
+	else
+		dg_reqbody_feed(c->reqbody, at, len);
+	return 0;
+}
+
+static void req_fields(struct exchange *x, struct dg_reqbody *rb)
+{
+	struct dg_req_fields f;
+	struct dg_record *r = &x->rec;
+
+	memset(&f, 0, sizeof(f));
+	dg_reqbody_finish(rb, &f);
+	if (f.parse_error && !f.model[0] && f.messages < 0)
+		return;
+	snprintf(r->model, sizeof(r->model), "%s", f.model);
+	r->stream = f.stream < 0 ? (f.parse_error ? -1 : 0) : f.stream;
+	r->messages = f.messages;
+	r->prompt_bytes = (int64_t)f.prompt_bytes;
+	r->has_system_fp = f.has_system_fp;
+	r->system_fp = f.system_fp;
+	r->has_prompt_fp = f.has_prompt_fp;
+	r->prompt_fp = f.prompt_fp;
+	r->prompt_simhash = f.prompt_simhash;
+	r->max_tokens = f.max_tokens;
+	r->n = f.n;
+	r->has_temperature = f.has_temperature;
+	r->temperature = f.temperature;
+	r->logprobs = f.logprobs;
+	r->top_logprobs = f.top_logprobs;
+	r->logit_bias = f.logit_bias;
+	r->reasoning_param = f.reasoning_param;
+	r->cot_prompt = f.cot_prompt;
+	if (f.truncated)
+		r->req_truncated = 1;
+}
+
+static int req_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x = c->cur_req;
+
+	c->in_body[DG_DIR_IN] = 0;
+	if (!x)
+		return 0;
+	x->req_done = 1;
+	x->t_req_end = c->now_ns;
+	if (c->reqbody && x->rec.req_bytes > 0)
+		req_fields(x, c->reqbody);
+	c->cur_req = NULL;     /* owned by the pending queue now */
+	return 0;
+}
+
+/* ---------- response side ---------- */
+
+static int resp_begin(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x;
+
+	/* Pair with the oldest request not yet answered. */
+	for (x = c->pend_head; x && x == c->resp; x = x->next)
+		;
+	if (!x) {
+		c->ra->st.orphan_responses++;
+		c->resp = NULL;
+		return 0;
+	}
+	c->resp = x;
+	x->t_resp_first = c->now_ns;
+	c->resp_sse = 0;
+	c->resp_body_bytes = 0;
+	return 0;
+}
+
+static int resp_headers_done(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x = c->resp;
+
+	header_done(c, DG_DIR_OUT);
+	if (!x)
+		return 0;
+	x->rec.status = p->status_code;
+	/* 1xx: the real response follows. */
+	if (p->status_code >= 100 && p->status_code < 200)
+		return 0;
+	if (!c->respbody)
+		c->respbody = dg_respbody_new();
+	if (c->respbody)
+		dg_respbody_begin(c->respbody, c->resp_sse);
+	c->in_body[DG_DIR_OUT] = 1;
+	return x->head ? 1 : 0;   /* 1: no body follows */
+}
+
+static int resp_body(http_parser *p, const char *at, size_t len)
+{
+	struct conn *c = p->data;
+
+	if (!c->resp)
+		return 0;
+	c->resp_body_bytes += (int64_t)len;
+	if (!c->respbody)
+		return 0;
+	if (c->filler)
+		dg_respbody_gap(c->respbody, len);
+	else
+		dg_respbody_feed(c->respbody, at, len);
+	return 0;
+}
+
+static void resp_fields(struct conn *c, struct exchange *x)
+{
+	struct dg_resp_fields f;
+
+	x->rec.output_bytes = c->resp_body_bytes;
+	if (!c->respbody)
+		return;
+	memset(&f, 0, sizeof(f));
+	dg_respbody_finish(c->respbody, &f);
+	x->rec.output_tokens = f.output_tokens;
+	if (f.truncated)
+		x->rec.resp_truncated = 1;
+	if (!x->rec.model[0] && f.model[0])
+		snprintf(x->rec.model, sizeof(x->rec.model), "%s", f.model);
+}
+
+static int resp_complete(http_parser *p)
+{
+	struct conn *c = p->data;
+	struct exchange *x = c->resp;
+
+	c->in_body[DG_DIR_OUT] = 0;
+	if (!x)
+		return 0;
+	if (p->status_code >= 100 && p->status_code < 200) {
+		c->resp = NULL;    /* interim: keep waiting for the final one */
+		x->t_resp_first = 0;
+		return 0;
+	}
+	x->t_resp_end = c->now_ns;
+	resp_fields(c, x);
+	/* A response that beats the end of its request body still pairs. */
+	if (!x->req_done && c->cur_req == x) {
+		c->cur_req = NULL;
+		x->rec.req_truncated = 1;
+		parser_reset(c, DG_DIR_IN);
+		c->resync[DG_DIR_IN] = 1;
+	}
+	emit(c, x, 0);
+	pend_remove(c, x);
+	return 0;
+}
+
+/* ---------- feeding ---------- */
+
+static int starts_message(int dir, const uint8_t *p, size_t len)
+{
+	static const char *methods[] = { "GET ", "POST ", "PUT ", "DELETE ", "HEAD ",
+					 "OPTIONS ", "PATCH " };
+
+	if (dir == DG_DIR_OUT)
+		return len >= 7 && !memcmp(p, "HTTP/1.", 7);
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t m = strlen(methods[i]);
+		if (len >= m && !memcmp(p, methods[i], m))
+			return 1;
+	}
+	return 0;
+}
+
+/* Lose the current message of one direction: the exchange it belongs to
+ * (if any) is emitted as partial, and the parser waits for a new start. */
+static void lose_framing(struct conn *c, int dir)
+{
+	if (dir == DG_DIR_OUT && c->resp) {
+		struct exchange *x = c->resp;
+		x->t_resp_end = c->now_ns;
+		resp_fields(c, x);
+		x->rec.resp_truncated = 1;
+		emit(c, x, 0);
+		pend_remove(c, x);
+	} else if (dir == DG_DIR_IN && c->cur_req) {
+		struct exchange *x = c->cur_req;
+		x->rec.req_truncated = 1;
+		if (c->reqbody)
+			req_fields(x, c->reqbody);
+		x->req_done = 1;
+		x->t_req_end = c->now_ns;
+		c->cur_req = NULL;     /* queued at headers_done, or never queued: */
+		if (!queued(c, x))
+			free(x);
+	}
+	parser_reset(c, dir);
+	c->resync[dir] = 1;
+}
+
+static void feed(struct conn *c, int dir, const uint8_t *data, size_t len)
+{
+	struct dg_reasm *ra = c->ra;
+	http_parser *p = &c->p[dir];
+	size_t n;
+
+	if (!len)
+		return;
+	if (c->resync[dir]) {
+		if (!starts_message(dir, data, len)) {
+			ra->st.resync_dropped += len;
+			return;
+		}
+		c->resync[dir] = 0;
+	}
+	n = http_parser_execute(p, &ra->ps[dir], (const char *)data, len);
+	if (p->http_errno != HPE_OK || (n != len && !p->upgrade)) {
+		/* http_parser stops after a HEAD response (return 1) and on errors. */
+		if (p->http_errno == HPE_OK && n < len) {
+			parser_reset(c, dir);
+			feed(c, dir, data + n, len - n);
+			return;
+		}
+		ra->st.parse_errors++;
+		lose_framing(c, dir);
+		if (n < len && n > 0)
+			feed(c, dir, data + n, len - n);
+	}
+}
+
+static void feed_gap(struct conn *c, int dir, uint64_t gap)
+{
+	http_parser *p = &c->p[dir];
+	int chunked = p->flags & F_CHUNKED;
+	uint64_t left = gap;
+
+	c->ra->st.gaps++;
+	if (c->resync[dir])
+		return;
+	if (!c->in_body[dir] ||
+	    (p->content_length != ULLONG_MAX && gap > p->content_length) ||
+	    (chunked && p->content_length == ULLONG_MAX)) {
+		c->ra->st.gaps_framing_lost++;
+		lose_framing(c, dir);
+		return;
+	}
+	c->filler = 1;
+	while (left && c->in_body[dir] && !c->resync[dir]) {
+		size_t n = left < sizeof(filler_buf) ? (size_t)left : sizeof(filler_buf);
+		feed(c, dir, (const uint8_t *)filler_buf, n);
+		left -= n;
+	}
+	c->filler = 0;
+}
+
+void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *ch)
+{
+	struct conn *c;
+	int dir = ch->dir == DG_DIR_OUT ? DG_DIR_OUT : DG_DIR_IN;
+
+	ra->st.chunks++;
+	ra->st.bytes += ch->head_len + ch->gap + ch->tail_len;
+	c = conn_get(ra, ch->conn, ch->ts_ns);
+	if (!c)
+		return;
+	/* Once a connection is known to be TLS, raw syscall bytes of it are
+	 * ciphertext: never mix them into the plaintext stream. */
+	if (ch->src == DG_SRC_TLS)
+		c->tls = 1;
+	else if (c->tls) {
+		ra->st.mixed_dropped++;
+		return;
+	}
+	c->last_ns = ch->ts_ns;
+	c->now_ns = ch->ts_ns;
+	c->tied |= ch->tied;
+	if (ch->tied)
+		conn_set_tuple(c, &ch->t);
+	if (c->client_side)
+		return;
+	/* An untied stream that reads a response is a TLS client, not ours. */
+	if (!c->tied && dir == DG_DIR_IN && !c->requests && !c->cur_req &&
+	    !c->pend_head && ch->head_len >= 5 && !memcmp(ch->head, "HTTP/", 5)) {
+		c->client_side = 1;
+		ra->st.client_side++;
+		return;
+	}
+	if (dir == DG_DIR_IN)
+		c->bytes_in += ch->head_len + ch->gap + ch->tail_len;
+	else
+		c->bytes_out += ch->head_len + ch->gap + ch->tail_len;
+	feed(c, dir, ch->head, ch->head_len);
+	if (ch->gap) {
+		feed_gap(c, dir, ch->gap);
+		if (c->resync[dir] && ch->tail_len)
+			ra->st.resync_dropped += ch->tail_len;
+		else
+			feed(c, dir, ch->tail, ch->tail_len);
+	}
+}
+
+/* ---------- lifecycle ---------- */
+
+void dg_reasm_open(struct dg_reasm *ra, const struct dg_conn_event *e)
+{
+	struct conn *c = conn_get(ra, e->conn, e->ts_ns);
+
+	if (!c)
+		return;
+	c->opened_ns = e->ts_ns;
+	c->last_ns = e->ts_ns;
+	conn_set_tuple(c, &e->t);
+	c->tied = 1;
+}
+
+void dg_reasm_close(struct dg_reasm *ra, const struct dg_conn_event *e)
+{
+	struct conn *c = conn_get(ra, e->conn, e->ts_ns);
+
+	if (!c)
+		return;
+	conn_set_tuple(c, &e->t);
+	c->closed = 1;
+	c->closed_ns = e->ts_ns;
+	c->bytes_in = e->bytes_in > c->bytes_in ? e->bytes_in : c->bytes_in;
+	c->bytes_out = e->bytes_out > c->bytes_out ? e->bytes_out : c->bytes_out;
+	c->srtt_us = e->srtt_us;
+}
+
+static void conn_finish(struct dg_reasm *ra, struct conn *c)
+{
+	struct conn **pp;
+	struct dg_conn_summary s;
+
+	/* A body read until EOF ends here. */
+	c->now_ns = c->closed ? c->closed_ns : c->last_ns;
+	if (c->in_body[DG_DIR_OUT] && !c->resync[DG_DIR_OUT])
+		http_parser_execute(&c->p[DG_DIR_OUT], &ra->ps[DG_DIR_OUT], NULL, 0);
+	if (c->cur_req && !queued(c, c->cur_req))
+		free(c->cur_req);
+	c->cur_req = NULL;
+	/* Requests without a (whole) response are still requests. */
+	while (c->pend_head) {
+		struct exchange *x = c->pend_head;
+		if (c->resp == x) {
+			x->t_resp_end = c->now_ns;
+			resp_fields(c, x);
+		} else if (!x->req_done && c->reqbody) {
+			req_fields(x, c->reqbody);
+			x->rec.req_truncated = 1;
+		}
+		emit(c, x, 1);
+		pend_pop_free(c);
+	}
+	if (ra->on_conn && !c->client_side) {
+		memset(&s, 0, sizeof(s));
+		s.conn = c->id;
+		snprintf(s.ip, sizeof(s.ip), "%s", c->ip);
+		s.lport = c->t.lport;
+		s.tls = c->tls;
+		s.opened = c->opened_ns ? to_unix(ra, c->opened_ns) : 0;
+		s.closed = c->closed ? to_unix(ra, c->closed_ns) : 0;
+		s.bytes_in = c->bytes_in;
+		s.bytes_out = c->bytes_out;
+		s.srtt_us = c->srtt_us;
+		s.requests = c->requests;
+		s.partial = c->partial;
+		ra->on_conn(&s, ra->arg);
+	}
+	for (pp = &ra->buckets[bucket_of(ra, c->id)]; *pp; pp = &(*pp)->hnext) {
+		if (*pp == c) {
+			*pp = c->hnext;
+			break;
+		}
+	}
+	lru_unlink(ra, c);
+	ra->nconns--;
+	if (c->reqbody)
+		dg_reqbody_free(c->reqbody);
+	if (c->respbody)
+		dg_respbody_free(c->respbody);
+	free(c);
+}
+
+void dg_reasm_sweep(struct dg_reasm *ra, uint64_t now_ns)
+{
+	uint64_t grace = (uint64_t)(ra->cfg.close_grace * 1e9);
+	uint64_t idle = (uint64_t)(ra->cfg.idle_timeout * 1e9);
+	struct conn *c, *prev;
+
+	for (c = ra->lru_tail; c; c = prev) {
+		prev = c->prev;
+		if (c->closed && now_ns >= c->closed_ns + grace && now_ns >= c->last_ns + grace) {
+			conn_finish(ra, c);
+		} else if (!c->closed && now_ns > c->last_ns + idle) {
+			ra->st.conns_idle++;
+			conn_finish(ra, c);
+		}
+	}
+}
+
+void dg_reasm_flush(struct dg_reasm *ra)
+{
+	while (ra->lru_tail)
+		conn_finish(ra, ra->lru_tail);
+}
+
+/* ---------- setup ---------- */
+
+void dg_reasm_config_default(struct dg_reasm_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->max_conns = 16384;
+	cfg->max_pending = 16;
+	cfg->idle_timeout = 300;
+	cfg->close_grace = 1;
+}
+
+struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on_record,
+			      dg_conn_fn on_conn, void *arg)
+{
+	struct dg_reasm *ra = calloc(1, sizeof(*ra));
+
+	if (!ra)
+		return NULL;
+	ra->cfg = *cfg;
+	if (!ra->cfg.max_conns)
+		ra->cfg.max_conns = 16384;
+	if (!ra->cfg.max_pending)
+		ra->cfg.max_pending = 16;
+	ra->nbuckets = 1;
+	while (ra->nbuckets < ra->cfg.max_conns)
+		ra->nbuckets <<= 1;
+	ra->buckets = calloc(ra->nbuckets, sizeof(*ra->buckets));
+	if (!ra->buckets) {
+		free(ra);
+		return NULL;
+	}
+	ra->on_record = on_record;
+	ra->on_conn = on_conn;
+	ra->arg = arg;
+
+	http_parser_settings_init(&ra->ps[DG_DIR_IN]);
+	ra->ps[DG_DIR_IN].on_message_begin = req_begin;
+	ra->ps[DG_DIR_IN].on_url = req_url;
+	ra->ps[DG_DIR_IN].on_header_field = on_header_field;
+	ra->ps[DG_DIR_IN].on_header_value = on_header_value;
+	ra->ps[DG_DIR_IN].on_headers_complete = req_headers_done;
+	ra->ps[DG_DIR_IN].on_body = req_body;
+	ra->ps[DG_DIR_IN].on_message_complete = req_complete;
+
+	http_parser_settings_init(&ra->ps[DG_DIR_OUT]);
+	ra->ps[DG_DIR_OUT].on_message_begin = resp_begin;
+	ra->ps[DG_DIR_OUT].on_header_field = on_header_field;
+	ra->ps[DG_DIR_OUT].on_header_value = on_header_value;
+	ra->ps[DG_DIR_OUT].on_headers_complete = resp_headers_done;
+	ra->ps[DG_DIR_OUT].on_body = resp_body;
+	ra->ps[DG_DIR_OUT].on_message_complete = resp_complete;
+	return ra;
+}
+
+void dg_reasm_free(struct dg_reasm *ra)
+{
+	if (!ra)
+		return;
+	dg_reasm_flush(ra);
+	free(ra->buckets);
+	free(ra);
+}
+
+const struct dg_reasm_stats *dg_reasm_stats(const struct dg_reasm *ra)
+{
+	return &ra->st;
+}
+
+size_t dg_reasm_conns(const struct dg_reasm *ra)
+{
+	return ra->nconns;
+}

@@ -1,0 +1,97 @@
+/* reassemble.h — per-connection HTTP/1.1 reassembly: captured calls in,
+ * request records out. Requests and responses are parsed incrementally
+ * (http_parser) across any number of calls, with keep-alive, pipelining,
+ * chunked bodies and SSE streams; the bodies go to reqbody/respbody. */
+#ifndef DG_REASSEMBLE_H
+#define DG_REASSEMBLE_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include "dg_event.h"
+#include "netaddr.h"
+#include "record.h"
+
+/* One captured call, decoded (decode.h). data = head, gap missing bytes,
+ * then tail; gap is 0 when the call was captured whole. */
+struct dg_chunk {
+	uint64_t conn;
+	uint64_t ts_ns;            /* monotonic, end of the call */
+	uint8_t dir;               /* enum dg_dir */
+	uint8_t src;               /* enum dg_src */
+	uint8_t tied;
+	struct dg_tuple t;         /* zero when !tied */
+	uint32_t pid;
+	const uint8_t *head;
+	size_t head_len;
+	uint64_t gap;
+	const uint8_t *tail;
+	size_t tail_len;
+};
+
+/* What became of a connection, reported once when it is forgotten. */
+struct dg_conn_summary {
+	uint64_t conn;
+	char ip[DG_IP_LEN];
+	uint16_t lport;
+	int tls;
+	double opened;             /* Unix seconds, 0 when the open was not seen */
+	double closed;             /* 0 when evicted or idle rather than closed */
+	uint64_t bytes_in, bytes_out;
+	uint32_t srtt_us;
+	uint64_t requests;         /* records emitted for it */
+	uint64_t partial;          /* of which cut short by close / resync */
+};
+
+#define DG_MAX_PROXIES 32
+
+struct dg_reasm_config {
+	const uint8_t *secret;     /* DG_SECRET_LEN bytes (keyhash.h) */
+	double mono_to_real;       /* add to monotonic seconds for Unix time */
+	size_t max_conns;          /* connection table bound (default 16384) */
+	size_t max_pending;        /* pipelined requests awaiting a response per conn (16) */
+	double idle_timeout;       /* seconds without data before a conn is dropped (300) */
+	double close_grace;        /* seconds a closed conn waits for late events (1) */
+	struct dg_prefix proxies[DG_MAX_PROXIES]; /* trusted for X-Forwarded-For */
+	int n_proxies;
+};
+
+struct dg_reasm_stats {
+	uint64_t chunks, bytes;
+	uint64_t records;          /* request records emitted */
+	uint64_t records_partial;  /* ... without a complete response */
+	uint64_t parse_errors;     /* HTTP framing errors (then resync) */
+	uint64_t gaps;             /* chunks with an uncaptured middle */
+	uint64_t gaps_framing_lost;/* ... that broke HTTP framing */
+	uint64_t resync_dropped;   /* bytes dropped while looking for a message start */
+	uint64_t conns, conns_evicted, conns_idle;
+	uint64_t pending_full;     /* pipelined requests dropped: per-conn bound */
+	uint64_t orphan_responses; /* response with no request to pair */
+	uint64_t client_side;      /* untied streams that turned out to be clients */
+	uint64_t header_truncated; /* header values longer than the bound */
+	uint64_t mixed_dropped;    /* raw (ciphertext) calls of a TLS connection */
+};
+
+typedef void (*dg_record_fn)(const struct dg_record *r, void *arg);
+typedef void (*dg_conn_fn)(const struct dg_conn_summary *s, void *arg);
+
+struct dg_reasm;
+
+void dg_reasm_config_default(struct dg_reasm_config *cfg);
+struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on_record,
+			      dg_conn_fn on_conn, void *arg);
+void dg_reasm_free(struct dg_reasm *ra);
+
+void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *c);
+void dg_reasm_open(struct dg_reasm *ra, const struct dg_conn_event *e);
+/* Marks the connection closed; it is finished by dg_reasm_sweep once
+ * close_grace has passed (events of other ring buffers may still come). */
+void dg_reasm_close(struct dg_reasm *ra, const struct dg_conn_event *e);
+/* Finish closed connections past their grace and idle ones; now_ns monotonic. */
+void dg_reasm_sweep(struct dg_reasm *ra, uint64_t now_ns);
+/* Finish every connection (shutdown, end of a test). */
+void dg_reasm_flush(struct dg_reasm *ra);
+
+const struct dg_reasm_stats *dg_reasm_stats(const struct dg_reasm *ra);
+size_t dg_reasm_conns(const struct dg_reasm *ra);
+
+#endif
