@@ -1,0 +1,38 @@
+#!/bin/sh
+# Everything `make test` runs, in order: unit tests (ASan + UBSan), a short
+# fuzz of every parser, then the BPF integration tests (root). Ends with
+# one "N passed, N failed" line counting test cases and integration checks.
+set -u
+cd "$(dirname "$0")/.."
+passed=0; failed=0
+log=$(mktemp)
+
+# cmocka: count "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)."
+for t in build/tests/test_*; do
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$t" >"$log" 2>&1
+	rc=$?
+	cat "$log"
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+	if [ $rc -ne 0 ] && [ -z "$f" ]; then failed=$((failed + 1)); echo "$t: exit $rc"; fi
+done
+
+for f in build/fuzz/fuzz_*; do
+	[ -x "$f" ] || continue
+	if sh scripts/run-fuzz.sh "${FUZZ_SECONDS:-10}" "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
+done
+
+if sh tests/integration/run.sh >"$log" 2>&1; then :; fi
+cat "$log"
+p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+f=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1)
+if [ -z "$p" ]; then
+	echo "integration tests did not report a result"; failed=$((failed + 1))
+else
+	passed=$((passed + p)); failed=$((failed + f))
+fi
+rm -f "$log"
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

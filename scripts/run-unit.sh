@@ -1,0 +1,9 @@
+#!/bin/sh
+# Run cmocka unit test binaries (built with ASan + UBSan). Prints each
+# suite's cmocka summary; exits non-zero if any failed.
+fail=0
+for t in "$@"; do
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		"$t" || fail=1
+done
+exit $fail

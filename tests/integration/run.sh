@@ -1,0 +1,225 @@
+#!/bin/bash
+# BPF integration tests (root): real TLS stacks, real clients, the real
+# kernel. Starts the demo endpoint (Python ssl: SSL_read_ex/SSL_write_ex)
+# and nginx in front of it (SSL_read/SSL_write), drives them with load.py,
+# curl, openssl s_client and the official `openai` Node client, and checks
+# that every request appears exactly once in `distillguard trace --json`.
+# Everything runs on 127.0.0.0/8; everything started is stopped, and the
+# kernel is checked for leftovers at the end.
+# Prints "integration: N passed, N failed".
+set -u
+cd "$(dirname "$0")/../.."
+ROOT=$PWD
+DG=$ROOT/distillguard
+W=$(mktemp -d /tmp/dg-it.XXXXXX)
+PASS=0
+FAIL=0
+PIDS=()
+
+PY_TLS=18443      # endpoint.py, TLS (Python ssl)
+NGX_TLS=18444     # nginx TLS -> UPSTREAM
+UPSTREAM=18080    # endpoint.py plain, behind nginx (not watched)
+PLAIN=18081       # endpoint.py plain, watched directly
+
+ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
+bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+
+finish() {
+	echo "integration: $PASS passed, $FAIL failed"
+	[ "$FAIL" -eq 0 ]
+	exit $?
+}
+
+cleanup() {
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
+	for p in "${PIDS[@]}"; do
+		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+	done
+	[ -n "${KEEP:-}" ] || rm -rf "$W"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+if [ "$(id -u)" != 0 ]; then
+	echo "integration tests need root (BPF)"
+	if [ -n "${CI:-}" ]; then bad "running as root"; fi
+	finish
+fi
+
+our_progs() {
+	bpftool prog show 2>/dev/null | grep -cE "name (ssl_|tls_enter_|plain_e|dg_sockops)" || true
+}
+BEFORE=$(our_progs)
+
+wait_for() {   # wait_for FILE PATTERN SECONDS
+	for _ in $(seq $(($3 * 10))); do
+		grep -q "$2" "$1" 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+wait_port() {
+	for _ in $(seq 100); do
+		(echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# --- servers ---------------------------------------------------------------
+python3 scripts/endpoint.py --tls-port $PY_TLS --plain-port $PLAIN --quiet \
+	--token-delay-ms 1 >"$W/endpoint.log" 2>&1 &
+PIDS+=($!)
+python3 scripts/endpoint.py --tls-port 0 --plain-port $UPSTREAM --quiet \
+	--token-delay-ms 1 >"$W/upstream.log" 2>&1 &
+PIDS+=($!)
+mkdir -p "$W/nginx"
+sh scripts/nginx.sh start "$W/nginx" $NGX_TLS $UPSTREAM >"$W/nginx.log" 2>&1 ||
+	{ cat "$W/nginx.log"; bad "nginx starts"; finish; }
+for p in $PY_TLS $PLAIN $UPSTREAM $NGX_TLS; do
+	wait_port $p || { bad "port $p listening"; finish; }
+done
+
+# --- the tracer ------------------------------------------------------------
+"$DG" trace --json --conns --stats --port $PY_TLS --port $NGX_TLS --port $PLAIN \
+	--trusted-proxy 127.0.0.2 --secret-file "$W/secret" \
+	>"$W/trace.jsonl" 2>"$W/trace.err" &
+TRACE=$!
+PIDS+=($TRACE)
+if ! wait_for "$W/trace.err" "ready" 30; then
+	cat "$W/trace.err"
+	bad "distillguard trace starts"
+	finish
+fi
+ok "distillguard trace starts and attaches"
+check "uprobes attached to libssl" grep -q "OpenSSL in [1-9]" "$W/trace.err"
+
+# --- traffic ---------------------------------------------------------------
+run_load() {   # run_load NAME URL CONNS REQS KEYPREFIX [more load.py args]
+	local name=$1 url=$2 conns=$3 reqs=$4 prefix=$5
+	shift 5
+	if python3 scripts/load.py --url "$url" --connections "$conns" --requests "$reqs" \
+		--stream-ratio 0.5 --keys 25 --key-prefix "$prefix" --seed 7 "$@" \
+		>"$W/sent-$name.jsonl" 2>"$W/load-$name.err"; then
+		ok "load $name: $reqs requests over $conns connections"
+	else
+		tail -5 "$W/load-$name.err"
+		bad "load $name"
+	fi
+}
+
+run_load py https://127.0.0.1:$PY_TLS 50 1000 sk-py- --api mixed --tokens 40 --models gpt-a,gpt-b
+run_load nginx https://127.0.0.1:$NGX_TLS 50 1000 sk-ngx- --api mixed --tokens 33 --models gpt-c
+run_load plain http://127.0.0.1:$PLAIN 10 300 sk-pl- --api openai --tokens 21 --models gpt-d
+
+# curl (connection reuse) and openssl s_client against both TLS stacks.
+if sh scripts/curl_s_client.sh $PY_TLS sk-curl-py 5 >"$W/sent-curl-py.jsonl" 2>"$W/curl.err" &&
+   sh scripts/curl_s_client.sh $NGX_TLS sk-curl-ngx 5 >"$W/sent-curl-ngx.jsonl" 2>>"$W/curl.err"; then
+	ok "curl and openssl s_client requests"
+else
+	cat "$W/curl.err"; bad "curl and openssl s_client requests"
+fi
+
+# The official openai Node client (npm), streaming and not.
+NODE_OK=0
+if (cd tests/node && { [ -d node_modules/openai ] || npm ci --no-audit --no-fund >"$W/npm.log" 2>&1; }); then
+	NODE_OK=1
+	for port in $PY_TLS $NGX_TLS; do
+		for stream in stream no-stream; do
+			if ! node tests/node/client.mjs --base-url https://127.0.0.1:$port/v1 \
+				--api-key sk-node-$port --requests 10 --concurrency 3 --$stream \
+				--model node-model --max-tokens 12 \
+				>"$W/node-$port-$stream.jsonl" 2>"$W/node.err"; then
+				NODE_OK=0
+				tail -5 "$W/node.err"
+			fi
+		done
+	done
+fi
+check "openai Node client requests" test $NODE_OK = 1
+
+# X-Forwarded-For: honoured from a trusted proxy address only.
+curl -s --interface 127.0.0.2 -H 'X-Forwarded-For: 198.51.100.7' -H 'x-dg-tokens: 3' \
+	-d '{"model":"xff-model","messages":[{"role":"user","content":"x"}]}' \
+	http://127.0.0.1:$PLAIN/v1/chat/completions >/dev/null
+curl -s -H 'X-Forwarded-For: 198.51.100.8' -H 'x-dg-tokens: 3' \
+	-d '{"model":"xff-untrusted","messages":[{"role":"user","content":"x"}]}' \
+	http://127.0.0.1:$PLAIN/v1/chat/completions >/dev/null
+
+# A connection that never sends a whole request is still seen.
+python3 - $PLAIN <<'EOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Le")
+time.sleep(0.2)
+s.close()
+EOF
+
+sleep 2
+kill -INT $TRACE
+for _ in $(seq 100); do kill -0 $TRACE 2>/dev/null || break; sleep 0.1; done
+check "distillguard trace exits on SIGINT" bash -c "! kill -0 $TRACE 2>/dev/null"
+echo "--- trace stats:"; grep -E "^(kernel|reassembly):" "$W/trace.err"
+
+# --- checks ----------------------------------------------------------------
+# Raw keys -> the ids distillguard gives them (same secret).
+cat "$W"/sent-*.jsonl | python3 -c '
+import json, sys
+keys = sorted({json.loads(l)["key"] for l in sys.stdin if l.strip() and json.loads(l).get("key")})
+print("\n".join(keys))' >"$W/keys.txt"
+for port in $PY_TLS $NGX_TLS; do echo "sk-node-$port"; done >>"$W/keys.txt"
+"$DG" key-id --secret-file "$W/secret" <"$W/keys.txt" >"$W/ids.txt"
+paste "$W/keys.txt" "$W/ids.txt" >"$W/keymap.tsv"
+
+by_port() {   # by_port PORT: the trace's request records on that port
+	python3 -c '
+import json, sys
+port = int(sys.argv[1])
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if r.get("event") is None and r.get("port") == port:
+        print(l, end="")' "$1" "$W/trace.jsonl"
+}
+
+node_sent() {   # node_sent PORT: the Node client's lines carry path, key, tokens
+	cat "$W"/node-"$1"-*.jsonl 2>/dev/null
+}
+
+by_port $PY_TLS >"$W/trace-py.jsonl"
+cat "$W/sent-py.jsonl" "$W/sent-curl-py.jsonl" >"$W/want-py.jsonl"
+node_sent $PY_TLS >>"$W/want-py.jsonl"
+check "Python ssl (SSL_read_ex/SSL_write_ex): every request traced once" \
+	python3 tests/integration/verify.py "$W/want-py.jsonl" "$W/trace-py.jsonl" "$W/keymap.tsv" \
+	--ip 127.0.0.1 --label python-tls
+
+by_port $NGX_TLS >"$W/trace-ngx.jsonl"
+cat "$W/sent-nginx.jsonl" "$W/sent-curl-ngx.jsonl" >"$W/want-ngx.jsonl"
+node_sent $NGX_TLS >>"$W/want-ngx.jsonl"
+check "nginx (SSL_read/SSL_write): every request traced once" \
+	python3 tests/integration/verify.py "$W/want-ngx.jsonl" "$W/trace-ngx.jsonl" "$W/keymap.tsv" \
+	--ip 127.0.0.1 --label nginx-tls
+
+by_port $PLAIN | grep -v '"xff-' >"$W/trace-plain.jsonl"
+check "plain HTTP: every request traced once" \
+	python3 tests/integration/verify.py "$W/sent-plain.jsonl" "$W/trace-plain.jsonl" "$W/keymap.tsv" \
+	--ip 127.0.0.1 --label plain
+
+check "X-Forwarded-For from a trusted proxy names the client" \
+	grep -q '"ip":"198.51.100.7".*"model":"xff-model"' "$W/trace.jsonl"
+check "X-Forwarded-For from an untrusted peer is ignored" \
+	grep -q '"client":"ip:127.0.0.1","ip":"127.0.0.1".*"model":"xff-untrusted"' "$W/trace.jsonl"
+check "a connection without a whole request is reported" \
+	grep -q '"event":"conn".*"port":'$PLAIN',.*"requests":0' "$W/trace.jsonl"
+check "no events lost (ring buffer, maps)" \
+	grep -q "ringbuf_full=0 .*map_full=0" "$W/trace.err"
+check "no raw API key in the trace" bash -c "! grep -q 'sk-py-\|sk-ngx-\|sk-pl-\|sk-node' '$W/trace.jsonl'"
+
+# --- the kernel is clean again ------------------------------------------------
+sleep 0.5
+AFTER=$(our_progs)
+check "no BPF programs of ours left loaded ($AFTER, before $BEFORE)" test "$AFTER" -le "$BEFORE"
+finish
