@@ -81,7 +81,7 @@ fuzz: $(FUZZ_BINS)
 	@sh scripts/run-fuzz.sh $(or $(FUZZ_SECONDS),15) $(FUZZ_BINS)
 
 integration: distillguard
-	@sh tests/integration/run.sh
+	@bash tests/integration/run.sh
 
 test:
 	@sh scripts/deps.sh
@@ -91,7 +91,7 @@ test:
 demo:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
-	@sh scripts/demo.sh
+	@bash scripts/demo.sh
 
 bench: distillguard
 	@sh scripts/bench.sh

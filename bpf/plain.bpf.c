@@ -85,7 +85,8 @@ static __always_inline int io_exit(long ret)
 		if (c->kind == IO_IOV)
 			bpf_probe_read_user(&p, sizeof(p), (void *)c->buf);
 		bpf_probe_read_user(hdr, sizeof(hdr), (void *)p);
-		if (hdr[0] >= 0x14 && hdr[0] <= 0x17 && hdr[1] == 0x03) {
+		/* nginx peeks at a single byte first (recv MSG_PEEK, len 1). */
+		if (hdr[0] >= 0x14 && hdr[0] <= 0x17 && (ret == 1 || hdr[1] == 0x03)) {
 			set_state(c->conn, CS_TLS);
 			goto out;
 		}

@@ -39,7 +39,8 @@ struct ssl_conn {
 	__u64 conn;
 	struct dg_tuple t;
 	__u8  watched;
-	__u8  pad[7];
+	__u8  untied;          /* no socket known: conn is a generated id */
+	__u8  pad[6];
 };
 
 struct {
@@ -84,12 +85,21 @@ static __always_inline bool tie(struct ssl_call *c, __u32 tgid, struct ssl_conn 
 	cached = bpf_map_lookup_elem(&ssl_conns, &k);
 	if (cached) {
 		*out = *cached;
-		*tied = true;
-		if (out->watched && !c->handshake)
+		*tied = !cached->untied;
+		if (*tied && out->watched && !c->handshake)
 			dg_count(DG_C_TLS_CACHE_TIED);
 		return out->watched;
 	}
-	return true;   /* untied: reported, the controller decides */
+	/* Untied (memory BIO): reported, the controller decides. It gets an id
+	 * for the life of this SSL* (until SSL_free), unique even when the
+	 * allocator hands the same address to the next connection. */
+	__builtin_memset(out, 0, sizeof(*out));
+	out->conn = (1ULL << 62) | ((__u64)tgid << 32) ^ (bpf_ktime_get_ns() & 0xffffffffULL) ^ c->ssl;
+	out->watched = 1;
+	out->untied = 1;
+	if (bpf_map_update_elem(&ssl_conns, &k, out, BPF_ANY))
+		dg_count(DG_C_MAP_FULL);
+	return true;
 }
 
 static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
@@ -132,7 +142,7 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 		ev->t = sc.t;
 	} else {
 		dg_count(DG_C_TLS_UNTIED);
-		ev->conn = ((id >> 32) << 32) ^ c->ssl;
+		ev->conn = sc.conn;
 	}
 	dg_send_data(&events, ev, (const __u8 *)c->buf, (__u32)len);
 out:

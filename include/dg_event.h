@@ -53,7 +53,7 @@ struct dg_data_event {
 	__u8  flags;           /* enum dg_data_flags */
 	__u8  pad;
 	__u64 ts_ns;           /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at call end */
-	__u64 conn;            /* socket cookie; untied TLS: (pid << 32) ^ SSL* */
+	__u64 conn;            /* socket cookie; untied TLS: an id per SSL* life */
 	__u64 ssl;             /* SSL* for TLS, 0 for plain */
 	__u32 pid;
 	__u32 tid;

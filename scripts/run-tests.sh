@@ -24,7 +24,7 @@ for f in build/fuzz/fuzz_*; do
 	if sh scripts/run-fuzz.sh "${FUZZ_SECONDS:-10}" "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 
-if sh tests/integration/run.sh >"$log" 2>&1; then :; fi
+if bash tests/integration/run.sh >"$log" 2>&1; then :; fi
 cat "$log"
 p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
 f=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1)

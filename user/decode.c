@@ -45,6 +45,9 @@ enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decode
 	out->chunk.tied = !!(d->flags & DG_F_TIED);
 	out->chunk.t = d->t;
 	out->chunk.pid = d->pid;
+	memcpy(out->comm, d->comm, DG_COMM_LEN);
+	out->comm[DG_COMM_LEN] = 0;
+	out->chunk.comm = out->comm;
 	out->chunk.head = d->data;
 	out->chunk.head_len = d->head_len;
 	out->chunk.tail = d->data + d->head_len;

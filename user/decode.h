@@ -15,6 +15,7 @@ struct dg_decoded {
 	const struct dg_data_event *data;  /* DG_DEC_DATA: header (comm, ssl, flags) */
 	struct dg_conn_event conn;         /* DG_DEC_OPEN / DG_DEC_CLOSE */
 	const char *why;                   /* DG_DEC_BAD: what was wrong */
+	char comm[DG_COMM_LEN + 1];        /* DG_DEC_DATA: NUL-terminated */
 };
 
 /* Decode one sample. The result's pointers are valid while the sample is. */

@@ -47,6 +47,7 @@ struct conn {
 	struct dg_tuple t;
 	int tied, tls, client_side, have_tuple;
 	char ip[DG_IP_LEN];
+	char proc[40];                 /* "comm/pid" of the server process */
 	uint64_t opened_ns, closed_ns, last_ns;
 	int closed;
 	uint64_t bytes_in, bytes_out;
@@ -376,6 +377,7 @@ static int req_begin(http_parser *p)
 	x->rec.conn = c->id;
 	x->rec.tls = c->tls;
 	x->rec.port = c->t.lport;
+	memcpy(x->rec.proc, c->proc, sizeof(x->rec.proc));
 	c->xff_ip[0] = 0;
 	if (c->reqbody)
 		dg_reqbody_reset(c->reqbody);
@@ -720,14 +722,18 @@ void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *ch)
 	}
 	c->last_ns = ch->ts_ns;
 	c->now_ns = ch->ts_ns;
+	if (!c->proc[0] && ch->pid)
+		snprintf(c->proc, sizeof(c->proc), "%.16s/%u", ch->comm ? ch->comm : "?", ch->pid);
 	c->tied |= ch->tied;
 	if (ch->tied)
 		conn_set_tuple(c, &ch->t);
 	if (c->client_side)
 		return;
-	/* An untied stream that reads a response is a TLS client, not ours. */
-	if (!c->tied && dir == DG_DIR_IN && !c->requests && !c->cur_req &&
-	    !c->pend_head && ch->head_len >= 5 && !memcmp(ch->head, "HTTP/", 5)) {
+	/* An untied stream that reads a response, or writes a request, is a
+	 * TLS client (its SSL_read is our IN side), not a server of ours. */
+	if (!c->tied && !c->requests && !c->cur_req && !c->pend_head &&
+	    ((dir == DG_DIR_IN && ch->head_len >= 5 && !memcmp(ch->head, "HTTP/", 5)) ||
+	     (dir == DG_DIR_OUT && starts_message(DG_DIR_IN, ch->head, ch->head_len)))) {
 		c->client_side = 1;
 		ra->st.client_side++;
 		return;

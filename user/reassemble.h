@@ -21,6 +21,7 @@ struct dg_chunk {
 	uint8_t tied;
 	struct dg_tuple t;         /* zero when !tied */
 	uint32_t pid;
+	const char *comm;          /* process name (NUL-terminated), may be NULL */
 	const uint8_t *head;
 	size_t head_len;
 	uint64_t gap;

@@ -138,6 +138,7 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	gbool(g, "resp_truncated", r->resp_truncated);
 	gbool(g, "tls", r->tls);
 	gint(g, "port", r->port, r->port > 0);
+	gstr(g, "proc", r->proc);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len < size) {
 		memcpy(buf, out, len);
@@ -310,6 +311,7 @@ int dg_record_from_json(const char *line, size_t len, struct dg_record *r,
 	get_bool(o, "tls", &r->tls);
 	if (get_int(o, "port", &i))
 		r->port = (int)i;
+	get_str(o, "proc", r->proc, sizeof(r->proc));
 	yajl_tree_free(o);
 	return 0;
 }

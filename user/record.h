@@ -46,13 +46,14 @@ struct dg_record {
 	int resp_truncated;        /* response not seen whole */
 	int tls;                   /* 1 TLS, 0 plain */
 	int port;                  /* server port the request came in on, 0 unknown */
+	char proc[40];             /* server process "comm/pid", "" unknown */
 };
 
 void dg_record_init(struct dg_record *r);
 
 /* One JSON object, no newline, into buf. Returns the length, or -1 when buf
  * is too small (DG_RECORD_JSON_MAX always suffices). */
-#define DG_RECORD_JSON_MAX 4096
+#define DG_RECORD_JSON_MAX 8192
 int dg_record_to_json(const struct dg_record *r, char *buf, size_t size);
 
 /* One human line (trace without --json). */

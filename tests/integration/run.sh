@@ -20,6 +20,7 @@ PY_TLS=18443      # endpoint.py, TLS (Python ssl)
 NGX_TLS=18444     # nginx TLS -> UPSTREAM
 UPSTREAM=18080    # endpoint.py plain, behind nginx (not watched)
 PLAIN=18081       # endpoint.py plain, watched directly
+NODE_TLS=18445    # Node https server: static OpenSSL, memory BIOs (untied)
 
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
@@ -80,13 +81,18 @@ PIDS+=($!)
 mkdir -p "$W/nginx"
 sh scripts/nginx.sh start "$W/nginx" $NGX_TLS $UPSTREAM >"$W/nginx.log" 2>&1 ||
 	{ cat "$W/nginx.log"; bad "nginx starts"; finish; }
-for p in $PY_TLS $PLAIN $UPSTREAM $NGX_TLS; do
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -subj /CN=localhost \
+	-keyout "$W/node-key.pem" -out "$W/node-cert.pem" >/dev/null 2>&1
+node tests/node/server.mjs $NODE_TLS "$W/node-cert.pem" "$W/node-key.pem" >"$W/node-server.log" 2>&1 &
+NODE_SERVER=$!
+PIDS+=($NODE_SERVER)
+for p in $PY_TLS $PLAIN $UPSTREAM $NGX_TLS $NODE_TLS; do
 	wait_port $p || { bad "port $p listening"; finish; }
 done
 
 # --- the tracer ------------------------------------------------------------
 "$DG" trace --json --conns --stats --port $PY_TLS --port $NGX_TLS --port $PLAIN \
-	--trusted-proxy 127.0.0.2 --secret-file "$W/secret" \
+	--port $NODE_TLS --ssl-binary "$(command -v node)" --trusted-proxy 127.0.0.2 --secret-file "$W/secret" \
 	>"$W/trace.jsonl" 2>"$W/trace.err" &
 TRACE=$!
 PIDS+=($TRACE)
@@ -97,6 +103,7 @@ if ! wait_for "$W/trace.err" "ready" 30; then
 fi
 ok "distillguard trace starts and attaches"
 check "uprobes attached to libssl" grep -q "OpenSSL in [1-9]" "$W/trace.err"
+check "uprobes attached to the node binary (--ssl-binary)" grep -q "OpenSSL in .*/node" "$W/trace.err"
 
 # --- traffic ---------------------------------------------------------------
 run_load() {   # run_load NAME URL CONNS REQS KEYPREFIX [more load.py args]
@@ -115,6 +122,20 @@ run_load() {   # run_load NAME URL CONNS REQS KEYPREFIX [more load.py args]
 run_load py https://127.0.0.1:$PY_TLS 50 1000 sk-py- --api mixed --tokens 40 --models gpt-a,gpt-b
 run_load nginx https://127.0.0.1:$NGX_TLS 50 1000 sk-ngx- --api mixed --tokens 33 --models gpt-c
 run_load plain http://127.0.0.1:$PLAIN 10 300 sk-pl- --api openai --tokens 21 --models gpt-d
+
+run_load node-server https://127.0.0.1:$NODE_TLS 5 100 sk-nsrv- --api openai --tokens 11 --models node-srv
+
+# A request body bigger than one call's capture (plain read() of 64 KiB):
+# its size and the fields before the cut are still reported, marked truncated.
+python3 - $PLAIN >"$W/big.out" 2>&1 <<'EOF'
+import http.client, json, sys
+body = json.dumps({"model": "big-model", "stream": False, "max_tokens": 7,
+                   "messages": [{"role": "user", "content": "z" * 200000}]})
+c = http.client.HTTPConnection("127.0.0.1", int(sys.argv[1]))
+c.request("POST", "/v1/chat/completions", body, {"x-dg-tokens": "7", "Content-Type": "application/json"})
+r = c.getresponse(); r.read()
+print(r.status, len(body))
+EOF
 
 # curl (connection reuse) and openssl s_client against both TLS stacks.
 if sh scripts/curl_s_client.sh $PY_TLS sk-curl-py 5 >"$W/sent-curl-py.jsonl" 2>"$W/curl.err" &&
@@ -203,10 +224,29 @@ check "nginx (SSL_read/SSL_write): every request traced once" \
 	python3 tests/integration/verify.py "$W/want-ngx.jsonl" "$W/trace-ngx.jsonl" "$W/keymap.tsv" \
 	--ip 127.0.0.1 --label nginx-tls
 
-by_port $PLAIN | grep -v '"xff-' >"$W/trace-plain.jsonl"
+by_port $PLAIN | grep -v '"xff-\|"big-model"' >"$W/trace-plain.jsonl"
 check "plain HTTP: every request traced once" \
 	python3 tests/integration/verify.py "$W/sent-plain.jsonl" "$W/trace-plain.jsonl" "$W/keymap.tsv" \
 	--ip 127.0.0.1 --label plain
+
+# Untied (memory BIO) records carry no address or port: select by process.
+python3 -c '
+import json, sys
+want = "node/" + sys.argv[1]
+for l in open(sys.argv[2]):
+    r = json.loads(l)
+    if r.get("event") is None and r.get("proc") == want:
+        print(l, end="")' $NODE_SERVER "$W/trace.jsonl" >"$W/trace-nsrv.jsonl"
+check "Node server (static OpenSSL, memory BIOs, untied): every request traced once" \
+	python3 tests/integration/verify.py "$W/sent-node-server.jsonl" "$W/trace-nsrv.jsonl" "$W/keymap.tsv" \
+	--ip none --label node-server
+check "untied calls are counted" grep -Eq "tls_untied=[1-9]" "$W/trace.err"
+check "Node clients' own TLS (untied, client side) is recognised and dropped" \
+	grep -Eq "client_side=[1-9]" "$W/trace.err"
+
+BIG_LEN=$(awk '{print $2}' "$W/big.out")
+check "a request body over the capture bound: size, prefix fields, truncated" \
+	grep -q '"model":"big-model".*"max_tokens":7,.*"output_tokens":7,.*"req_bytes":'"$BIG_LEN"',"req_truncated":true' "$W/trace.jsonl"
 
 check "X-Forwarded-For from a trusted proxy names the client" \
 	grep -q '"ip":"198.51.100.7".*"model":"xff-model"' "$W/trace.jsonl"
@@ -216,6 +256,8 @@ check "a connection without a whole request is reported" \
 	grep -q '"event":"conn".*"port":'$PLAIN',.*"requests":0' "$W/trace.jsonl"
 check "no events lost (ring buffer, maps)" \
 	grep -q "ringbuf_full=0 .*map_full=0" "$W/trace.err"
+check "no HTTP parse errors, no ciphertext taken for plain HTTP" \
+	grep -q "parse_errors=0 .*mixed_dropped=0" "$W/trace.err"
 check "no raw API key in the trace" bash -c "! grep -q 'sk-py-\|sk-ngx-\|sk-pl-\|sk-node' '$W/trace.jsonl'"
 
 # --- the kernel is clean again ------------------------------------------------

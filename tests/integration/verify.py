@@ -35,7 +35,7 @@ def main():
     label = "requests"
     if "--ip" in args:
         i = args.index("--ip")
-        ip = args[i + 1]
+        ip = None if args[i + 1] == "none" else args[i + 1]
         del args[i:i + 2]
     if "--label" in args:
         i = args.index("--label")

@@ -485,8 +485,31 @@ static void test_untied_client_dropped(void **state)
 	c.head_len = strlen(RESP_JSON);
 	dg_reasm_chunk(ra, &c);
 	assert_int_equal(dg_reasm_stats(ra)->client_side, 1);
+	/* A client that writes its request first is recognised as well. */
+	c.conn = 100;
+	c.dir = DG_DIR_OUT;
+	c.head = (const uint8_t *)"POST /v1/chat/completions HTTP/1.1\r\n";
+	c.head_len = strlen((const char *)c.head);
+	dg_reasm_chunk(ra, &c);
+	assert_int_equal(dg_reasm_stats(ra)->client_side, 2);
+	assert_int_equal(dg_reasm_stats(ra)->parse_errors, 0);
+	/* An untied server stream still becomes records. */
+	c.conn = 101;
+	c.dir = DG_DIR_IN;
+	c.head = (const uint8_t *)"GET /v1/models HTTP/1.1\r\n\r\n";
+	c.head_len = strlen((const char *)c.head);
+	c.pid = 4242;
+	c.comm = "node";
+	dg_reasm_chunk(ra, &c);
+	c.dir = DG_DIR_OUT;
+	c.head = (const uint8_t *)"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+	c.head_len = strlen((const char *)c.head);
+	dg_reasm_chunk(ra, &c);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->recs[0].client, "ip:unknown");
+	assert_string_equal(s->recs[0].proc, "node/4242");
 	dg_reasm_flush(ra);
-	assert_int_equal(s->n, 0);
+	assert_int_equal(s->n, 1);
 	dg_reasm_free(ra);
 	free(s);
 }
