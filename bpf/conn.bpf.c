@@ -46,13 +46,24 @@ static __always_inline void emit(struct bpf_sock_ops *skops, __u32 type)
 	e->conn = bpf_get_socket_cookie(skops);
 	fill_tuple(skops, &e->t);
 	if (type == DG_EV_CLOSE) {
+		struct dg_conn_stats *s = bpf_map_lookup_elem(&conns, &e->conn);
+
+		if (s) {
+			e->st = *s;
+			bpf_map_delete_elem(&conns, &e->conn);
+		}
 		e->bytes_in = skops->bytes_received;
 		e->bytes_out = skops->bytes_acked;
 		e->srtt_us = skops->srtt_us >> 3;
 		e->segs_in = skops->segs_in;
 		e->segs_out = skops->segs_out;
 	} else {
+		struct dg_conn_stats s = { .opened_ns = e->ts_ns };
+
 		e->pid = bpf_get_current_pid_tgid() >> 32;
+		s.pid = e->pid;
+		if (bpf_map_update_elem(&conns, &e->conn, &s, BPF_ANY))
+			dg_count(DG_C_MAP_FULL);
 	}
 	bpf_ringbuf_submit(e, 0);
 }

@@ -27,6 +27,13 @@ struct {
 	__type(value, __u64);
 } counters SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, DG_MAX_CONNS);
+	__type(key, __u64);                /* socket cookie */
+	__type(value, struct dg_conn_stats);
+} conns SEC(".maps");
+
 static __always_inline void dg_count(__u32 c)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
@@ -176,6 +183,32 @@ static __always_inline void dg_send_data(void *rb, struct dg_data_event *ev,
 	return;
 fail:
 	dg_count(DG_C_READ_FAIL);
+}
+
+/* Account one captured call to its connection's counters. */
+static __always_inline void dg_conn_account(__u64 conn, __u8 dir, __u32 len, __u32 tls)
+{
+	struct dg_conn_stats *s = bpf_map_lookup_elem(&conns, &conn);
+
+	if (!s) {
+		struct dg_conn_stats z = { .pid = bpf_get_current_pid_tgid() >> 32 };
+
+		bpf_map_update_elem(&conns, &conn, &z, BPF_NOEXIST);
+		s = bpf_map_lookup_elem(&conns, &conn);
+		if (!s) {
+			dg_count(DG_C_MAP_FULL);
+			return;
+		}
+	}
+	s->last_ns = bpf_ktime_get_ns();
+	s->tls = tls;
+	if (dir == DG_DIR_IN) {
+		__sync_fetch_and_add(&s->app_in, len);
+		__sync_fetch_and_add(&s->calls_in, 1);
+	} else {
+		__sync_fetch_and_add(&s->app_out, len);
+		__sync_fetch_and_add(&s->calls_out, 1);
+	}
 }
 
 static __always_inline void dg_ev_init(struct dg_data_event *ev, __u8 dir, __u8 src)

@@ -97,6 +97,7 @@ static __always_inline int io_exit(long ret)
 	if (!ev)
 		goto out;
 	dg_count(DG_C_PLAIN_CALLS);
+	dg_conn_account(c->conn, c->dir, (__u32)ret, 0);
 	if (c->kind == IO_BUF) {
 		dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
 		ev->flags = DG_F_TIED;

@@ -140,6 +140,7 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 		ev->flags |= DG_F_TIED;
 		ev->conn = sc.conn;
 		ev->t = sc.t;
+		dg_conn_account(sc.conn, c->dir, (__u32)len, 1);
 	} else {
 		dg_count(DG_C_TLS_UNTIED);
 		ev->conn = sc.conn;

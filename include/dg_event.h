@@ -66,6 +66,23 @@ struct dg_data_event {
 };
 #define DG_DATA_HDR_SIZE ((unsigned long)&((struct dg_data_event *)0)->data)
 
+/* Per-connection counters, one entry per watched connection, keyed by
+ * socket cookie: created by conn.bpf.c at accept (or by a capture object
+ * for a connection older than the tracer), updated by the capture objects,
+ * removed at close (its last values travel in the DG_EV_CLOSE event). The
+ * three objects share one map. */
+#define DG_MAX_CONNS 65536
+struct dg_conn_stats {
+	__u64 opened_ns;       /* 0 when opened before we were loaded */
+	__u64 last_ns;         /* last captured call */
+	__u64 app_in;          /* HTTP bytes read by the server (plaintext) */
+	__u64 app_out;         /* HTTP bytes written by the server */
+	__u32 calls_in;
+	__u32 calls_out;
+	__u32 pid;
+	__u32 tls;             /* seen through SSL_* */
+};
+
 struct dg_conn_event {
 	__u32 type;            /* DG_EV_OPEN or DG_EV_CLOSE */
 	__u32 pid;             /* 0 when unknown (softirq context) */
@@ -78,6 +95,7 @@ struct dg_conn_event {
 	__u32 segs_in;
 	__u32 segs_out;
 	__u32 pad;
+	struct dg_conn_stats st;   /* CLOSE: the connection's counters */
 };
 
 /* Counters: a per-CPU array in each object, summed by the controller. */

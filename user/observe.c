@@ -112,8 +112,17 @@ void dg_observer_close(struct dg_observer *o)
 	sodium_memzero(o->secret, sizeof(o->secret));
 }
 
+static void count_live(uint64_t conn, const struct dg_conn_stats *st, void *arg)
+{
+	(void)conn;
+	(void)st;
+	(*(uint64_t *)arg)++;
+}
+
 void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 {
+	uint64_t live = 0;
+
 	uint64_t c[DG_C__MAX], ns = 0, runs = 0;
 	const struct dg_reasm_stats *s = dg_reasm_stats(o->reasm);
 
@@ -122,7 +131,9 @@ void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 	fprintf(out, "kernel:");
 	for (int i = 0; i < DG_C__MAX; i++)
 		fprintf(out, " %s=%" PRIu64, dg_counter_name(i), c[i]);
-	fprintf(out, " bpf_run_ns=%" PRIu64 " bpf_runs=%" PRIu64 "\n", ns, runs);
+	dg_probes_conns(o->probes, count_live, &live);
+	fprintf(out, " bpf_run_ns=%" PRIu64 " bpf_runs=%" PRIu64 " conns_live=%" PRIu64 "\n",
+		ns, runs, live);
 	fprintf(out, "reassembly: records=%" PRIu64 " partial=%" PRIu64 " parse_errors=%" PRIu64
 		" gaps=%" PRIu64 " gaps_framing_lost=%" PRIu64 " resync_dropped=%" PRIu64
 		" conns=%" PRIu64 " evicted=%" PRIu64 " idle=%" PRIu64 " pending_full=%" PRIu64

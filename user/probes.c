@@ -281,11 +281,18 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		snprintf(err, errlen, "cannot open BPF objects: %s", strerror(errno));
 		goto fail;
 	}
+	set_ports(cfg, p->conn->rodata->watch_ports, &p->conn->rodata->n_ports);
+	/* One per-connection counter map for all three objects. */
+	if ((e = bpf_map__set_max_entries(p->conn->maps.conns, DG_MAX_CONNS)) ||
+	    (e = conn_bpf__load(p->conn)) ||
+	    (e = bpf_map__reuse_fd(p->tls->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
+	    (e = bpf_map__reuse_fd(p->plain->maps.conns, bpf_map__fd(p->conn->maps.conns)))) {
+		snprintf(err, errlen, "cannot load the connection object: %s", strerror(-e));
+		goto fail;
+	}
 	set_ports(cfg, p->tls->rodata->watch_ports, &p->tls->rodata->n_ports);
 	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports);
-	set_ports(cfg, p->conn->rodata->watch_ports, &p->conn->rodata->n_ports);
-	if ((e = tls_bpf__load(p->tls)) || (e = plain_bpf__load(p->plain)) ||
-	    (e = conn_bpf__load(p->conn))) {
+	if ((e = tls_bpf__load(p->tls)) || (e = plain_bpf__load(p->plain))) {
 		snprintf(err, errlen, "cannot load BPF programs: %s (run as root; DG_DEBUG=1 for the verifier log)",
 			 strerror(-e));
 		goto fail;
@@ -404,6 +411,24 @@ void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs)
 	prog_runtime(p->tls->obj, run_ns, runs);
 	prog_runtime(p->plain->obj, run_ns, runs);
 	prog_runtime(p->conn->obj, run_ns, runs);
+}
+
+int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)
+{
+	int fd = bpf_map__fd(p->conn->maps.conns), n = 0;
+	__u64 key, next;
+	struct dg_conn_stats st;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(fd, &key, &st))
+			continue;
+		fn(key, &st, arg);
+		n++;
+	}
+	return n;
 }
 
 int dg_probes_targets(struct dg_probes *p, const char ***paths)

@@ -32,6 +32,10 @@ const char *dg_counter_name(int c);
 /* Kernel run time of our programs (bpf_stats): total ns and runs. */
 void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs);
 
+/* Walk the live per-connection counters (the kernel's conns map). */
+typedef void (*dg_conn_stats_fn)(uint64_t conn, const struct dg_conn_stats *st, void *arg);
+int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg);
+
 /* The libssl/binary paths uprobes are attached to. */
 int dg_probes_targets(struct dg_probes *p, const char ***paths);
 

@@ -52,6 +52,7 @@ struct conn {
 	int closed;
 	uint64_t bytes_in, bytes_out;
 	uint32_t srtt_us;
+	uint64_t app_in, app_out;
 	uint64_t requests, partial;
 
 	http_parser p[2];              /* [DG_DIR_IN] request, [DG_DIR_OUT] response */
@@ -778,6 +779,8 @@ void dg_reasm_close(struct dg_reasm *ra, const struct dg_conn_event *e)
 	c->bytes_in = e->bytes_in > c->bytes_in ? e->bytes_in : c->bytes_in;
 	c->bytes_out = e->bytes_out > c->bytes_out ? e->bytes_out : c->bytes_out;
 	c->srtt_us = e->srtt_us;
+	c->app_in = e->st.app_in;
+	c->app_out = e->st.app_out;
 }
 
 static void conn_finish(struct dg_reasm *ra, struct conn *c)
@@ -816,6 +819,8 @@ static void conn_finish(struct dg_reasm *ra, struct conn *c)
 		s.bytes_in = c->bytes_in;
 		s.bytes_out = c->bytes_out;
 		s.srtt_us = c->srtt_us;
+		s.app_in = c->app_in;
+		s.app_out = c->app_out;
 		s.requests = c->requests;
 		s.partial = c->partial;
 		ra->on_conn(&s, ra->arg);

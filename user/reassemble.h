@@ -39,6 +39,7 @@ struct dg_conn_summary {
 	double closed;             /* 0 when evicted or idle rather than closed */
 	uint64_t bytes_in, bytes_out;
 	uint32_t srtt_us;
+	uint64_t app_in, app_out;  /* HTTP bytes captured each way (kernel counters) */
 	uint64_t requests;         /* records emitted for it */
 	uint64_t partial;          /* of which cut short by close / resync */
 };

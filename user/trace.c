@@ -46,10 +46,12 @@ static void print_conn(const struct dg_conn_summary *s, void *arg)
 	if (t->json) {
 		printf("{\"event\":\"conn\",\"conn\":%" PRIu64 ",\"ip\":\"%s\",\"port\":%u,"
 		       "\"tls\":%s,\"opened\":%.6f,\"closed\":%.6f,\"bytes_in\":%" PRIu64
-		       ",\"bytes_out\":%" PRIu64 ",\"srtt_us\":%u,\"requests\":%" PRIu64
+		       ",\"bytes_out\":%" PRIu64 ",\"app_bytes_in\":%" PRIu64 ",\"app_bytes_out\":%" PRIu64
+		       ",\"srtt_us\":%u,\"requests\":%" PRIu64
 		       ",\"partial\":%" PRIu64 "}\n",
 		       s->conn, s->ip, s->lport, s->tls ? "true" : "false", s->opened, s->closed,
-		       s->bytes_in, s->bytes_out, s->srtt_us, s->requests, s->partial);
+		       s->bytes_in, s->bytes_out, s->app_in, s->app_out, s->srtt_us, s->requests,
+		       s->partial);
 		return;
 	}
 	printf("conn %" PRIu64 " %s -> :%u %s %s in=%" PRIu64 "B out=%" PRIu64 "B rtt=%uus "

@@ -252,6 +252,8 @@ check "X-Forwarded-For from a trusted proxy names the client" \
 	grep -q '"ip":"198.51.100.7".*"model":"xff-model"' "$W/trace.jsonl"
 check "X-Forwarded-For from an untrusted peer is ignored" \
 	grep -q '"client":"ip:127.0.0.1","ip":"127.0.0.1".*"model":"xff-untrusted"' "$W/trace.jsonl"
+check "connection events carry the kernel's per-connection counters" \
+	grep -Eq '"event":"conn".*"port":'$PY_TLS',"tls":true,.*"app_bytes_in":[1-9]' "$W/trace.jsonl"
 check "a connection without a whole request is reported" \
 	grep -q '"event":"conn".*"port":'$PLAIN',.*"requests":0' "$W/trace.jsonl"
 check "no events lost (ring buffer, maps)" \
