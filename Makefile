@@ -74,6 +74,13 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Iuser -I$(OUT) \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
+# Benchmarks: optimised build, print numbers only.
+BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
+BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
+$(OUT)/bench/%: tests/bench/%.c $(LIB_OBJS)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+
 unit: $(UNIT_BINS)
 	@sh scripts/run-unit.sh $(UNIT_BINS)
 
@@ -93,8 +100,8 @@ demo:
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
 
-bench: distillguard
-	@sh scripts/bench.sh
+bench: distillguard $(BENCH_BINS)
+	@bash scripts/bench.sh
 
 clean:
 	rm -rf $(OUT) distillguard

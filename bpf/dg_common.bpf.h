@@ -34,6 +34,26 @@ struct {
 	__type(value, struct dg_conn_stats);
 } conns SEC(".maps");
 
+/* One SSL_* call in flight on a thread (tls.bpf.c writes it; plain.bpf.c
+ * reads it to leave the syscalls nested in SSL calls alone: ciphertext). */
+struct ssl_call {
+	__u64 ssl;
+	__u64 buf;
+	__u64 nbytes_ptr;      /* size_t * of the _ex forms, 0 otherwise */
+	__s32 fd;              /* first fd a nested syscall used, -1 if none */
+	__u8  two_fds;
+	__u8  dir;
+	__u8  handshake;
+	__u8  pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);                /* pid_tgid */
+	__type(value, struct ssl_call);
+} ssl_calls SEC(".maps");
+
 static __always_inline void dg_count(__u32 c)
 {
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
@@ -138,6 +158,15 @@ static __always_inline struct dg_data_event *dg_scratch(void)
 	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
+/* Waking the reader on every event costs more than the event: wake it only
+ * when a good amount is waiting; it also drains on its poll timeout. */
+#define DG_WAKEUP_BYTES (256 * 1024)
+static __always_inline __u64 dg_wakeup(void *rb)
+{
+	return bpf_ringbuf_query(rb, BPF_RB_AVAIL_DATA) >= DG_WAKEUP_BYTES ?
+	       BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+}
+
 /* v in [1, pow2], in a form the verifier can see: the barrier keeps clang
  * from dropping the mask it could prove redundant. */
 static __always_inline __u32 dg_bound(__u32 v, __u32 pow2)
@@ -178,7 +207,7 @@ static __always_inline void dg_send_data(void *rb, struct dg_data_event *ev,
 	}
 	ev->head_len = head;
 	ev->tail_len = tail;
-	if (bpf_ringbuf_output(rb, ev, DG_DATA_HDR_SIZE + head + tail, 0))
+	if (bpf_ringbuf_output(rb, ev, DG_DATA_HDR_SIZE + head + tail, dg_wakeup(rb)))
 		dg_count(DG_C_RB_FULL);
 	return;
 fail:

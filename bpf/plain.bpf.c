@@ -42,9 +42,14 @@ static __always_inline int io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, 
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_call c = { .buf = buf, .iovcnt = iovcnt, .dir = dir, .kind = kind };
-	struct sock *sk = dg_fd_sock(fd);
+	struct sock *sk;
 	__u8 *st;
 
+	/* Inside an SSL call (map shared with tls.bpf.c): ciphertext, skip
+	 * before paying for the file-table walk. */
+	if (bpf_map_lookup_elem(&ssl_calls, &id))
+		return 0;
+	sk = dg_fd_sock(fd);
 	if (!sk || !dg_sk_tuple(sk, &c.t) || !dg_port_watched(c.t.lport))
 		return 0;
 	c.conn = dg_sk_cookie(sk);

@@ -10,25 +10,6 @@ struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
-/* One SSL_* call in flight on a thread. */
-struct ssl_call {
-	__u64 ssl;
-	__u64 buf;
-	__u64 nbytes_ptr;      /* size_t * of the _ex forms, 0 otherwise */
-	__s32 fd;              /* first fd a nested syscall used, -1 if none */
-	__u8  two_fds;
-	__u8  dir;
-	__u8  handshake;
-	__u8  pad;
-};
-
-struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u64);                /* pid_tgid */
-	__type(value, struct ssl_call);
-} calls SEC(".maps");
-
 struct ssl_key {
 	__u64 ssl;
 	__u32 tgid;
@@ -38,9 +19,10 @@ struct ssl_key {
 struct ssl_conn {
 	__u64 conn;
 	struct dg_tuple t;
+	__s32 fd;              /* the fd it was tied through, -1 untied */
 	__u8  watched;
 	__u8  untied;          /* no socket known: conn is a generated id */
-	__u8  pad[6];
+	__u8  pad[2];
 };
 
 struct {
@@ -58,7 +40,7 @@ static __always_inline int call_enter(__u64 ssl, __u64 buf, __u64 nptr, __u8 dir
 		.dir = dir, .handshake = hs,
 	};
 
-	if (bpf_map_update_elem(&calls, &id, &c, BPF_ANY))
+	if (bpf_map_update_elem(&ssl_calls, &id, &c, BPF_ANY))
 		dg_count(DG_C_MAP_FULL);
 	return 0;
 }
@@ -74,20 +56,24 @@ static __always_inline bool tie(struct ssl_call *c, __u32 tgid, struct ssl_conn 
 	struct sock *sk;
 
 	*tied = false;
+	/* The cache answers unless the nested syscall names another fd: the
+	 * file-table walk runs once per SSL*, not once per call. */
+	cached = bpf_map_lookup_elem(&ssl_conns, &k);
+	if (cached && (c->fd < 0 || c->fd == cached->fd)) {
+		*out = *cached;
+		*tied = !cached->untied;
+		if (*tied && c->fd < 0 && out->watched && !c->handshake)
+			dg_count(DG_C_TLS_CACHE_TIED);
+		return out->watched;
+	}
 	if (c->fd >= 0 && (sk = dg_fd_sock(c->fd)) && dg_sk_tuple(sk, &out->t)) {
 		out->watched = dg_port_watched(out->t.lport);
 		out->conn = out->watched ? dg_sk_cookie(sk) : 0;
+		out->fd = c->fd;
+		out->untied = 0;
 		if (bpf_map_update_elem(&ssl_conns, &k, out, BPF_ANY))
 			dg_count(DG_C_MAP_FULL);
 		*tied = true;
-		return out->watched;
-	}
-	cached = bpf_map_lookup_elem(&ssl_conns, &k);
-	if (cached) {
-		*out = *cached;
-		*tied = !cached->untied;
-		if (*tied && out->watched && !c->handshake)
-			dg_count(DG_C_TLS_CACHE_TIED);
 		return out->watched;
 	}
 	/* Untied (memory BIO): reported, the controller decides. It gets an id
@@ -95,6 +81,7 @@ static __always_inline bool tie(struct ssl_call *c, __u32 tgid, struct ssl_conn 
 	 * allocator hands the same address to the next connection. */
 	__builtin_memset(out, 0, sizeof(*out));
 	out->conn = (1ULL << 62) | ((__u64)tgid << 32) ^ (bpf_ktime_get_ns() & 0xffffffffULL) ^ c->ssl;
+	out->fd = -1;
 	out->watched = 1;
 	out->untied = 1;
 	if (bpf_map_update_elem(&ssl_conns, &k, out, BPF_ANY))
@@ -105,7 +92,7 @@ static __always_inline bool tie(struct ssl_call *c, __u32 tgid, struct ssl_conn 
 static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_call *c = bpf_map_lookup_elem(&calls, &id);
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
 	struct dg_data_event *ev;
 	struct ssl_conn sc = {};
 	bool tied;
@@ -147,7 +134,7 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 	}
 	dg_send_data(&events, ev, (const __u8 *)c->buf, (__u32)len);
 out:
-	bpf_map_delete_elem(&calls, &id);
+	bpf_map_delete_elem(&ssl_calls, &id);
 	return 0;
 }
 
@@ -206,7 +193,7 @@ int BPF_KPROBE(ssl_free_enter, void *ssl)
 static __always_inline int note_fd(long fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
-	struct ssl_call *c = bpf_map_lookup_elem(&calls, &id);
+	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
 
 	if (!c)
 		return 0;

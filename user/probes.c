@@ -282,11 +282,14 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		goto fail;
 	}
 	set_ports(cfg, p->conn->rodata->watch_ports, &p->conn->rodata->n_ports);
-	/* One per-connection counter map for all three objects. */
+	/* One per-connection counter map and one in-flight SSL call map for
+	 * all three objects. */
 	if ((e = bpf_map__set_max_entries(p->conn->maps.conns, DG_MAX_CONNS)) ||
 	    (e = conn_bpf__load(p->conn)) ||
 	    (e = bpf_map__reuse_fd(p->tls->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
-	    (e = bpf_map__reuse_fd(p->plain->maps.conns, bpf_map__fd(p->conn->maps.conns)))) {
+	    (e = bpf_map__reuse_fd(p->plain->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
+	    (e = bpf_map__reuse_fd(p->tls->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))) ||
+	    (e = bpf_map__reuse_fd(p->plain->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls)))) {
 		snprintf(err, errlen, "cannot load the connection object: %s", strerror(-e));
 		goto fail;
 	}
@@ -361,7 +364,14 @@ void dg_probes_close(struct dg_probes *p)
 
 int dg_probes_poll(struct dg_probes *p, int timeout_ms)
 {
-	return ring_buffer__poll(p->rb, timeout_ms);
+	int n = ring_buffer__poll(p->rb, timeout_ms), m;
+
+	/* The kernel side wakes us only for big batches (dg_wakeup): after a
+	 * quiet timeout, take what is waiting anyway. */
+	if (n < 0)
+		return n;
+	m = ring_buffer__consume(p->rb);
+	return m < 0 ? m : n + m;
 }
 
 static void sum_counters(struct bpf_map *map, uint64_t out[DG_C__MAX])

@@ -1,0 +1,40 @@
+#!/bin/bash
+# `make bench`: print numbers, assert nothing. Ratios within one run are
+# what to compare; these machines are noisy.
+#  1. user space: captured calls -> records (build/bench/bench_reasm)
+#  2. kernel + user: requests/s through the demo endpoint without and with
+#     `distillguard trace` attached, and the BPF run time per request
+#     (kernel bpf_stats). Needs root; skipped with a message otherwise.
+set -u
+cd "$(dirname "$0")/.."
+echo "== user space: decode + reassembly + body parsing + fingerprints"
+build/bench/bench_reasm "${BENCH_N:-100000}"
+
+[ "$(id -u)" = 0 ] || { echo "== kernel overhead: skipped (needs root)"; exit 0; }
+W=$(mktemp -d /tmp/dg-bench.XXXXXX)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"' EXIT
+python3 scripts/endpoint.py --tls-port 18843 --quiet --token-delay-ms 0 >/dev/null 2>&1 &
+PIDS+=($!)
+sleep 1
+N=${BENCH_REQUESTS:-3000}
+load() {
+	python3 scripts/load.py --url https://127.0.0.1:18843 --connections 20 --requests "$N" \
+		--stream-ratio 0.5 --keys 10 --tokens 32 --api mixed 2>&1 >/dev/null |
+		sed -n 's/.* \([0-9.]*\) req\/s.*/\1/p'
+}
+load >/dev/null   # warm up
+base=$(load)
+./distillguard trace --json --stats --port 18843 --secret-file "$W/secret" >"$W/t.jsonl" 2>"$W/t.err" &
+T=$!
+PIDS+=($T)
+for _ in $(seq 100); do grep -q ready "$W/t.err" 2>/dev/null && break; sleep 0.1; done
+traced=$(load)
+sleep 1
+kill -INT $T; wait $T 2>/dev/null
+ns=$(sed -n 's/.*bpf_run_ns=\([0-9]*\).*/\1/p' "$W/t.err")
+recs=$(grep -c . "$W/t.jsonl")
+echo "== kernel overhead: $N requests over 20 TLS keep-alive connections (Python ssl), half streamed"
+echo "without tracer: $base req/s"
+echo "with tracer:    $traced req/s   (ratio $(python3 -c "print(round($traced/$base, 3))"))"
+echo "records: $recs   BPF run time: $ns ns in all, $(python3 -c "print(round($ns/max($recs,1)/1000, 1))") us per request"
