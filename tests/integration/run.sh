@@ -21,6 +21,7 @@ NGX_TLS=18444     # nginx TLS -> UPSTREAM
 UPSTREAM=18080    # endpoint.py plain, behind nginx (not watched)
 PLAIN=18081       # endpoint.py plain, watched directly
 NODE_TLS=18445    # Node https server: static OpenSSL, memory BIOs (untied)
+V6=18446          # python http.server on [::1]
 
 ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
 bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
@@ -86,13 +87,16 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 -su
 node tests/node/server.mjs $NODE_TLS "$W/node-cert.pem" "$W/node-key.pem" >"$W/node-server.log" 2>&1 &
 NODE_SERVER=$!
 PIDS+=($NODE_SERVER)
+mkdir -p "$W/www" && echo hello >"$W/www/index.html"
+python3 -m http.server --bind ::1 --directory "$W/www" $V6 >/dev/null 2>&1 &
+PIDS+=($!)
 for p in $PY_TLS $PLAIN $UPSTREAM $NGX_TLS $NODE_TLS; do
 	wait_port $p || { bad "port $p listening"; finish; }
 done
 
 # --- the tracer ------------------------------------------------------------
 "$DG" trace --json --conns --stats --port $PY_TLS --port $NGX_TLS --port $PLAIN \
-	--port $NODE_TLS --ssl-binary "$(command -v node)" --trusted-proxy 127.0.0.2 --secret-file "$W/secret" \
+	--port $NODE_TLS --port $V6 --ssl-binary "$(command -v node)" --trusted-proxy 127.0.0.2 --secret-file "$W/secret" \
 	>"$W/trace.jsonl" 2>"$W/trace.err" &
 TRACE=$!
 PIDS+=($TRACE)
@@ -170,6 +174,9 @@ curl -s --interface 127.0.0.2 -H 'X-Forwarded-For: 198.51.100.7' -H 'x-dg-tokens
 curl -s -H 'X-Forwarded-For: 198.51.100.8' -H 'x-dg-tokens: 3' \
 	-d '{"model":"xff-untrusted","messages":[{"role":"user","content":"x"}]}' \
 	http://127.0.0.1:$PLAIN/v1/chat/completions >/dev/null
+
+# IPv6.
+for _ in $(seq 50); do curl -s -g "http://[::1]:$V6/index.html" -o /dev/null && break; sleep 0.1; done
 
 # A connection that never sends a whole request is still seen.
 python3 - $PLAIN <<'EOF'
@@ -254,6 +261,8 @@ check "X-Forwarded-For from an untrusted peer is ignored" \
 	grep -q '"client":"ip:127.0.0.1","ip":"127.0.0.1".*"model":"xff-untrusted"' "$W/trace.jsonl"
 check "connection events carry the kernel's per-connection counters" \
 	grep -Eq '"event":"conn".*"port":'$PY_TLS',"tls":true,.*"app_bytes_in":[1-9]' "$W/trace.jsonl"
+check "IPv6 clients are named by their address" \
+	grep -q '"client":"ip:::1","ip":"::1",.*"method":"GET","path":"/index.html","status":200' "$W/trace.jsonl"
 check "a connection without a whole request is reported" \
 	grep -q '"event":"conn".*"port":'$PLAIN',.*"requests":0' "$W/trace.jsonl"
 check "no events lost (ring buffer, maps)" \
