@@ -53,7 +53,9 @@ static struct dg_reasm *new_reasm(struct sink *s)
 
 static uint64_t now = 1000000000ULL;
 
-static void put(struct dg_reasm *ra, uint64_t conn, int dir, const char *data, size_t len)
+/* One captured call: head bytes, then gap missing bytes, then tail bytes. */
+static void put_cut(struct dg_reasm *ra, uint64_t conn, int dir, const char *data,
+		    size_t len, size_t head, size_t tail)
 {
 	struct dg_chunk c;
 
@@ -70,36 +72,21 @@ static void put(struct dg_reasm *ra, uint64_t conn, int dir, const char *data, s
 	now += 1000000;     /* 1 ms per call */
 	c.ts_ns = now;
 	c.head = (const uint8_t *)data;
-	c.head_len = len;
-	dg_reasm_chunk(ra, &c);
-}
-
-static void put_str(struct dg_reasm *ra, uint64_t conn, int dir, const char *s)
-{
-	put(ra, conn, dir, s, strlen(s));
-}
-
-static void put_cut(struct dg_reasm *ra, uint64_t conn, int dir, const char *data,
-		    size_t len, size_t head, size_t tail)
-{
-	struct dg_chunk c;
-
-	memset(&c, 0, sizeof(c));
-	c.conn = conn;
-	c.dir = (uint8_t)dir;
-	c.src = DG_SRC_TLS;
-	c.tied = 1;
-	c.t.family = AF_INET;
-	inet_pton(AF_INET, "10.1.2.3", c.t.raddr);
-	c.t.lport = 8443;
-	now += 1000000;
-	c.ts_ns = now;
-	c.head = (const uint8_t *)data;
 	c.head_len = head;
 	c.gap = len - head - tail;
 	c.tail = (const uint8_t *)data + len - tail;
 	c.tail_len = tail;
 	dg_reasm_chunk(ra, &c);
+}
+
+static void put(struct dg_reasm *ra, uint64_t conn, int dir, const char *data, size_t len)
+{
+	put_cut(ra, conn, dir, data, len, len, 0);
+}
+
+static void put_str(struct dg_reasm *ra, uint64_t conn, int dir, const char *s)
+{
+	put(ra, conn, dir, s, strlen(s));
 }
 
 static const char *REQ_BODY =
