@@ -4,5 +4,6 @@
 
 int dg_cmd_trace(int argc, char **argv);
 int dg_cmd_key_id(int argc, char **argv);
+int dg_cmd_replay(int argc, char **argv);
 
 #endif

@@ -10,6 +10,7 @@ static const struct {
 	const char *what;
 } cmds[] = {
 	{ "trace", dg_cmd_trace, "print every inference request as it completes" },
+	{ "replay", dg_cmd_replay, "score a journal of request records and print the client table" },
 	{ "key-id", dg_cmd_key_id, "print the client name of API keys read from stdin" },
 };
 

@@ -1,0 +1,444 @@
+/* test_score.c — sketches, per-client features (known inputs -> known
+ * values), the score (families, monotonicity, reasons) and the client
+ * table (naming, distinct counts, first flag, determinism, JSON). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "clients.h"
+#include "client_features.h"
+#include "hll.h"
+#include "score.h"
+
+#define T0 1793491200.0        /* 2026-11-01 00:00:00 UTC, on a minute */
+
+static void test_hll(void **state)
+{
+	struct dg_hll h, g;
+	char buf[32];
+
+	dg_hll_init(&h);
+	dg_hll_init(&g);
+	assert_true(dg_hll_count(&h) < 0.5);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof(buf), "10.0.0.%d", i);
+		dg_hll_add(&h, dg_hash64(buf, strlen(buf)));
+		dg_hll_add(&h, dg_hash64(buf, strlen(buf)));   /* repeats do not count */
+	}
+	assert_int_equal(llround(dg_hll_count(&h)), 5);
+	for (int i = 0; i < 20000; i++) {
+		snprintf(buf, sizeof(buf), "key-%d", i);
+		dg_hll_add(i < 10000 ? &h : &g, dg_hash64(buf, strlen(buf)));
+	}
+	assert_true(fabs(dg_hll_count(&h) - 10005) / 10005 < 0.15);
+	dg_hll_merge(&h, &g);
+	assert_true(fabs(dg_hll_count(&h) - 20005) / 20005 < 0.15);
+}
+
+static struct dg_obs obs(double ts, uint64_t tmpl, uint64_t sim, uint32_t flags)
+{
+	struct dg_obs o;
+
+	memset(&o, 0, sizeof(o));
+	o.ts = ts;
+	o.duration_s = 0.5;
+	o.out_tokens = 100;
+	o.in_tokens = 50;
+	o.tmpl = tmpl;
+	o.simhash = sim;
+	o.flags = flags | DG_OBS_HAS_TMPL | DG_OBS_HAS_SIM;
+	return o;
+}
+
+static void test_rates_and_windows(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+
+	dg_client_state_init(&s);
+	/* 120 requests, one every 5 s, over 10 minutes. */
+	for (int i = 0; i < 120; i++) {
+		struct dg_obs o = obs(T0 + 5 * i, 1, (uint64_t)i << 20, 0);
+		dg_client_observe(&s, &o, 600);
+	}
+	dg_client_features(&s, T0 + 600, 600, &f);
+	assert_int_equal(f.requests, 120);
+	assert_int_equal(f.req_1h, 120);
+	assert_int_equal(f.req_10m, 120);
+	assert_int_equal(f.req_1m, 12);               /* the last minute */
+	assert_true(fabs(f.rate_10m - 12) < 0.01);
+	assert_true(fabs(f.tok_rate_10m - 1200) < 1);
+	assert_true(fabs(f.out_in_ratio - 2) < 1e-9);
+	assert_true(f.iat_cv < 1e-6);                 /* perfectly regular */
+	assert_int_equal(f.iat_n, 64);
+	assert_true(fabs(f.template_share - 1) < 1e-9);
+	/* An hour later everything has left the windows but the totals. */
+	dg_client_features(&s, T0 + 600 + 3700, 600, &f);
+	assert_int_equal(f.req_1h, 0);
+	assert_int_equal(f.req_10m, 0);
+	assert_int_equal(f.requests, 120);
+}
+
+static void test_shares(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+
+	dg_client_state_init(&s);
+	for (int i = 0; i < 100; i++) {
+		uint32_t fl = (i % 4 == 0 ? DG_OBS_COT : 0) | (i % 2 ? DG_OBS_LOGPROBS : 0) |
+			      (i < 90 ? DG_OBS_SINGLE : 0) | (i % 5 == 0 ? DG_OBS_AT_CAP : 0);
+		/* 90% one template; the rest ten distinct ones. */
+		uint64_t tmpl = i % 10 ? 7 : 1000 + (uint64_t)i;
+		/* Half the prompts are near-duplicates (1 bit from a base). */
+		uint64_t sim = i % 2 ? 0xF0F0F0F0F0F0F0F0ULL ^ (1ULL << (i % 60)) :
+				       dg_hash64(&i, sizeof(i));
+		struct dg_obs o = obs(T0 + i, tmpl, sim, fl);
+		dg_client_observe(&s, &o, 600);
+	}
+	dg_client_features(&s, T0 + 100, 600, &f);
+	assert_true(fabs(f.cot_share - 0.25) < 1e-9);
+	assert_true(fabs(f.elicit_share - 0.25) < 1e-9);
+	assert_true(fabs(f.logprob_share - 0.5) < 1e-9);
+	assert_true(fabs(f.single_share - 0.9) < 1e-9);
+	assert_true(fabs(f.at_cap_share - 0.2) < 1e-9);
+	assert_true(fabs(f.template_share - 0.9) < 0.02);
+	assert_int_equal(f.top_template, 7);
+	assert_true(f.near_dup_share > 0.45 && f.near_dup_share <= 0.5);
+}
+
+static void test_duty_and_inflight(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+
+	/* A request every other minute for an hour: duty 0.5. */
+	dg_client_state_init(&s);
+	for (int m = 0; m < 60; m += 2) {
+		struct dg_obs o = obs(T0 + 60 * m + 1, 1, 1, 0);
+		dg_client_observe(&s, &o, 600);
+	}
+	dg_client_features(&s, T0 + 59 * 60 + 30, 600, &f);
+	assert_true(fabs(f.duty_1h - 0.5) < 1e-9);
+
+	/* Four requests at a time, each lasting 10 s: three others in flight. */
+	dg_client_state_init(&s);
+	for (int i = 0; i < 40; i++) {
+		struct dg_obs o = obs(T0 + 20 * (i / 4) + 0.01 * (i % 4), 1, 1, 0);
+		o.duration_s = 10;
+		dg_client_observe(&s, &o, 600);
+	}
+	dg_client_features(&s, T0 + 200, 600, &f);
+	assert_int_equal(f.inflight_max, 3);
+	assert_true(fabs(f.inflight_mean - 1.5) < 1e-9);   /* 0,1,2,3 */
+}
+
+static void test_old_records_do_not_wipe_windows(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+	struct dg_obs o;
+
+	dg_client_state_init(&s);
+	for (int i = 0; i < 30; i++) {
+		o = obs(T0 + 3600 + i, 1, 1, 0);
+		dg_client_observe(&s, &o, 600);
+	}
+	o = obs(T0, 1, 1, 0);                 /* an hour late */
+	dg_client_observe(&s, &o, 600);
+	dg_client_features(&s, T0 + 3630, 600, &f);
+	assert_int_equal(f.req_1m, 30);
+	assert_int_equal(f.req_1h, 30);
+	assert_int_equal(f.requests, 31);
+}
+
+/* Features of a loud harvester and of a batch job. */
+static void campaign_features(struct dg_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->age_s = 3600;
+	f->req_1h = 3000;
+	f->rate_1h = 50;
+	f->tok_rate_1h = 150000;
+	f->template_share = 0.95;
+	f->near_dup_share = 0.5;
+	f->iat_cv = 0.1;
+	f->iat_n = 64;
+	f->duty_1h = 1;
+	f->single_share = 1;
+	f->elicit_share = 0.9;
+	f->cot_share = 0.9;
+	f->logprob_share = 0.8;
+	f->at_cap_share = 0.9;
+	f->out_in_ratio = 30;
+	f->requests = 3000;
+}
+
+static void batch_features(struct dg_features *f)
+{
+	campaign_features(f);
+	f->elicit_share = f->cot_share = 0;
+	f->logprob_share = 0;
+	f->at_cap_share = 0;
+	f->out_in_ratio = 0.2;
+}
+
+static const struct dg_population pop = {
+	.tok_rate_median = 200, .tok_rate_mad = 150, .req_rate_median = 1, .req_rate_mad = 0.8,
+	.clients = 500,
+};
+
+static void test_score_families(void **state)
+{
+	struct dg_score_config c;
+	struct dg_features f;
+	struct dg_score s;
+
+	dg_score_config_default(&c);
+	campaign_features(&f);
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.score >= c.block_at);
+	assert_int_equal(s.action, DG_ACT_BLOCK);
+	assert_int_equal(s.n_reasons, 3);
+	assert_non_null(strstr(s.reasons[0], "step-by-step"));
+
+	batch_features(&f);                   /* automation without harvest */
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.score < 1);
+	assert_int_equal(s.action, DG_ACT_NONE);
+
+	memset(&f, 0, sizeof(f));             /* a person asking for reasoning */
+	f.age_s = 1800;
+	f.req_1h = 12;
+	f.rate_1h = 0.4;
+	f.tok_rate_1h = 300;
+	f.elicit_share = 0.8;
+	f.single_share = 0.3;
+	f.template_share = 0.3;
+	f.iat_cv = 1.8;
+	f.iat_n = 11;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_int_equal(s.action, DG_ACT_NONE);
+
+	f.req_1h = 5;                         /* too few requests: no evidence */
+	campaign_features(&f);
+	f.req_1h = 5;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.score == 0);
+}
+
+/* More evidence never lowers a score: push each feature, one at a time,
+ * towards "more suspicious" from many starting points. */
+static void test_monotonic(void **state)
+{
+	struct dg_score_config c;
+	uint64_t seed = 42;
+
+	dg_score_config_default(&c);
+	for (int trial = 0; trial < 2000; trial++) {
+		struct dg_features f, g;
+		struct dg_score a, b;
+		double *more[] = { &g.rate_1h, &g.tok_rate_1h, &g.template_share, &g.near_dup_share,
+				   &g.duty_1h, &g.inflight_mean, &g.single_share, &g.elicit_share,
+				   &g.logprob_share, &g.at_cap_share, &g.out_in_ratio,
+				   &g.new_model_share };
+		double r[16];
+
+		for (int i = 0; i < 16; i++) {
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			r[i] = (double)(seed >> 11) / (double)(1ULL << 53);
+		}
+		memset(&f, 0, sizeof(f));
+		f.age_s = r[0] * 7200;
+		f.req_1h = (uint32_t)(r[1] * 200);
+		f.rate_1h = r[2] * 20;
+		f.tok_rate_1h = r[3] * 20000;
+		f.template_share = r[4];
+		f.near_dup_share = r[5];
+		f.iat_cv = r[6] * 3;
+		f.iat_n = (uint32_t)(r[7] * 64);
+		f.duty_1h = r[8];
+		f.inflight_mean = r[9] * 6;
+		f.single_share = r[10];
+		f.elicit_share = r[11];
+		f.logprob_share = r[12];
+		f.at_cap_share = r[13];
+		f.out_in_ratio = r[14] * 60;
+		f.new_model_share = r[15];
+		dg_score_client(&c, &pop, &f, &a);
+		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
+			g = f;
+			*more[k] += 0.25 * (*more[k] + 0.1);
+			if (more[k] != &g.rate_1h && more[k] != &g.tok_rate_1h &&
+			    more[k] != &g.inflight_mean && more[k] != &g.out_in_ratio && *more[k] > 1)
+				*more[k] = 1;
+			dg_score_client(&c, &pop, &g, &b);
+			assert_true(b.score >= a.score);
+		}
+		g = f;                            /* more regular timing */
+		g.iat_cv *= 0.5;
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+		g = f;                            /* more requests */
+		g.req_1h += 50;
+		g.iat_n = 64;
+		g.age_s += 1800;
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+	}
+}
+
+static void test_config_set(void **state)
+{
+	struct dg_score_config c;
+
+	dg_score_config_default(&c);
+	assert_int_equal(dg_score_config_set(&c, "weight.template", 0.25), 0);
+	assert_true(c.weight[DG_EV_TEMPLATE] == 0.25);
+	assert_int_equal(dg_score_config_set(&c, "block_at", 90), 0);
+	assert_int_equal(dg_score_config_set(&c, "weight.template", 1.5), -1);
+	assert_int_equal(dg_score_config_set(&c, "weight.nonsense", 0.5), -1);
+	assert_int_equal(dg_score_config_set(&c, "nonsense", 1), -1);
+}
+
+static void rec(struct dg_record *r, double ts, const char *key, const char *ip, int harvest)
+{
+	dg_record_init(r);
+	r->ts = ts;
+	snprintf(r->ip, sizeof(r->ip), "%s", ip);
+	if (key) {
+		snprintf(r->key, sizeof(r->key), "%s", key);
+		snprintf(r->client, sizeof(r->client), "key:%s", key);
+	} else {
+		snprintf(r->client, sizeof(r->client), "ip:%s", ip);
+	}
+	snprintf(r->model, sizeof(r->model), "m1");
+	r->status = 200;
+	r->messages = harvest ? 1 : 4;
+	r->prompt_bytes = 400;
+	r->has_system_fp = 1;
+	r->system_fp = harvest ? 77 : dg_hash64(&ts, sizeof(ts));
+	r->has_prompt_fp = 1;
+	r->prompt_simhash = harvest ? 0xABCDEF : dg_hash64(&ts, sizeof(ts));
+	r->cot_prompt = harvest;
+	r->logprobs = harvest;
+	r->max_tokens = harvest ? 8192 : 256;
+	r->output_tokens = harvest ? 8000 : 200;
+	r->duration_ms = 2000;
+}
+
+static char *table_json(struct dg_clients *t)
+{
+	const struct dg_client_view *v;
+	size_t n = dg_clients_snapshot(t, 0, &v);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	dg_clients_write_json(v, n, f);
+	fclose(f);
+	return buf;
+}
+
+static void test_client_table(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t, *u;
+	const struct dg_client_view *v;
+	struct dg_record r;
+	char ip[32], *a, *b;
+	size_t n;
+
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 1024);
+	u = dg_clients_new(&c, 1024);
+	/* 30 quiet people, a few requests each; one address carries 3 keys. */
+	for (int m = 0; m < 60; m++) {
+		for (int p = 0; p < 30; p++) {
+			char key[13];
+			if ((m + p) % 6)
+				continue;
+			snprintf(key, sizeof(key), "%012x", p);
+			snprintf(ip, sizeof(ip), "198.18.0.%d", p < 3 ? 1 : p);
+			rec(&r, T0 + 60 * m + p, key, ip, 0);
+			dg_clients_ingest(t, &r);
+			dg_clients_ingest(u, &r);
+		}
+		/* A harvester: one request every 2 s, no key. */
+		for (int s = 0; s < 60; s += 2) {
+			rec(&r, T0 + 60 * m + s + 0.5, NULL, "203.0.113.9", 1);
+			dg_clients_ingest(t, &r);
+			dg_clients_ingest(u, &r);
+		}
+	}
+	rec(&r, T0 + 3599, NULL, "198.18.0.1", 0);     /* the shared address itself */
+	dg_clients_ingest(t, &r);
+	dg_clients_ingest(u, &r);
+
+	n = dg_clients_snapshot(t, 0, &v);
+	assert_int_equal(n, 32);
+	assert_string_equal(v[0].name, "ip:203.0.113.9");
+	assert_int_equal(v[0].s.action, DG_ACT_BLOCK);
+	assert_true(v[0].first_flag_ts > 0 && v[0].first_flag_ts < T0 + 1800);
+	assert_true(v[0].first_flag_requests > 0 && v[0].first_flag_requests < 200);
+	for (size_t i = 1; i < n; i++) {
+		assert_int_equal(v[i].s.action, DG_ACT_NONE);
+		if (!strcmp(v[i].name, "ip:198.18.0.1"))
+			assert_int_equal(llround(v[i].keys), 3);
+		if (!strncmp(v[i].name, "key:", 4))
+			assert_int_equal(llround(v[i].ips), 1);
+	}
+	/* Same records, same table, to the byte. */
+	a = table_json(t);
+	b = table_json(u);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"client\":\"ip:203.0.113.9\",\"score\":"));
+	assert_non_null(strstr(a, "\"action\":\"block\""));
+	assert_non_null(strstr(a, "\"cluster\":null"));
+	free(a);
+	free(b);
+	dg_clients_free(t);
+	dg_clients_free(u);
+}
+
+static void test_client_bound(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	struct dg_record r;
+	char ip[32];
+
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 16);
+	for (int i = 0; i < 100; i++) {
+		snprintf(ip, sizeof(ip), "198.18.1.%d", i);
+		rec(&r, T0 + i, NULL, ip, 0);
+		dg_clients_ingest(t, &r);
+	}
+	assert_int_equal(dg_clients_count(t), 16);
+	assert_int_equal(dg_clients_stats(t)->clients_evicted, 84);
+	dg_clients_free(t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_hll),
+		cmocka_unit_test(test_rates_and_windows),
+		cmocka_unit_test(test_shares),
+		cmocka_unit_test(test_duty_and_inflight),
+		cmocka_unit_test(test_old_records_do_not_wipe_windows),
+		cmocka_unit_test(test_score_families),
+		cmocka_unit_test(test_monotonic),
+		cmocka_unit_test(test_config_set),
+		cmocka_unit_test(test_client_table),
+		cmocka_unit_test(test_client_bound),
+	};
+	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
+}

@@ -1,0 +1,306 @@
+/* client_features.c — per-client sliding windows and the features read off them. */
+#include "client_features.h"
+
+#include <math.h>
+#include <string.h>
+
+void dg_client_state_init(struct dg_client_state *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (int i = 0; i < 10; i++)
+		s->min[i].period = INT32_MIN;
+	for (int i = 0; i < 6; i++)
+		s->ten[i].period = INT32_MIN;
+	s->active_minute = INT32_MIN;
+	dg_hll_init(&s->peers);
+}
+
+static int32_t minute_of(double ts)
+{
+	return (int32_t)floor(ts / 60.0);
+}
+
+/* The bucket for period, reset if it held an older one; NULL when it holds
+ * a newer one (the request is older than the window). */
+static struct dg_bucket *bucket(struct dg_bucket *ring, int n, int32_t period)
+{
+	int32_t idx = period % n;
+	struct dg_bucket *b;
+
+	if (idx < 0)
+		idx += n;
+	b = &ring[idx];
+	if (b->period > period)
+		return NULL;
+	if (b->period != period) {
+		memset(b, 0, sizeof(*b));
+		b->period = period;
+	}
+	return b;
+}
+
+static void bucket_add(struct dg_bucket *b, const struct dg_obs *o, int near_dup, uint32_t inflight)
+{
+	b->req++;
+	b->out_tokens += o->out_tokens;
+	b->in_tokens += o->in_tokens;
+	b->cot += !!(o->flags & DG_OBS_COT);
+	b->reasoning += !!(o->flags & DG_OBS_REASONING);
+	b->elicit += !!(o->flags & (DG_OBS_COT | DG_OBS_REASONING));
+	b->logprobs += !!(o->flags & DG_OBS_LOGPROBS);
+	b->single += !!(o->flags & DG_OBS_SINGLE);
+	b->at_cap += !!(o->flags & DG_OBS_AT_CAP);
+	b->new_model += !!(o->flags & DG_OBS_NEW_MODEL);
+	b->near_dup += (uint32_t)near_dup;
+	b->inflight += inflight;
+}
+
+static void tmpl_decay(struct dg_client_state *s, double ts, double half_life)
+{
+	double k;
+
+	if (ts <= s->tmpl_ts || half_life <= 0) {
+		return;
+	}
+	k = exp2(-(ts - s->tmpl_ts) / half_life);
+	for (int i = 0; i < DG_FEAT_TMPL; i++)
+		s->tmpl[i].w *= k;
+	s->tmpl_total *= k;
+	s->tmpl_ts = ts;
+}
+
+/* SpaceSaving over decayed weights: a new fingerprint takes the lightest
+ * slot and inherits its weight (an upper bound on its true weight). */
+static void tmpl_add(struct dg_client_state *s, uint64_t fp)
+{
+	int lightest = 0;
+
+	for (int i = 0; i < DG_FEAT_TMPL; i++) {
+		if (s->tmpl[i].w > 0 && s->tmpl[i].fp == fp) {
+			s->tmpl[i].w += 1;
+			s->tmpl_total += 1;
+			return;
+		}
+		if (s->tmpl[i].w < s->tmpl[lightest].w)
+			lightest = i;
+	}
+	s->tmpl[lightest].fp = fp;
+	s->tmpl[lightest].w += 1;
+	s->tmpl_total += 1;
+}
+
+static int near_dup(struct dg_client_state *s, uint64_t sim)
+{
+	uint32_t n = s->nsims < DG_FEAT_SIMS ? s->nsims : DG_FEAT_SIMS;
+	int found = 0;
+
+	for (uint32_t i = 0; i < n && !found; i++)
+		found = __builtin_popcountll(s->sims[i] ^ sim) <= DG_NEAR_DUP_BITS;
+	s->sims[s->nsims % DG_FEAT_SIMS] = sim;
+	s->nsims++;
+	return found;
+}
+
+static uint32_t in_flight(struct dg_client_state *s, const struct dg_obs *o)
+{
+	uint32_t n = s->nends < DG_FEAT_INFLIGHT ? s->nends : DG_FEAT_INFLIGHT, count = 0;
+
+	for (uint32_t i = 0; i < n; i++)
+		count += s->ends[i] > o->ts;
+	s->ends[s->nends % DG_FEAT_INFLIGHT] = o->ts + (o->duration_s > 0 ? o->duration_s : 0);
+	s->nends++;
+	if (count > s->max_inflight)
+		s->max_inflight = count;
+	return count;
+}
+
+static void mark_active(struct dg_client_state *s, int32_t m)
+{
+	if (s->active_minute == INT32_MIN) {
+		s->active_minute = m;
+		s->active = 1;
+		return;
+	}
+	if (m > s->active_minute) {
+		int64_t shift = (int64_t)m - s->active_minute;
+		s->active = shift >= 64 ? 0 : s->active << shift;
+		s->active_minute = m;
+	}
+	if (s->active_minute - m < 64)
+		s->active |= 1ULL << (s->active_minute - m);
+}
+
+void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double half_life)
+{
+	int32_t m = minute_of(o->ts);
+	struct dg_bucket *b;
+	int nd = 0;
+	uint32_t infl;
+
+	if (!s->requests)
+		s->first_ts = s->last_ts = o->ts;
+	if (o->ts > s->last_ts) {
+		float gap = (float)(o->ts - s->last_ts);
+		s->gaps[s->ngaps % DG_FEAT_GAPS] = gap;
+		s->ngaps++;
+		s->last_ts = o->ts;
+	} else if (s->requests && o->ts == s->last_ts) {
+		s->gaps[s->ngaps % DG_FEAT_GAPS] = 0;
+		s->ngaps++;
+	}
+	if (o->ts < s->first_ts)
+		s->first_ts = o->ts;
+	s->requests++;
+	s->out_tokens += o->out_tokens;
+	if (o->flags & DG_OBS_HAS_SIM)
+		nd = near_dup(s, o->simhash);
+	if (o->flags & DG_OBS_HAS_TMPL) {
+		tmpl_decay(s, o->ts, half_life);
+		tmpl_add(s, o->tmpl);
+	}
+	infl = in_flight(s, o);
+	mark_active(s, m);
+	/* A request older than a bucket's current period adds to no window. */
+	if ((b = bucket(s->min, 10, m)))
+		bucket_add(b, o, nd, infl);
+	if ((b = bucket(s->ten, 6, (int32_t)floor(m / 10.0))))
+		bucket_add(b, o, nd, infl);
+}
+
+void dg_client_add_peer(struct dg_client_state *s, uint64_t h)
+{
+	dg_hll_add(&s->peers, h);
+}
+
+static double ratio(double a, double b)
+{
+	return b > 0 ? a / b : 0;
+}
+
+void dg_client_features(const struct dg_client_state *s, double now, double half_life,
+			struct dg_features *f)
+{
+	int32_t nm = minute_of(now);
+	double frac = (now - (double)nm * 60.0) / 60.0, age_min, k;
+	struct dg_bucket h = { 0 };
+	uint32_t req_prev = 0, tok_prev = 0, tok_1m = 0, tok_10m = 0;
+	double mean = 0, var = 0, top = 0;
+	uint32_t n;
+
+	memset(f, 0, sizeof(*f));
+	f->requests = s->requests;
+	f->out_tokens = s->out_tokens;
+	if (!s->requests)
+		return;
+	f->age_s = now - s->first_ts;
+	age_min = f->age_s / 60.0;
+
+	/* Sliding windows from buckets: whole buckets inside the window, plus
+	 * the part of the oldest one that has not yet slid out. */
+	{
+		double r10 = 0, t10 = 0, old1 = 1 - frac;
+		double frac10 = (now - floor(now / 600.0) * 600.0) / 600.0;
+		int32_t np = (int32_t)floor(nm / 10.0);
+
+		for (int i = 0; i < 10; i++) {
+			const struct dg_bucket *b = &s->min[i];
+			if (b->period == nm) {
+				f->req_1m += b->req;
+				tok_1m += b->out_tokens;
+			} else if (b->period == nm - 1) {
+				req_prev = b->req;
+				tok_prev = b->out_tokens;
+			}
+			if (b->period > nm - 10 && b->period <= nm) {
+				r10 += b->req;
+				t10 += b->out_tokens;
+			} else if (b->period == nm - 10) {
+				r10 += b->req * old1;
+				t10 += b->out_tokens * old1;
+			}
+		}
+		f->req_10m = (uint32_t)lround(r10);
+		tok_10m = (uint32_t)lround(t10);
+		for (int i = 0; i < 6; i++) {
+			const struct dg_bucket *b = &s->ten[i];
+			double w = b->period > np - 6 && b->period <= np ? 1 :
+				   b->period == np - 6 ? 1 - frac10 : 0;
+			if (w <= 0)
+				continue;
+			h.req += (uint32_t)lround(b->req * w);
+			h.out_tokens += (uint32_t)lround(b->out_tokens * w);
+			h.in_tokens += (uint32_t)lround(b->in_tokens * w);
+			h.cot += (uint32_t)lround(b->cot * w);
+			h.reasoning += (uint32_t)lround(b->reasoning * w);
+			h.elicit += (uint32_t)lround(b->elicit * w);
+			h.logprobs += (uint32_t)lround(b->logprobs * w);
+			h.single += (uint32_t)lround(b->single * w);
+			h.at_cap += (uint32_t)lround(b->at_cap * w);
+			h.new_model += (uint32_t)lround(b->new_model * w);
+			h.near_dup += (uint32_t)lround(b->near_dup * w);
+			h.inflight += (uint32_t)lround(b->inflight * w);
+		}
+	}
+	/* Last 60 s: this minute plus the unexpired part of the previous one. */
+	f->req_1m += (uint32_t)lround(req_prev * (1 - frac));
+	tok_1m += (uint32_t)lround(tok_prev * (1 - frac));
+	f->req_1h = h.req;
+	/* Rates over the window, or over the client's life when shorter (at
+	 * least one minute, so a first burst is not an infinite rate). */
+	f->rate_1m = f->req_1m;
+	f->tok_rate_1m = tok_1m;
+	f->rate_10m = ratio(f->req_10m, fmin(10, fmax(1, age_min)));
+	f->tok_rate_10m = ratio(tok_10m, fmin(10, fmax(1, age_min)));
+	f->rate_1h = ratio(h.req, fmin(60, fmax(1, age_min)));
+	f->tok_rate_1h = ratio(h.out_tokens, fmin(60, fmax(1, age_min)));
+	f->out_in_ratio = ratio(h.out_tokens, h.in_tokens);
+	f->at_cap_share = ratio(h.at_cap, h.req);
+	f->near_dup_share = ratio(h.near_dup, h.req);
+	f->cot_share = ratio(h.cot, h.req);
+	f->reasoning_share = ratio(h.reasoning, h.req);
+	f->elicit_share = ratio(h.elicit, h.req);
+	f->logprob_share = ratio(h.logprobs, h.req);
+	f->single_share = ratio(h.single, h.req);
+	f->new_model_share = ratio(h.new_model, h.req);
+	f->inflight_mean = ratio(h.inflight, h.req);
+	f->inflight_max = s->max_inflight;
+
+	/* Template share, decayed to now. */
+	k = half_life > 0 && now > s->tmpl_ts ? exp2(-(now - s->tmpl_ts) / half_life) : 1;
+	for (int i = 0; i < DG_FEAT_TMPL; i++) {
+		if (s->tmpl[i].w > top) {
+			top = s->tmpl[i].w;
+			f->top_template = s->tmpl[i].fp;
+		}
+	}
+	f->template_share = s->tmpl_total > 0 ? fmin(1, (top * k) / (s->tmpl_total * k)) : 0;
+
+	/* Inter-arrival regularity. */
+	n = s->ngaps < DG_FEAT_GAPS ? s->ngaps : DG_FEAT_GAPS;
+	for (uint32_t i = 0; i < n; i++)
+		mean += s->gaps[i];
+	if (n) {
+		mean /= n;
+		for (uint32_t i = 0; i < n; i++)
+			var += (s->gaps[i] - mean) * (s->gaps[i] - mean);
+		var /= n;
+		f->iat_cv = mean > 0 ? sqrt(var) / mean : 0;
+	}
+	f->iat_n = n;
+
+	/* Duty cycle over the observed part of the last hour. */
+	{
+		int64_t observed = (int64_t)nm - minute_of(s->first_ts) + 1;
+		int64_t shift = (int64_t)nm - s->active_minute;
+		uint64_t bits = shift >= 64 ? 0 : s->active << shift;
+
+		if (observed > 60)
+			observed = 60;
+		if (observed < 1)
+			observed = 1;
+		if (observed < 64)
+			bits &= (1ULL << observed) - 1;
+		f->duty_1h = (double)__builtin_popcountll(bits) / (double)observed;
+	}
+	f->peers = dg_hll_count(&s->peers);
+}

@@ -1,0 +1,101 @@
+/* client_features.h — what one client's traffic looks like, kept over sliding
+ * windows on the records' own timestamps (never the wall clock), in a
+ * fixed amount of memory per client (about 1.5 KiB).
+ *
+ * Windows: ten 1-minute buckets (1 m and 10 m) and six 10-minute buckets
+ * (1 h); a 64-minute activity bitmap (duty cycle); exponentially decayed
+ * counters for the template distribution and near-duplicate rate; small
+ * rings for inter-arrival times, in-flight requests and recent SimHashes. */
+#ifndef DG_CLIENT_FEATURES_H
+#define DG_CLIENT_FEATURES_H
+
+#include <stdint.h>
+#include "hll.h"
+
+#define DG_FEAT_TMPL     8     /* template fingerprints tracked (SpaceSaving) */
+#define DG_FEAT_SIMS     32    /* recent prompt SimHashes compared */
+#define DG_FEAT_GAPS     64    /* inter-arrival times kept */
+#define DG_FEAT_INFLIGHT 32    /* recent request end times kept */
+#define DG_NEAR_DUP_BITS 3     /* SimHash Hamming distance that counts as near-duplicate */
+
+/* Per-request facts the caller derives from a record (see clients.c). */
+enum dg_obs_flag {
+	DG_OBS_COT = 1 << 0,         /* prompt asks for step-by-step reasoning */
+	DG_OBS_REASONING = 1 << 1,   /* reasoning / thinking parameters */
+	DG_OBS_LOGPROBS = 1 << 2,    /* logprobs, top_logprobs, logit_bias or n > 1 */
+	DG_OBS_SINGLE = 1 << 3,      /* single turn: no conversation history */
+	DG_OBS_AT_CAP = 1 << 4,      /* max_tokens at the cap, or the answer ran to it */
+	DG_OBS_NEW_MODEL = 1 << 5,   /* model first seen on this host < 24 h ago */
+	DG_OBS_HAS_TMPL = 1 << 6,    /* tmpl is valid */
+	DG_OBS_HAS_SIM = 1 << 7,     /* simhash is valid */
+};
+
+struct dg_obs {
+	double ts;                   /* request start, Unix seconds */
+	double duration_s;           /* 0 when unknown */
+	uint32_t out_tokens;
+	uint32_t in_tokens;          /* estimated: prompt bytes / 4 */
+	uint64_t tmpl;               /* system_fp (template / instruction frame) */
+	uint64_t simhash;            /* prompt_simhash */
+	uint32_t flags;              /* enum dg_obs_flag */
+};
+
+struct dg_bucket {
+	int32_t period;              /* minute (or 10-minute) number it holds */
+	uint32_t req, out_tokens, in_tokens;
+	uint32_t cot, reasoning, logprobs, single, at_cap, new_model, near_dup, elicit;
+	uint32_t inflight;           /* sum over requests of others in flight */
+};
+
+struct dg_client_state {
+	double first_ts, last_ts;
+	uint64_t requests, out_tokens;
+	struct dg_bucket min[10];    /* by minute % 10 */
+	struct dg_bucket ten[6];     /* by (minute / 10) % 6 */
+	int32_t active_minute;       /* newest minute in the bitmap */
+	uint64_t active;             /* bit i: minute active_minute - i had requests */
+	struct { uint64_t fp; double w; } tmpl[DG_FEAT_TMPL];
+	double tmpl_total, tmpl_ts;  /* decayed total weight, time of last decay */
+	uint64_t sims[DG_FEAT_SIMS];
+	uint32_t nsims;
+	float gaps[DG_FEAT_GAPS];
+	uint32_t ngaps;
+	double ends[DG_FEAT_INFLIGHT];
+	uint32_t nends;
+	uint32_t max_inflight;
+	struct dg_hll peers;         /* addresses of a key, or keys of an address */
+};
+
+/* Features at a moment; shares are over the last hour unless named. */
+struct dg_features {
+	double age_s;                /* since the first request */
+	uint32_t req_1m, req_10m, req_1h;
+	double rate_1m, rate_10m, rate_1h;          /* requests per minute */
+	double tok_rate_1m, tok_rate_10m, tok_rate_1h; /* output tokens per minute */
+	double out_in_ratio;         /* output tokens / estimated input tokens */
+	double at_cap_share;
+	double template_share;       /* share of the most common template (decayed) */
+	uint64_t top_template;
+	double near_dup_share;
+	double cot_share, reasoning_share, elicit_share, logprob_share;
+	double single_share;
+	double new_model_share;
+	double iat_cv;               /* coefficient of variation of inter-arrival times */
+	uint32_t iat_n;              /* gaps it is computed from */
+	double inflight_mean;        /* others in flight when a request starts */
+	uint32_t inflight_max;
+	double duty_1h;              /* share of minutes active (of those observed, max 60) */
+	double peers;                /* distinct addresses (key) or keys (address) */
+	uint64_t requests, out_tokens;
+};
+
+void dg_client_state_init(struct dg_client_state *s);
+/* Add one request. Records should come in time order; a request older
+ * than the windows still counts in the lifetime totals. */
+void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double tmpl_half_life_s);
+void dg_client_add_peer(struct dg_client_state *s, uint64_t peer_hash);
+/* Features as of time now (>= the last observed ts). */
+void dg_client_features(const struct dg_client_state *s, double now, double tmpl_half_life_s,
+			struct dg_features *f);
+
+#endif

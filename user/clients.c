@@ -1,0 +1,519 @@
+/* clients.c — the client, address and model tables; population; output. */
+#include "clients.h"
+
+#include <inttypes.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yajl/yajl_gen.h>
+
+#include "hll.h"
+
+#define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
+#define MAX_MODELS 4096
+#define POP_EVERY 60.0         /* seconds of record time between population updates */
+
+/* ---------- a bounded string-keyed table with LRU eviction ---------- */
+
+struct node {
+	struct node *hnext, *prev, *next;
+	uint64_t h;
+	char name[DG_CLIENT_LEN];
+};
+
+struct table {
+	struct node **b;
+	size_t nb, n, max, size;
+	struct node *head, *tail;      /* head: most recently used */
+	uint64_t *evicted;
+};
+
+static int table_init(struct table *t, size_t max, size_t node_size, uint64_t *evicted)
+{
+	memset(t, 0, sizeof(*t));
+	t->max = max;
+	t->size = node_size;
+	t->evicted = evicted;
+	t->nb = 64;
+	while (t->nb < max)
+		t->nb <<= 1;
+	t->b = calloc(t->nb, sizeof(*t->b));
+	return t->b ? 0 : -1;
+}
+
+static void lru_unlink(struct table *t, struct node *n)
+{
+	if (n->prev)
+		n->prev->next = n->next;
+	else
+		t->head = n->next;
+	if (n->next)
+		n->next->prev = n->prev;
+	else
+		t->tail = n->prev;
+	n->prev = n->next = NULL;
+}
+
+static void lru_front(struct table *t, struct node *n)
+{
+	n->next = t->head;
+	n->prev = NULL;
+	if (t->head)
+		t->head->prev = n;
+	t->head = n;
+	if (!t->tail)
+		t->tail = n;
+}
+
+static void table_remove(struct table *t, struct node *n)
+{
+	struct node **pp = &t->b[n->h & (t->nb - 1)];
+
+	while (*pp && *pp != n)
+		pp = &(*pp)->hnext;
+	if (*pp)
+		*pp = n->hnext;
+	lru_unlink(t, n);
+	t->n--;
+	free(n);
+}
+
+/* Find name; with create, add it (evicting the least recently used entry
+ * when full). NULL only when out of memory or not found. */
+static struct node *table_get(struct table *t, const char *name, int create)
+{
+	size_t len = strnlen(name, DG_CLIENT_LEN - 1);
+	uint64_t h = dg_hash64(name, len);
+	struct node *n;
+
+	for (n = t->b[h & (t->nb - 1)]; n; n = n->hnext) {
+		if (n->h == h && !strncmp(n->name, name, DG_CLIENT_LEN - 1)) {
+			lru_unlink(t, n);
+			lru_front(t, n);
+			return n;
+		}
+	}
+	if (!create)
+		return NULL;
+	if (t->n >= t->max && t->tail) {
+		(*t->evicted)++;
+		table_remove(t, t->tail);
+	}
+	n = calloc(1, t->size);
+	if (!n)
+		return NULL;
+	n->h = h;
+	memcpy(n->name, name, len);
+	n->hnext = t->b[h & (t->nb - 1)];
+	t->b[h & (t->nb - 1)] = n;
+	lru_front(t, n);
+	t->n++;
+	return n;
+}
+
+static void table_free(struct table *t)
+{
+	while (t->head)
+		table_remove(t, t->head);
+	free(t->b);
+}
+
+/* ---------- entities ---------- */
+
+struct client {
+	struct node n;
+	int is_key;
+	struct dg_client_state st;
+	double first_flag_ts;
+	uint64_t first_flag_requests;
+};
+
+struct addr {
+	struct node n;
+	struct dg_hll keys;
+};
+
+struct model {
+	struct node n;
+	double first_seen;
+};
+
+struct dg_clients {
+	struct dg_score_config sc;
+	struct table clients, addrs, models;
+	struct dg_population pop;
+	double pop_ts, newest_ts, start_ts;
+	int started;
+	struct dg_clients_stats st;
+	struct dg_client_view *views;
+	size_t nviews;
+	double *scratch;
+	size_t scratch_n;
+};
+
+struct dg_clients *dg_clients_new(const struct dg_score_config *sc, size_t max_clients)
+{
+	struct dg_clients *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->sc = *sc;
+	if (table_init(&t->clients, max_clients, sizeof(struct client), &t->st.clients_evicted) ||
+	    table_init(&t->addrs, max_clients * MAX_ADDRS_FACTOR, sizeof(struct addr),
+		       &t->st.addrs_evicted) ||
+	    table_init(&t->models, MAX_MODELS, sizeof(struct model), &t->st.models_evicted)) {
+		dg_clients_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void dg_clients_free(struct dg_clients *t)
+{
+	if (!t)
+		return;
+	if (t->clients.b)
+		table_free(&t->clients);
+	if (t->addrs.b)
+		table_free(&t->addrs);
+	if (t->models.b)
+		table_free(&t->models);
+	free(t->views);
+	free(t->scratch);
+	free(t);
+}
+
+/* ---------- population ---------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static void median_mad(double *v, size_t n, double *median, double *mad)
+{
+	qsort(v, n, sizeof(*v), cmp_double);
+	*median = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	for (size_t i = 0; i < n; i++)
+		v[i] = fabs(v[i] - *median);
+	qsort(v, n, sizeof(*v), cmp_double);
+	*mad = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Robust centre and spread of request and token rates over the clients
+ * active in the last hour with enough requests to count. */
+static void population_update(struct dg_clients *t, double now)
+{
+	size_t n = 0;
+	double *tok, *req;
+
+	if (t->scratch_n < 2 * t->clients.n) {
+		free(t->scratch);
+		t->scratch_n = 2 * t->clients.max;
+		t->scratch = malloc(t->scratch_n * sizeof(double));
+		if (!t->scratch) {
+			t->scratch_n = 0;
+			return;
+		}
+	}
+	tok = t->scratch;
+	req = t->scratch + t->scratch_n / 2;
+	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
+		struct client *c = (struct client *)nd;
+		struct dg_features f;
+
+		if (c->st.last_ts < now - 3600)
+			break;         /* LRU order: the rest are older still */
+		dg_client_features(&c->st, now, t->sc.template_half_life, &f);
+		if (f.req_1h < t->sc.min_requests)
+			continue;
+		tok[n] = f.tok_rate_1h;
+		req[n] = f.rate_1h;
+		n++;
+	}
+	memset(&t->pop, 0, sizeof(t->pop));
+	if (!n)
+		return;
+	median_mad(tok, n, &t->pop.tok_rate_median, &t->pop.tok_rate_mad);
+	median_mad(req, n, &t->pop.req_rate_median, &t->pop.req_rate_mad);
+	t->pop.clients = (uint32_t)n;
+}
+
+/* ---------- ingest ---------- */
+
+static uint32_t obs_flags(const struct dg_clients *t, const struct dg_record *r, int new_model)
+{
+	uint32_t fl = 0;
+
+	if (r->cot_prompt == 1)
+		fl |= DG_OBS_COT;
+	if (r->reasoning_param == 1)
+		fl |= DG_OBS_REASONING;
+	if (r->logprobs == 1 || r->top_logprobs > 0 || r->logit_bias == 1 || r->n > 1)
+		fl |= DG_OBS_LOGPROBS;
+	if (r->messages >= 0 && r->messages <= 2)
+		fl |= DG_OBS_SINGLE;
+	if (r->max_tokens > 0 && (r->max_tokens >= t->sc.at_cap_tokens ||
+				  (r->output_tokens >= 0 && r->output_tokens * 100 >= r->max_tokens * 95)))
+		fl |= DG_OBS_AT_CAP;
+	if (new_model)
+		fl |= DG_OBS_NEW_MODEL;
+	if (r->has_system_fp)
+		fl |= DG_OBS_HAS_TMPL;
+	if (r->has_prompt_fp)
+		fl |= DG_OBS_HAS_SIM;
+	return fl;
+}
+
+/* Is the record's model newly released on this host? Models seen in the
+ * warm-up after the first record are the host's established ones. */
+static int model_is_new(struct dg_clients *t, const struct dg_record *r)
+{
+	struct model *m;
+
+	if (!r->model[0])
+		return 0;
+	m = (struct model *)table_get(&t->models, r->model, 1);
+	if (!m)
+		return 0;
+	if (m->first_seen == 0 || r->ts < m->first_seen)
+		m->first_seen = r->ts;
+	if (m->first_seen < t->start_ts + t->sc.new_model_warmup)
+		return 0;
+	return r->ts - m->first_seen < t->sc.new_model_window;
+}
+
+void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
+{
+	struct client *c;
+	struct dg_obs o;
+	struct dg_features f;
+	struct dg_score s;
+	const char *name = r->client;
+	char fallback[DG_CLIENT_LEN];
+
+	t->st.records++;
+	if (!t->started) {
+		t->started = 1;
+		t->start_ts = t->pop_ts = t->newest_ts = r->ts;
+	}
+	if (r->ts < t->newest_ts - 60)
+		t->st.out_of_order++;
+	if (r->ts > t->newest_ts)
+		t->newest_ts = r->ts;
+	if (!name[0]) {
+		snprintf(fallback, sizeof(fallback), r->key[0] ? "key:%s" : "ip:%s",
+			 r->key[0] ? r->key : (r->ip[0] ? r->ip : "unknown"));
+		name = fallback;
+	}
+	if (t->newest_ts - t->pop_ts >= POP_EVERY) {
+		population_update(t, t->newest_ts);
+		t->pop_ts = t->newest_ts;
+	}
+
+	memset(&o, 0, sizeof(o));
+	o.ts = r->ts;
+	o.duration_s = r->duration_ms > 0 ? r->duration_ms / 1000 : 0;
+	o.out_tokens = r->output_tokens > 0 ? (uint32_t)r->output_tokens : 0;
+	o.in_tokens = r->prompt_bytes > 0 ? (uint32_t)((r->prompt_bytes + 3) / 4) : 0;
+	o.tmpl = r->system_fp;
+	o.simhash = r->prompt_simhash;
+	o.flags = obs_flags(t, r, model_is_new(t, r));
+
+	c = (struct client *)table_get(&t->clients, name, 1);
+	if (!c)
+		return;
+	if (!c->st.requests) {
+		dg_client_state_init(&c->st);
+		c->is_key = !strncmp(name, "key:", 4);
+	}
+	dg_client_observe(&c->st, &o, t->sc.template_half_life);
+	if (c->is_key && r->ip[0])
+		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)));
+	if (r->ip[0]) {
+		struct addr *a = (struct addr *)table_get(&t->addrs, r->ip, 1);
+		if (a && r->key[0])
+			dg_hll_add(&a->keys, dg_hash64(r->key, strlen(r->key)));
+	}
+
+	/* Score this client now, to know when it is first flagged. */
+	if (!c->first_flag_ts) {
+		dg_client_features(&c->st, r->ts, t->sc.template_half_life, &f);
+		dg_score_client(&t->sc, &t->pop, &f, &s);
+		if (s.action != DG_ACT_NONE) {
+			c->first_flag_ts = r->ts;
+			c->first_flag_requests = c->st.requests;
+		}
+	}
+}
+
+/* ---------- snapshot and output ---------- */
+
+static int cmp_view(const void *a, const void *b)
+{
+	const struct dg_client_view *x = a, *y = b;
+
+	if (x->s.score != y->s.score)
+		return x->s.score < y->s.score ? 1 : -1;
+	if (x->f.requests != y->f.requests)
+		return x->f.requests < y->f.requests ? 1 : -1;
+	return strcmp(x->name, y->name);
+}
+
+size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_client_view **out)
+{
+	size_t n = 0;
+
+	if (now <= 0)
+		now = t->newest_ts;
+	if (t->nviews < t->clients.n) {
+		free(t->views);
+		t->views = calloc(t->clients.max, sizeof(*t->views));
+		t->nviews = t->views ? t->clients.max : 0;
+		if (!t->views) {
+			*out = NULL;
+			return 0;
+		}
+	}
+	population_update(t, now);
+	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
+		struct client *c = (struct client *)nd;
+		struct dg_client_view *v = &t->views[n++];
+
+		v->name = c->n.name;
+		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
+		dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
+		if (c->is_key) {
+			v->ips = v->f.peers;
+			v->keys = 1;
+		} else {
+			struct addr *a = (struct addr *)table_get(&t->addrs, c->n.name + 3, 0);
+			v->ips = 1;
+			v->keys = a ? dg_hll_count(&a->keys) : 0;
+		}
+		if (!c->first_flag_ts && v->s.action != DG_ACT_NONE) {
+			c->first_flag_ts = now;
+			c->first_flag_requests = c->st.requests;
+		}
+		v->first_flag_ts = c->first_flag_ts;
+		v->first_flag_requests = c->first_flag_requests;
+		v->first_ts = c->st.first_ts;
+		v->last_ts = c->st.last_ts;
+	}
+	qsort(t->views, n, sizeof(*t->views), cmp_view);
+	*out = t->views;
+	return n;
+}
+
+static void gk(yajl_gen g, const char *k)
+{
+	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
+}
+
+static void gs(yajl_gen g, const char *k, const char *v)
+{
+	gk(g, k);
+	yajl_gen_string(g, (const unsigned char *)v, strlen(v));
+}
+
+static void gd(yajl_gen g, const char *k, double v, const char *fmt)
+{
+	char b[32];
+	int n = snprintf(b, sizeof(b), fmt, v);
+
+	gk(g, k);
+	yajl_gen_number(g, b, (size_t)n);
+}
+
+static void gi(yajl_gen g, const char *k, long long v)
+{
+	gk(g, k);
+	yajl_gen_integer(g, v);
+}
+
+void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+	const unsigned char *buf;
+	size_t len;
+
+	if (!g)
+		return;
+	yajl_gen_config(g, yajl_gen_beautify, 0);
+	yajl_gen_array_open(g);
+	for (size_t i = 0; i < n; i++) {
+		const struct dg_client_view *c = &v[i];
+
+		yajl_gen_map_open(g);
+		gs(g, "client", c->name);
+		gd(g, "score", c->s.score, "%.1f");
+		gk(g, "reasons");
+		yajl_gen_array_open(g);
+		for (int r = 0; r < c->s.n_reasons; r++)
+			yajl_gen_string(g, (const unsigned char *)c->s.reasons[r], strlen(c->s.reasons[r]));
+		yajl_gen_array_close(g);
+		gs(g, "action", dg_action_name(c->s.action));
+		gi(g, "requests", (long long)c->f.requests);
+		gi(g, "output_tokens", (long long)c->f.out_tokens);
+		gi(g, "ips", llround(c->ips));
+		gi(g, "keys", llround(c->keys));
+		gk(g, "cluster");
+		yajl_gen_null(g);
+		gd(g, "first_seen", c->first_ts, "%.3f");
+		gd(g, "last_seen", c->last_ts, "%.3f");
+		gk(g, "first_flagged");
+		if (c->first_flag_ts > 0) {
+			char b[32];
+			int k = snprintf(b, sizeof(b), "%.3f", c->first_flag_ts);
+			yajl_gen_number(g, b, (size_t)k);
+		} else {
+			yajl_gen_null(g);
+		}
+		gk(g, "requests_to_flag");
+		if (c->first_flag_ts > 0)
+			yajl_gen_integer(g, (long long)c->first_flag_requests);
+		else
+			yajl_gen_null(g);
+		gd(g, "automation", c->s.automation, "%.3f");
+		gd(g, "harvest", c->s.harvest, "%.3f");
+		gk(g, "evidence");
+		yajl_gen_map_open(g);
+		for (int e = 0; e < DG_EV__MAX; e++)
+			gd(g, dg_evidence_name(e), c->s.evidence[e], "%.3f");
+		yajl_gen_map_close(g);
+		yajl_gen_map_close(g);
+	}
+	yajl_gen_array_close(g);
+	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
+		fwrite(buf, 1, len, out);
+		fputc('\n', out);
+	}
+	yajl_gen_free(g);
+}
+
+void dg_clients_write_table(const struct dg_client_view *v, size_t n, FILE *out)
+{
+	fprintf(out, "%5s  %-9s  %-40s %8s %10s %5s %5s  %s\n", "SCORE", "ACTION", "CLIENT", "REQS",
+		"OUT_TOK", "IPS", "KEYS", "REASONS");
+	for (size_t i = 0; i < n; i++) {
+		const struct dg_client_view *c = &v[i];
+
+		fprintf(out, "%5.1f  %-9s  %-40s %8" PRIu64 " %10" PRIu64 " %5lld %5lld  ", c->s.score,
+			dg_action_name(c->s.action), c->name, c->f.requests, c->f.out_tokens,
+			llround(c->ips), llround(c->keys));
+		for (int r = 0; r < c->s.n_reasons; r++)
+			fprintf(out, "%s%s", r ? "; " : "", c->s.reasons[r]);
+		fputc('\n', out);
+	}
+}
+
+const struct dg_clients_stats *dg_clients_stats(const struct dg_clients *t)
+{
+	return &t->st;
+}
+
+size_t dg_clients_count(const struct dg_clients *t)
+{
+	return t->clients.n;
+}

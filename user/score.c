@@ -1,0 +1,220 @@
+/* score.c — evidence from features, the combination, reasons, action. */
+#include "score.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *ev_names[DG_EV__MAX] = {
+	[DG_EV_VOLUME] = "volume",
+	[DG_EV_TEMPLATE] = "template",
+	[DG_EV_NEAR_DUP] = "near_dup",
+	[DG_EV_REGULAR] = "regular",
+	[DG_EV_DUTY] = "duty",
+	[DG_EV_PARALLEL] = "parallel",
+	[DG_EV_SINGLE] = "single_turn",
+	[DG_EV_ELICIT] = "elicit",
+	[DG_EV_LOGPROBS] = "logprobs",
+	[DG_EV_OUTPUT_HEAVY] = "output_heavy",
+	[DG_EV_NEW_MODEL] = "new_model",
+};
+
+const char *dg_evidence_name(int ev)
+{
+	return ev >= 0 && ev < DG_EV__MAX ? ev_names[ev] : "?";
+}
+
+const char *dg_action_name(enum dg_action a)
+{
+	return a == DG_ACT_BLOCK ? "block" : a == DG_ACT_RATELIMIT ? "ratelimit" : "none";
+}
+
+/* Defaults, and why (README "Scoring"):
+ * - Harvest signals are what separates a campaign from a batch job, so the
+ *   strongest weights sit there; log-probabilities alone are weaker, since
+ *   evaluation harnesses use them too.
+ * - Template concentration and near-duplicates are strong automation
+ *   signals; single-turn and duty cycle are weak alone (many legitimate
+ *   pipelines are single-turn and always on). */
+void dg_score_config_default(struct dg_score_config *c)
+{
+	memset(c, 0, sizeof(*c));
+	c->weight[DG_EV_VOLUME] = 0.5;
+	c->weight[DG_EV_TEMPLATE] = 0.6;
+	c->weight[DG_EV_NEAR_DUP] = 0.5;
+	c->weight[DG_EV_REGULAR] = 0.4;
+	c->weight[DG_EV_DUTY] = 0.3;
+	c->weight[DG_EV_PARALLEL] = 0.3;
+	c->weight[DG_EV_SINGLE] = 0.3;
+	c->weight[DG_EV_ELICIT] = 0.7;
+	c->weight[DG_EV_LOGPROBS] = 0.4;
+	c->weight[DG_EV_OUTPUT_HEAVY] = 0.6;
+	c->weight[DG_EV_NEW_MODEL] = 0.3;
+	c->ratelimit_at = 65;
+	c->block_at = 85;
+	c->min_requests = 10;
+	c->at_cap_tokens = 4096;
+	c->template_half_life = 600;
+	c->new_model_window = 86400;
+	c->new_model_warmup = 3600;
+}
+
+int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
+{
+	if (!strncmp(key, "weight.", 7)) {
+		for (int i = 0; i < DG_EV__MAX; i++) {
+			if (!strcmp(key + 7, ev_names[i])) {
+				if (v < 0 || v > 1)
+					return -1;
+				c->weight[i] = v;
+				return 0;
+			}
+		}
+		return -1;
+	}
+#define NUM(name, lo, hi) \
+	if (!strcmp(key, #name)) { if (v < (lo) || v > (hi)) return -1; c->name = v; return 0; }
+	NUM(ratelimit_at, 0, 100)
+	NUM(block_at, 0, 100)
+	NUM(min_requests, 1, 1e6)
+	NUM(at_cap_tokens, 1, 1e7)
+	NUM(template_half_life, 1, 86400)
+	NUM(new_model_window, 60, 30 * 86400)
+	NUM(new_model_warmup, 0, 30 * 86400)
+#undef NUM
+	return -1;
+}
+
+static double clamp01(double x)
+{
+	return x < 0 ? 0 : x > 1 ? 1 : x;
+}
+
+/* Linear ramp: 0 at lo, 1 at hi. */
+static double ramp(double x, double lo, double hi)
+{
+	return clamp01((x - lo) / (hi - lo));
+}
+
+static double robust_z(double x, double median, double mad)
+{
+	double scale = 1.4826 * mad;
+
+	if (scale < 0.1 * median)
+		scale = 0.1 * median;
+	if (scale < 1e-3)
+		scale = 1e-3;
+	return (x - median) / scale;
+}
+
+static void evidence(const struct dg_score_config *c, const struct dg_population *pop,
+		     const struct dg_features *f, double *e, double *zt)
+{
+	int enough = f->req_1h >= c->min_requests;
+	double z_tok = pop && pop->clients >= 10 ?
+		       robust_z(f->tok_rate_1h, pop->tok_rate_median, pop->tok_rate_mad) : 0;
+	double z_req = pop && pop->clients >= 10 ?
+		       robust_z(f->rate_1h, pop->req_rate_median, pop->req_rate_mad) : 0;
+
+	*zt = fmax(z_tok, z_req);
+	memset(e, 0, sizeof(double) * DG_EV__MAX);
+	e[DG_EV_VOLUME] = enough ? ramp(*zt, 3, 10) : 0;
+	if (!enough)
+		return;
+	e[DG_EV_TEMPLATE] = ramp(f->template_share, 0.5, 0.9);
+	e[DG_EV_NEAR_DUP] = ramp(f->near_dup_share, 0.2, 0.7);
+	e[DG_EV_REGULAR] = f->iat_n >= 20 ? ramp(0.6 - f->iat_cv, 0, 0.5) : 0;
+	e[DG_EV_DUTY] = f->age_s >= 1200 ? ramp(f->duty_1h, 0.6, 0.95) : 0;
+	e[DG_EV_PARALLEL] = ramp(f->inflight_mean, 1, 5);
+	e[DG_EV_SINGLE] = ramp(f->single_share, 0.7, 0.95);
+	e[DG_EV_ELICIT] = ramp(f->elicit_share, 0.1, 0.6);
+	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
+	e[DG_EV_OUTPUT_HEAVY] = fmax(ramp(f->at_cap_share, 0.2, 0.8),
+				     f->out_in_ratio > 0 ? ramp(log10(f->out_in_ratio), 0.7, 1.7) : 0);
+	e[DG_EV_NEW_MODEL] = ramp(f->new_model_share, 0.3, 0.8);
+}
+
+static void reason(int ev, const struct dg_features *f, double zt, char *out, size_t size)
+{
+	switch (ev) {
+	case DG_EV_VOLUME:
+		snprintf(out, size, "%.0f output tok/min, %.1f robust z above the host", f->tok_rate_1h, zt);
+		break;
+	case DG_EV_TEMPLATE:
+		snprintf(out, size, "%.0f%% of requests share one template", 100 * f->template_share);
+		break;
+	case DG_EV_NEAR_DUP:
+		snprintf(out, size, "%.0f%% near-duplicate prompts", 100 * f->near_dup_share);
+		break;
+	case DG_EV_REGULAR:
+		snprintf(out, size, "inter-arrival CV %.2f", f->iat_cv);
+		break;
+	case DG_EV_DUTY:
+		snprintf(out, size, "active %.0f%% of minutes", 100 * f->duty_1h);
+		break;
+	case DG_EV_PARALLEL:
+		snprintf(out, size, "%.1f requests in flight on average", f->inflight_mean);
+		break;
+	case DG_EV_SINGLE:
+		snprintf(out, size, "%.0f%% single-turn", 100 * f->single_share);
+		break;
+	case DG_EV_ELICIT:
+		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->elicit_share);
+		break;
+	case DG_EV_LOGPROBS:
+		snprintf(out, size, "%.0f%% request log-probabilities", 100 * f->logprob_share);
+		break;
+	case DG_EV_OUTPUT_HEAVY:
+		if (f->at_cap_share >= 0.2)
+			snprintf(out, size, "%.0f%% of answers at the token cap", 100 * f->at_cap_share);
+		else
+			snprintf(out, size, "output/input ratio %.0f", f->out_in_ratio);
+		break;
+	case DG_EV_NEW_MODEL:
+		snprintf(out, size, "%.0f%% on a newly released model", 100 * f->new_model_share);
+		break;
+	default:
+		snprintf(out, size, "?");
+	}
+}
+
+void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
+		     const struct dg_features *f, struct dg_score *s)
+{
+	double keep_a = 1, keep_h = 1, zt, contrib[DG_EV__MAX];
+	int order[DG_EV__MAX];
+
+	memset(s, 0, sizeof(*s));
+	evidence(c, pop, f, s->evidence, &zt);
+	for (int i = 0; i < DG_EV__MAX; i++) {
+		contrib[i] = c->weight[i] * s->evidence[i];
+		if (i < DG_EV_FIRST_HARVEST)
+			keep_a *= 1 - contrib[i];
+		else
+			keep_h *= 1 - contrib[i];
+		order[i] = i;
+	}
+	s->automation = 1 - keep_a;
+	s->harvest = 1 - keep_h;
+	s->score = 100 * sqrt(s->automation * s->harvest);
+	/* Round to 0.1 so tiny float noise never flips an action. */
+	s->score = round(s->score * 10) / 10;
+	s->action = s->score >= c->block_at ? DG_ACT_BLOCK :
+		    s->score >= c->ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
+
+	/* Reasons: the strongest weighted evidences, stable order on ties. */
+	for (int i = 1; i < DG_EV__MAX; i++) {
+		int v = order[i], j = i;
+		while (j > 0 && contrib[order[j - 1]] < contrib[v]) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = v;
+	}
+	for (int i = 0; i < DG_EV__MAX && s->n_reasons < DG_MAX_REASONS; i++) {
+		if (contrib[order[i]] < 0.15)
+			break;
+		reason(order[i], f, zt, s->reasons[s->n_reasons], DG_REASON_LEN);
+		s->n_reasons++;
+	}
+}
