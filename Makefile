@@ -67,7 +67,7 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
-FUZZ_LIB := $(addprefix user/,decode.c reassemble.c reqbody.c respbody.c fingerprint.c \
+FUZZ_LIB := $(addprefix user/,decode.c reassemble.c ja4.c reqbody.c respbody.c fingerprint.c \
 	record.c keyhash.c netaddr.c config.c)
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)

@@ -18,6 +18,7 @@ enum dg_ev_type {
 	DG_EV_DATA = 1,        /* bytes read or written on a watched connection */
 	DG_EV_OPEN = 2,        /* a client connected to a watched port */
 	DG_EV_CLOSE = 3,       /* a watched connection closed */
+	DG_EV_HELLO = 4,       /* a piece of a TLS ClientHello record */
 };
 
 enum dg_dir {
@@ -98,6 +99,22 @@ struct dg_conn_event {
 	struct dg_conn_stats st;   /* CLOSE: the connection's counters */
 };
 
+/* A TLS ClientHello as it arrived on a watched port (hello.bpf.c, cgroup
+ * skb ingress), for the JA4 fingerprint. The record can span packets: each
+ * event carries one packet's part, at `offset` within the record. */
+#define DG_HELLO_MAX 4096      /* bytes of a ClientHello record kept */
+struct dg_hello_event {
+	__u32 type;            /* DG_EV_HELLO */
+	__u32 record_len;      /* whole TLS record, header included */
+	__u64 ts_ns;
+	__u64 conn;            /* socket cookie */
+	__u32 offset;          /* of data[0] within the record */
+	__u16 len;             /* bytes in data */
+	__u16 pad;
+	__u8  data[DG_HELLO_MAX];
+};
+#define DG_HELLO_HDR_SIZE ((unsigned long)&((struct dg_hello_event *)0)->data)
+
 /* Counters: a per-CPU array in each object, summed by the controller. */
 enum dg_counter {
 	DG_C_RB_FULL = 0,      /* ring buffer had no room: event lost */
@@ -112,6 +129,8 @@ enum dg_counter {
 	DG_C_CONN_CLOSE,
 	DG_C_NO_COOKIE,        /* socket had no cookie yet: pointer used as id */
 	DG_C_READ_FAIL,        /* bpf_probe_read_user of a buffer failed */
+	DG_C_HELLOS,           /* ClientHello records seen */
+	DG_C_HELLO_CUT,        /* ... longer than DG_HELLO_MAX (JA4 may be unknown) */
 	DG_C__MAX
 };
 

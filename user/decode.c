@@ -22,6 +22,17 @@ enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decode
 		memcpy(&out->conn, sample, sizeof(out->conn));
 		return out->kind = type == DG_EV_OPEN ? DG_DEC_OPEN : DG_DEC_CLOSE;
 	}
+	if (type == DG_EV_HELLO) {
+		const struct dg_hello_event *h = sample;
+
+		if (size < DG_HELLO_HDR_SIZE || h->len > DG_HELLO_MAX ||
+		    DG_HELLO_HDR_SIZE + (size_t)h->len > size || h->offset >= DG_HELLO_MAX) {
+			out->why = "inconsistent hello event";
+			return out->kind = DG_DEC_BAD;
+		}
+		out->hello = h;
+		return out->kind = DG_DEC_HELLO;
+	}
 	if (type != DG_EV_DATA) {
 		out->why = "unknown event type";
 		return out->kind = DG_DEC_BAD;

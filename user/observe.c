@@ -42,6 +42,9 @@ static int on_sample(void *ctx, void *data, size_t size)
 	case DG_DEC_CLOSE:
 		dg_reasm_close(o->reasm, &d.conn);
 		break;
+	case DG_DEC_HELLO:
+		dg_reasm_hello(o->reasm, d.hello);
+		break;
 	default:
 		o->bad_samples++;
 		break;
@@ -138,9 +141,11 @@ void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 		" gaps=%" PRIu64 " gaps_framing_lost=%" PRIu64 " resync_dropped=%" PRIu64
 		" conns=%" PRIu64 " evicted=%" PRIu64 " idle=%" PRIu64 " pending_full=%" PRIu64
 		" orphan_responses=%" PRIu64 " client_side=%" PRIu64 " header_truncated=%" PRIu64
-		" mixed_dropped=%" PRIu64 " bad_samples=%" PRIu64 "\n",
+		" mixed_dropped=%" PRIu64 " ja4=%" PRIu64 " ja4_failed=%" PRIu64
+		" bad_samples=%" PRIu64 "\n",
 		s->records, s->records_partial, s->parse_errors, s->gaps, s->gaps_framing_lost,
 		s->resync_dropped, s->conns, s->conns_evicted, s->conns_idle, s->pending_full,
-		s->orphan_responses, s->client_side, s->header_truncated, s->mixed_dropped,
+		s->orphan_responses, s->client_side, s->header_truncated, s->mixed_dropped, s->ja4,
+		s->ja4_failed,
 		o->bad_samples);
 }

@@ -16,6 +16,7 @@
 #include "tls.skel.h"
 #include "plain.skel.h"
 #include "conn.skel.h"
+#include "hello.skel.h"
 
 #define MAX_TARGETS 64
 #define MAX_LINKS   1024
@@ -30,6 +31,7 @@ struct dg_probes {
 	struct tls_bpf *tls;
 	struct plain_bpf *plain;
 	struct conn_bpf *conn;
+	struct hello_bpf *hello;
 	struct ring_buffer *rb;
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
@@ -55,6 +57,8 @@ static const char *counter_names[DG_C__MAX] = {
 	[DG_C_CONN_CLOSE] = "conn_close",
 	[DG_C_NO_COOKIE] = "no_cookie",
 	[DG_C_READ_FAIL] = "read_fail",
+	[DG_C_HELLOS] = "hellos",
+	[DG_C_HELLO_CUT] = "hello_cut",
 };
 
 const char *dg_counter_name(int c)
@@ -277,7 +281,8 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	p->tls = tls_bpf__open();
 	p->plain = plain_bpf__open();
 	p->conn = conn_bpf__open();
-	if (!p->tls || !p->plain || !p->conn) {
+	p->hello = hello_bpf__open();
+	if (!p->tls || !p->plain || !p->conn || !p->hello) {
 		snprintf(err, errlen, "cannot open BPF objects: %s", strerror(errno));
 		goto fail;
 	}
@@ -289,13 +294,17 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	    (e = bpf_map__reuse_fd(p->tls->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
 	    (e = bpf_map__reuse_fd(p->plain->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
 	    (e = bpf_map__reuse_fd(p->tls->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))) ||
-	    (e = bpf_map__reuse_fd(p->plain->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls)))) {
+	    (e = bpf_map__reuse_fd(p->plain->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))) ||
+	    (e = bpf_map__reuse_fd(p->hello->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
+	    (e = bpf_map__reuse_fd(p->hello->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls)))) {
 		snprintf(err, errlen, "cannot load the connection object: %s", strerror(-e));
 		goto fail;
 	}
 	set_ports(cfg, p->tls->rodata->watch_ports, &p->tls->rodata->n_ports);
 	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports);
-	if ((e = tls_bpf__load(p->tls)) || (e = plain_bpf__load(p->plain))) {
+	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports);
+	if ((e = tls_bpf__load(p->tls)) || (e = plain_bpf__load(p->plain)) ||
+	    (e = hello_bpf__load(p->hello))) {
 		snprintf(err, errlen, "cannot load BPF programs: %s (run as root; DG_DEBUG=1 for the verifier log)",
 			 strerror(-e));
 		goto fail;
@@ -307,6 +316,10 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	}
 	if ((e = add_link(p, bpf_program__attach_cgroup(p->conn->progs.dg_sockops, p->cgroup_fd)))) {
 		snprintf(err, errlen, "cannot attach sockops to %s: %s", cg, strerror(-e));
+		goto fail;
+	}
+	if ((e = add_link(p, bpf_program__attach_cgroup(p->hello->progs.dg_hello, p->cgroup_fd)))) {
+		snprintf(err, errlen, "cannot attach the ClientHello reader to %s: %s", cg, strerror(-e));
 		goto fail;
 	}
 	if ((e = attach_tracepoints(p, p->plain->obj)) || (e = attach_tracepoints(p, p->tls->obj))) {
@@ -332,7 +345,8 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 
 	p->rb = ring_buffer__new(bpf_map__fd(p->tls->maps.events), on_sample, p, NULL);
 	if (!p->rb || ring_buffer__add(p->rb, bpf_map__fd(p->plain->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb, bpf_map__fd(p->conn->maps.events), on_sample, p)) {
+	    ring_buffer__add(p->rb, bpf_map__fd(p->conn->maps.events), on_sample, p) ||
+	    ring_buffer__add(p->rb, bpf_map__fd(p->hello->maps.events), on_sample, p)) {
 		snprintf(err, errlen, "cannot set up ring buffers: %s", strerror(errno));
 		goto fail;
 	}
@@ -353,6 +367,7 @@ void dg_probes_close(struct dg_probes *p)
 	tls_bpf__destroy(p->tls);
 	plain_bpf__destroy(p->plain);
 	conn_bpf__destroy(p->conn);
+	hello_bpf__destroy(p->hello);
 	for (int i = 0; i < p->n_targets; i++)
 		free(p->targets[i].path);
 	if (p->cgroup_fd >= 0)
@@ -396,6 +411,7 @@ void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX])
 	sum_counters(p->tls->maps.counters, out);
 	sum_counters(p->plain->maps.counters, out);
 	sum_counters(p->conn->maps.counters, out);
+	sum_counters(p->hello->maps.counters, out);
 }
 
 static void prog_runtime(struct bpf_object *obj, uint64_t *ns, uint64_t *runs)
@@ -421,6 +437,7 @@ void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs)
 	prog_runtime(p->tls->obj, run_ns, runs);
 	prog_runtime(p->plain->obj, run_ns, runs);
 	prog_runtime(p->conn->obj, run_ns, runs);
+	prog_runtime(p->hello->obj, run_ns, runs);
 }
 
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)

@@ -16,6 +16,7 @@
 #include <http_parser.h>
 #include <sodium.h>
 
+#include "ja4.h"
 #include "keyhash.h"
 #include "reqbody.h"
 #include "respbody.h"
@@ -48,6 +49,9 @@ struct conn {
 	int tied, tls, client_side, have_tuple;
 	char ip[DG_IP_LEN];
 	char proc[40];                 /* "comm/pid" of the server process */
+	char ja4[DG_JA4_LEN];          /* of the ClientHello, "" unknown */
+	uint8_t *hello;                /* ClientHello being gathered (DG_HELLO_MAX) */
+	uint32_t hello_len, hello_want;
 	uint64_t opened_ns, closed_ns, last_ns;
 	int closed;
 	uint64_t bytes_in, bytes_out;
@@ -378,6 +382,7 @@ static int req_begin(http_parser *p)
 	x->rec.conn = c->id;
 	x->rec.tls = c->tls;
 	x->rec.port = c->t.lport;
+	memcpy(x->rec.ja4, c->ja4, sizeof(c->ja4));
 	memcpy(x->rec.proc, c->proc, sizeof(x->rec.proc));
 	c->xff_ip[0] = 0;
 	if (c->reqbody)
@@ -767,6 +772,38 @@ void dg_reasm_open(struct dg_reasm *ra, const struct dg_conn_event *e)
 	c->tied = 1;
 }
 
+void dg_reasm_hello(struct dg_reasm *ra, const struct dg_hello_event *h)
+{
+	struct conn *c = conn_get(ra, h->conn, h->ts_ns);
+	uint32_t end;
+
+	if (!c || c->ja4[0])
+		return;
+	if (!c->hello) {
+		if (h->offset != 0 || !(c->hello = malloc(DG_HELLO_MAX)))
+			return;            /* the start was missed: no fingerprint */
+		c->hello_len = 0;
+		c->hello_want = h->record_len < DG_HELLO_MAX ? h->record_len : DG_HELLO_MAX;
+	}
+	if (h->offset != c->hello_len)
+		return;                    /* a piece is missing: wait no more */
+	end = h->offset + h->len;
+	if (end > c->hello_want)
+		end = c->hello_want;
+	memcpy(c->hello + h->offset, h->data, end - h->offset);
+	c->hello_len = end;
+	if (c->hello_len < c->hello_want)
+		return;
+	if (dg_ja4(c->hello, c->hello_len, c->ja4)) {
+		c->ja4[0] = 0;
+		ra->st.ja4_failed++;
+	} else {
+		ra->st.ja4++;
+	}
+	free(c->hello);
+	c->hello = NULL;
+}
+
 void dg_reasm_close(struct dg_reasm *ra, const struct dg_conn_event *e)
 {
 	struct conn *c = conn_get(ra, e->conn, e->ts_ns);
@@ -837,6 +874,7 @@ static void conn_finish(struct dg_reasm *ra, struct conn *c)
 		dg_reqbody_free(c->reqbody);
 	if (c->respbody)
 		dg_respbody_free(c->respbody);
+	free(c->hello);
 	free(c);
 }
 

@@ -71,6 +71,7 @@ struct dg_reasm_stats {
 	uint64_t client_side;      /* untied streams that turned out to be clients */
 	uint64_t header_truncated; /* header values longer than the bound */
 	uint64_t mixed_dropped;    /* raw (ciphertext) calls of a TLS connection */
+	uint64_t ja4, ja4_failed;  /* ClientHellos fingerprinted / not parseable */
 };
 
 typedef void (*dg_record_fn)(const struct dg_record *r, void *arg);
@@ -85,6 +86,9 @@ void dg_reasm_free(struct dg_reasm *ra);
 
 void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *c);
 void dg_reasm_open(struct dg_reasm *ra, const struct dg_conn_event *e);
+/* A piece of the connection's TLS ClientHello; once whole, its JA4 names
+ * the client's TLS stack in the connection's records. */
+void dg_reasm_hello(struct dg_reasm *ra, const struct dg_hello_event *h);
 /* Marks the connection closed; it is finished by dg_reasm_sweep once
  * close_grace has passed (events of other ring buffers may still come). */
 void dg_reasm_close(struct dg_reasm *ra, const struct dg_conn_event *e);

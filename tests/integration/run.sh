@@ -261,6 +261,21 @@ check "X-Forwarded-For from an untrusted peer is ignored" \
 	grep -q '"client":"ip:127.0.0.1","ip":"127.0.0.1".*"model":"xff-untrusted"' "$W/trace.jsonl"
 check "connection events carry the kernel's per-connection counters" \
 	grep -Eq '"event":"conn".*"port":'$PY_TLS',"tls":true,.*"app_bytes_in":[1-9]' "$W/trace.jsonl"
+# JA4: what the tracer computed from the packets equals the reference
+# implementation's JA4 of the same curl's ClientHello.
+CURL_JA4=$(python3 -c '
+import sys
+sys.path.insert(0, "tests/unit/fixtures")
+import record_hellos as r
+print(r.capture("curl_ip", lambda: r.run(["curl", "-sk", "--http1.1", "--max-time", "2",
+      "https://127.0.0.1:%d/" % r.PORT]), outdir=sys.argv[1]))' "$W")
+check "JA4 of each TLS connection, equal to the reference for curl ($CURL_JA4)" \
+	grep -q '"key":"'"$(grep sk-curl-py "$W/keymap.tsv" | cut -f2 | sed 's/key://')"'","ja4":"'"$CURL_JA4"'"' "$W/trace.jsonl"
+check "every TLS record on the Python and nginx ports has a JA4" python3 -c '
+import json, sys
+bad = [l for l in open(sys.argv[1]) if (r := json.loads(l)).get("event") is None and r.get("tls")
+       and r.get("port") in (int(sys.argv[2]), int(sys.argv[3])) and not (r.get("ja4") or "").startswith("t1")]
+sys.exit(1 if bad else 0)' "$W/trace.jsonl" $PY_TLS $NGX_TLS
 check "IPv6 clients are named by their address" \
 	grep -q '"client":"ip:::1","ip":"::1",.*"method":"GET","path":"/index.html","status":200' "$W/trace.jsonl"
 check "a connection without a whole request is reported" \

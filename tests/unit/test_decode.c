@@ -81,12 +81,30 @@ static void test_refuses_bad(void **state)
 	free(e);
 }
 
+static void test_hello(void **state)
+{
+	struct dg_hello_event *h = calloc(1, sizeof(*h));
+	struct dg_decoded d;
+
+	h->type = DG_EV_HELLO;
+	h->record_len = 600;
+	h->len = 500;
+	h->conn = 3;
+	assert_int_equal(dg_decode(h, DG_HELLO_HDR_SIZE + 500, &d), DG_DEC_HELLO);
+	assert_int_equal(d.hello->conn, 3);
+	assert_int_equal(dg_decode(h, DG_HELLO_HDR_SIZE + 499, &d), DG_DEC_BAD);
+	h->len = DG_HELLO_MAX + 1;
+	assert_int_equal(dg_decode(h, sizeof(*h) + 8, &d), DG_DEC_BAD);
+	free(h);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_whole_call),
 		cmocka_unit_test(test_cut_call),
 		cmocka_unit_test(test_refuses_bad),
+		cmocka_unit_test(test_hello),
 	};
 	return cmocka_run_group_tests_name("decode", tests, NULL, NULL);
 }
