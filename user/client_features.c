@@ -254,6 +254,8 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	f->rate_1h = ratio(h.req, fmin(60, fmax(1, age_min)));
 	f->tok_rate_1h = ratio(h.out_tokens, fmin(60, fmax(1, age_min)));
 	f->out_in_ratio = ratio(h.out_tokens, h.in_tokens);
+	f->out_tok_1h = h.out_tokens;
+	f->in_tok_1h = h.in_tokens;
 	f->at_cap_share = ratio(h.at_cap, h.req);
 	f->near_dup_share = ratio(h.near_dup, h.req);
 	f->cot_share = ratio(h.cot, h.req);

@@ -87,6 +87,10 @@ struct dg_features {
 	double duty_1h;              /* share of minutes active (of those observed, max 60) */
 	double peers;                /* distinct addresses (key) or keys (address) */
 	uint64_t requests, out_tokens;
+	uint32_t out_tok_1h, in_tok_1h;  /* sums behind the ratios, for clusters */
+	/* Set only on a cluster's aggregate features (clients.c). */
+	uint32_t crowd_keys;         /* members */
+	double crowd_addrs;          /* distinct addresses across them */
 };
 
 void dg_client_state_init(struct dg_client_state *s);

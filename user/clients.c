@@ -7,6 +7,7 @@
 #include <string.h>
 #include <yajl/yajl_gen.h>
 
+#include "clusters.h"
 #include "hll.h"
 
 #define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
@@ -126,6 +127,12 @@ struct client {
 	struct dg_client_state st;
 	double first_flag_ts;
 	uint64_t first_flag_requests;
+	/* Its clusters, one per template it sends enough of (current when
+	 * cluster_gen == t->gen): index in t->clusters and share. */
+	int32_t cl[DG_FEAT_TMPL];
+	float cl_share[DG_FEAT_TMPL];
+	uint8_t ncl;
+	uint64_t cluster_gen;
 };
 
 struct addr {
@@ -148,7 +155,16 @@ struct dg_clients {
 	struct dg_client_view *views;
 	size_t nviews;
 	double *scratch;
-	size_t scratch_n;
+	/* Refreshed every POP_EVERY of record time: active clients' features,
+	 * the population and the clusters. */
+	struct client **act;
+	struct dg_features *feat;
+	struct dg_cluster_member *members;
+	int32_t *member_cluster;
+	size_t *member_client;             /* member -> index in act/feat */
+	struct dg_cluster *clusters;
+	size_t nclusters;
+	uint64_t gen;
 };
 
 struct dg_clients *dg_clients_new(const struct dg_score_config *sc, size_t max_clients)
@@ -180,6 +196,12 @@ void dg_clients_free(struct dg_clients *t)
 		table_free(&t->models);
 	free(t->views);
 	free(t->scratch);
+	free(t->act);
+	free(t->feat);
+	free(t->members);
+	free(t->member_cluster);
+	free(t->member_client);
+	free(t->clusters);
 	free(t);
 }
 
@@ -201,43 +223,140 @@ static void median_mad(double *v, size_t n, double *median, double *mad)
 	*mad = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* Robust centre and spread of request and token rates over the clients
- * active in the last hour with enough requests to count. */
-static void population_update(struct dg_clients *t, double now)
+/* The client's score with its clusters' counted in: the clusters' scores
+ * averaged by the client's share of requests on each cluster's template
+ * (a campaign key rotating through four templates of flagged clusters
+ * inherits their score; a person whose app shares a popular system prompt
+ * inherits that crowd's low one). */
+static void effective(const struct dg_clients *t, const struct client *c, struct dg_score *s)
 {
-	size_t n = 0;
-	double *tok, *req;
+	const struct dg_cluster *best = NULL;
+	double eff = 0, best_part = 0, share = 0;
 
-	if (t->scratch_n < 2 * t->clients.n) {
-		free(t->scratch);
-		t->scratch_n = 2 * t->clients.max;
-		t->scratch = malloc(t->scratch_n * sizeof(double));
-		if (!t->scratch) {
-			t->scratch_n = 0;
-			return;
+	if (c->cluster_gen != t->gen)
+		return;
+	for (int i = 0; i < c->ncl; i++) {
+		const struct dg_cluster *cl = &t->clusters[c->cl[i]];
+		double part = cl->s.score * c->cl_share[i];
+
+		eff += part;
+		share += c->cl_share[i];
+		if (part > best_part) {
+			best_part = part;
+			best = cl;
 		}
 	}
+	/* The mean over its clustered templates, in full once they carry at
+	 * least half of its traffic (templates under 10% are not counted). */
+	if (share > 0)
+		eff = eff / share * fmin(1, share / 0.5);
+	eff = round(fmin(eff, 100) * 10) / 10;
+	if (!best || eff <= s->score)
+		return;
+	s->score = eff;
+	s->action = eff >= t->sc.block_at ? DG_ACT_BLOCK :
+		    eff >= t->sc.ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
+	s->n_reasons = best->s.n_reasons;
+	memcpy(s->reasons, best->s.reasons, sizeof(s->reasons));
+}
+
+static const char *cluster_id(const struct dg_clients *t, const struct client *c)
+{
+	int best = -1;
+
+	if (c->cluster_gen != t->gen)
+		return NULL;
+	for (int i = 0; i < c->ncl; i++)
+		if (best < 0 || c->cl_share[i] > c->cl_share[best])
+			best = i;
+	return best < 0 ? NULL : t->clusters[c->cl[best]].id;
+}
+
+/* Every POP_EVERY of record time: features of the clients active in the
+ * last hour, the population's robust centre and spread of request and
+ * token rates (clients with enough requests), and the template clusters. */
+static void refresh(struct dg_clients *t, double now)
+{
+	size_t n = 0, np = 0, nm = 0, max = t->clients.max;
+	double *tok, *req;
+
+	if (!t->act) {
+		t->act = calloc(max, sizeof(*t->act));
+		t->feat = calloc(max, sizeof(*t->feat));
+		t->members = calloc(max * DG_FEAT_TMPL, sizeof(*t->members));
+		t->member_cluster = calloc(max * DG_FEAT_TMPL, sizeof(*t->member_cluster));
+		t->member_client = calloc(max * DG_FEAT_TMPL, sizeof(*t->member_client));
+		t->scratch = calloc(2 * max, sizeof(double));
+		if (!t->act || !t->feat || !t->members || !t->member_cluster || !t->member_client ||
+		    !t->scratch)
+			return;
+	}
 	tok = t->scratch;
-	req = t->scratch + t->scratch_n / 2;
-	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
+	req = t->scratch + max;
+	for (struct node *nd = t->clients.head; nd && n < max; nd = nd->next) {
 		struct client *c = (struct client *)nd;
-		struct dg_features f;
 
 		if (c->st.last_ts < now - 3600)
 			break;         /* LRU order: the rest are older still */
-		dg_client_features(&c->st, now, t->sc.template_half_life, &f);
-		if (f.req_1h < t->sc.min_requests)
-			continue;
-		tok[n] = f.tok_rate_1h;
-		req[n] = f.rate_1h;
+		dg_client_features(&c->st, now, t->sc.template_half_life, &t->feat[n]);
+		t->act[n] = c;
+		c->ncl = 0;
+		for (int k = 0; k < DG_FEAT_TMPL && c->st.tmpl_total > 0; k++) {
+			double share = c->st.tmpl[k].w / c->st.tmpl_total;
+			struct dg_cluster_member *m = &t->members[nm];
+
+			if (share < 0.1)
+				continue;
+			m->tmpl = c->st.tmpl[k].fp;
+			m->weight = share;
+			m->f = &t->feat[n];
+			m->is_key = c->is_key;
+			m->peers = c->is_key ? &c->st.peers : NULL;
+			m->ip = c->is_key ? NULL : c->n.name + 3;
+			t->member_client[nm] = n;
+			nm++;
+		}
+		if (t->feat[n].req_1h >= t->sc.min_requests) {
+			tok[np] = t->feat[n].tok_rate_1h;
+			req[np] = t->feat[n].rate_1h;
+			np++;
+		}
 		n++;
 	}
 	memset(&t->pop, 0, sizeof(t->pop));
-	if (!n)
-		return;
-	median_mad(tok, n, &t->pop.tok_rate_median, &t->pop.tok_rate_mad);
-	median_mad(req, n, &t->pop.req_rate_median, &t->pop.req_rate_mad);
-	t->pop.clients = (uint32_t)n;
+	if (np) {
+		median_mad(tok, np, &t->pop.tok_rate_median, &t->pop.tok_rate_mad);
+		median_mad(req, np, &t->pop.req_rate_median, &t->pop.req_rate_mad);
+		t->pop.clients = (uint32_t)np;
+	}
+	free(t->clusters);
+	t->nclusters = dg_clusters_build(t->members, nm, 3, &t->sc, &t->pop, &t->clusters,
+					 t->member_cluster);
+	t->gen++;
+	for (size_t i = 0; i < n; i++)
+		t->act[i]->cluster_gen = t->gen;
+	for (size_t j = 0; j < nm; j++) {
+		struct client *c = t->act[t->member_client[j]];
+
+		if (t->member_cluster[j] < 0 || c->ncl >= DG_FEAT_TMPL)
+			continue;
+		c->cl[c->ncl] = t->member_cluster[j];
+		c->cl_share[c->ncl] = (float)t->members[j].weight;
+		c->ncl++;
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct client *c = t->act[i];
+		struct dg_score s;
+
+		if (c->first_flag_ts || !c->ncl)
+			continue;
+		memset(&s, 0, sizeof(s));
+		effective(t, c, &s);
+		if (s.action != DG_ACT_NONE) {
+			c->first_flag_ts = now;
+			c->first_flag_requests = c->st.requests;
+		}
+	}
 }
 
 /* ---------- ingest ---------- */
@@ -308,7 +427,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		name = fallback;
 	}
 	if (t->newest_ts - t->pop_ts >= POP_EVERY) {
-		population_update(t, t->newest_ts);
+		refresh(t, t->newest_ts);
 		t->pop_ts = t->newest_ts;
 	}
 
@@ -341,6 +460,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	if (!c->first_flag_ts) {
 		dg_client_features(&c->st, r->ts, t->sc.template_half_life, &f);
 		dg_score_client(&t->sc, &t->pop, &f, &s);
+		effective(t, c, &s);
 		if (s.action != DG_ACT_NONE) {
 			c->first_flag_ts = r->ts;
 			c->first_flag_requests = c->st.requests;
@@ -376,7 +496,7 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 			return 0;
 		}
 	}
-	population_update(t, now);
+	refresh(t, now);
 	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
 		struct client *c = (struct client *)nd;
 		struct dg_client_view *v = &t->views[n++];
@@ -384,6 +504,8 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		v->name = c->n.name;
 		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 		dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
+		effective(t, c, &v->s);
+		v->cluster = cluster_id(t, c);
 		if (c->is_key) {
 			v->ips = v->f.peers;
 			v->keys = 1;
@@ -459,7 +581,10 @@ void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
 		gi(g, "ips", llround(c->ips));
 		gi(g, "keys", llround(c->keys));
 		gk(g, "cluster");
-		yajl_gen_null(g);
+		if (c->cluster)
+			yajl_gen_string(g, (const unsigned char *)c->cluster, strlen(c->cluster));
+		else
+			yajl_gen_null(g);
 		gd(g, "first_seen", c->first_ts, "%.3f");
 		gd(g, "last_seen", c->last_ts, "%.3f");
 		gk(g, "first_flagged");

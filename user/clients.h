@@ -22,6 +22,7 @@ struct dg_client_view {
 	double first_flag_ts;         /* first time action was not none, 0 never */
 	uint64_t first_flag_requests; /* requests seen by then */
 	double first_ts, last_ts;
+	const char *cluster;          /* cluster id, NULL when in none */
 };
 
 struct dg_clients_stats {

@@ -13,7 +13,9 @@ static const char *ev_names[DG_EV__MAX] = {
 	[DG_EV_DUTY] = "duty",
 	[DG_EV_PARALLEL] = "parallel",
 	[DG_EV_SINGLE] = "single_turn",
-	[DG_EV_ELICIT] = "elicit",
+	[DG_EV_CROWD] = "crowd",
+	[DG_EV_ELICIT] = "cot",
+	[DG_EV_REASONING] = "reasoning",
 	[DG_EV_LOGPROBS] = "logprobs",
 	[DG_EV_OUTPUT_HEAVY] = "output_heavy",
 	[DG_EV_NEW_MODEL] = "new_model",
@@ -46,7 +48,9 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->weight[DG_EV_DUTY] = 0.3;
 	c->weight[DG_EV_PARALLEL] = 0.3;
 	c->weight[DG_EV_SINGLE] = 0.3;
+	c->weight[DG_EV_CROWD] = 0.7;
 	c->weight[DG_EV_ELICIT] = 0.7;
+	c->weight[DG_EV_REASONING] = 0.3;
 	c->weight[DG_EV_LOGPROBS] = 0.4;
 	c->weight[DG_EV_OUTPUT_HEAVY] = 0.6;
 	c->weight[DG_EV_NEW_MODEL] = 0.3;
@@ -121,16 +125,26 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 	e[DG_EV_VOLUME] = enough ? ramp(*zt, 3, 10) : 0;
 	if (!enough)
 		return;
-	e[DG_EV_TEMPLATE] = ramp(f->template_share, 0.5, 0.9);
-	e[DG_EV_NEAR_DUP] = ramp(f->near_dup_share, 0.2, 0.7);
+	/* A conversation repeats its own history: template and near-duplicate
+	 * evidence count in proportion to how single-turn the traffic is. */
+	e[DG_EV_TEMPLATE] = ramp(f->template_share, 0.5, 0.9) * ramp(f->single_share, 0.3, 0.8);
+	e[DG_EV_NEAR_DUP] = ramp(f->near_dup_share, 0.2, 0.7) * ramp(f->single_share, 0.3, 0.8);
 	e[DG_EV_REGULAR] = f->iat_n >= 20 ? ramp(0.6 - f->iat_cv, 0, 0.5) : 0;
 	e[DG_EV_DUTY] = f->age_s >= 1200 ? ramp(f->duty_1h, 0.6, 0.95) : 0;
 	e[DG_EV_PARALLEL] = ramp(f->inflight_mean, 1, 5);
 	e[DG_EV_SINGLE] = ramp(f->single_share, 0.7, 0.95);
-	e[DG_EV_ELICIT] = ramp(f->elicit_share, 0.1, 0.6);
+	/* Many keys behind few addresses sharing one template (clusters). */
+	e[DG_EV_CROWD] = ramp(f->crowd_keys, 3, 20) *
+			 fmax(ramp(f->crowd_keys / fmax(1, f->crowd_addrs), 1.5, 6), ramp(f->crowd_keys, 20, 100));
+	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6);
+	e[DG_EV_REASONING] = ramp(f->reasoning_share, 0.2, 0.8);
 	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
-	e[DG_EV_OUTPUT_HEAVY] = fmax(ramp(f->at_cap_share, 0.2, 0.8),
-				     f->out_in_ratio > 0 ? ramp(log10(f->out_in_ratio), 0.7, 1.7) : 0);
+	/* Short prompts, long answers: the output/input token ratio; max_tokens
+	 * at the cap only adds when answers are already long for their prompt. */
+	{
+		double lr = f->out_in_ratio > 0 ? log10(f->out_in_ratio) : -9;
+		e[DG_EV_OUTPUT_HEAVY] = fmax(ramp(lr, 0.4, 0.8), ramp(f->at_cap_share, 0.2, 0.8) * ramp(lr, 0.1, 0.4));
+	}
 	e[DG_EV_NEW_MODEL] = ramp(f->new_model_share, 0.3, 0.8);
 }
 
@@ -158,17 +172,22 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 	case DG_EV_SINGLE:
 		snprintf(out, size, "%.0f%% single-turn", 100 * f->single_share);
 		break;
+	case DG_EV_CROWD:
+		snprintf(out, size, "%u keys behind %.0f addresses share one template", f->crowd_keys,
+			 f->crowd_addrs);
+		break;
 	case DG_EV_ELICIT:
-		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->elicit_share);
+		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->cot_share);
+		break;
+	case DG_EV_REASONING:
+		snprintf(out, size, "%.0f%% set reasoning/thinking parameters", 100 * f->reasoning_share);
 		break;
 	case DG_EV_LOGPROBS:
 		snprintf(out, size, "%.0f%% request log-probabilities", 100 * f->logprob_share);
 		break;
 	case DG_EV_OUTPUT_HEAVY:
-		if (f->at_cap_share >= 0.2)
-			snprintf(out, size, "%.0f%% of answers at the token cap", 100 * f->at_cap_share);
-		else
-			snprintf(out, size, "output/input ratio %.0f", f->out_in_ratio);
+		snprintf(out, size, "output/input token ratio %.1f%s", f->out_in_ratio,
+			 f->at_cap_share >= 0.5 ? ", max_tokens at the cap" : "");
 		break;
 	case DG_EV_NEW_MODEL:
 		snprintf(out, size, "%.0f%% on a newly released model", 100 * f->new_model_share);

@@ -21,8 +21,9 @@
 
 enum dg_evidence {
 	DG_EV_VOLUME, DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_REGULAR, DG_EV_DUTY,
-	DG_EV_PARALLEL, DG_EV_SINGLE,                       /* automation */
-	DG_EV_ELICIT, DG_EV_LOGPROBS, DG_EV_OUTPUT_HEAVY, DG_EV_NEW_MODEL, /* harvest */
+	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD,          /* automation */
+	DG_EV_ELICIT, DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_OUTPUT_HEAVY,
+	DG_EV_NEW_MODEL,                                    /* harvest */
 	DG_EV__MAX
 };
 #define DG_EV_FIRST_HARVEST DG_EV_ELICIT

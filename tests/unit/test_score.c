@@ -247,10 +247,10 @@ static void test_monotonic(void **state)
 		double *more[] = { &g.rate_1h, &g.tok_rate_1h, &g.template_share, &g.near_dup_share,
 				   &g.duty_1h, &g.inflight_mean, &g.single_share, &g.elicit_share,
 				   &g.logprob_share, &g.at_cap_share, &g.out_in_ratio,
-				   &g.new_model_share };
-		double r[16];
+				   &g.new_model_share, &g.cot_share, &g.reasoning_share };
+		double r[20];
 
-		for (int i = 0; i < 16; i++) {
+		for (int i = 0; i < 20; i++) {
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			r[i] = (double)(seed >> 11) / (double)(1ULL << 53);
 		}
@@ -271,6 +271,10 @@ static void test_monotonic(void **state)
 		f.at_cap_share = r[13];
 		f.out_in_ratio = r[14] * 60;
 		f.new_model_share = r[15];
+		f.cot_share = r[16];
+		f.reasoning_share = r[17];
+		f.crowd_keys = (uint32_t)(r[18] * 60);
+		f.crowd_addrs = 1 + r[19] * 40;
 		dg_score_client(&c, &pop, &f, &a);
 		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
 			g = f;
@@ -281,6 +285,14 @@ static void test_monotonic(void **state)
 			dg_score_client(&c, &pop, &g, &b);
 			assert_true(b.score >= a.score);
 		}
+		g = f;                            /* a bigger crowd, fewer addresses */
+		g.crowd_keys += 5;
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+		g = f;
+		g.crowd_addrs = fmax(1, g.crowd_addrs / 2);
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
 		g = f;                            /* more regular timing */
 		g.iat_cv *= 0.5;
 		dg_score_client(&c, &pop, &g, &b);
@@ -426,6 +438,66 @@ static void test_client_bound(void **state)
 	dg_clients_free(t);
 }
 
+/* The issue's example: 200 keys, each 2 requests a minute, through 10 proxy
+ * addresses, one template, must score as one campaign; ordinary keys behind
+ * the same proxies keep their own low scores. */
+static void test_hydra_cluster(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v;
+	struct dg_record r;
+	char key[13], ip[32];
+	size_t n, hydra = 0, hydra_flagged = 0, legit = 0, legit_flagged = 0;
+
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 4096);
+	for (int s = 0; s < 30 * 60; s += 3) {          /* 30 minutes */
+		for (int k = s % 30 / 3; k < 200; k += 10) { /* each key every 30 s */
+			snprintf(key, sizeof(key), "a%011x", k);
+			snprintf(ip, sizeof(ip), "100.64.0.%d", k % 10);
+			rec(&r, T0 + s + k * 0.001, key, ip, 1);
+			r.system_fp = 4242;                  /* one template */
+			r.prompt_simhash = dg_hash64(&s, sizeof(s)) ^ (uint64_t)k;
+			r.logprobs = 0;
+			r.max_tokens = 2048;
+			r.output_tokens = 1500;
+			dg_clients_ingest(t, &r);
+		}
+		if (s % 60 == 0) {                       /* 30 ordinary keys, same proxies */
+			for (int k = 0; k < 30; k++) {
+				if ((s / 60 + k) % 5)
+					continue;
+				snprintf(key, sizeof(key), "b%011x", k);
+				snprintf(ip, sizeof(ip), "100.64.0.%d", k % 10);
+				rec(&r, T0 + s + 1 + k * 0.01, key, ip, 0);
+				r.system_fp = 1000 + (uint64_t)(k % 3);
+				dg_clients_ingest(t, &r);
+			}
+		}
+	}
+	n = dg_clients_snapshot(t, 0, &v);
+	for (size_t i = 0; i < n; i++) {
+		int is_hydra = v[i].name[4] == 'a';
+		hydra += is_hydra;
+		legit += !is_hydra;
+		if (v[i].s.action != DG_ACT_NONE) {
+			hydra_flagged += is_hydra;
+			legit_flagged += !is_hydra;
+		}
+		if (is_hydra) {
+			assert_non_null(v[i].cluster);
+			assert_true(v[i].f.req_1h < 100);    /* each key alone is small */
+		}
+	}
+	assert_int_equal(hydra, 200);
+	assert_int_equal(hydra_flagged, 200);
+	assert_int_equal(legit, 30);
+	assert_int_equal(legit_flagged, 0);
+	assert_non_null(strstr(v[0].s.reasons[0], "200 keys behind 10 addresses"));
+	dg_clients_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +511,7 @@ int main(void)
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_client_table),
 		cmocka_unit_test(test_client_bound),
+		cmocka_unit_test(test_hydra_cluster),
 	};
 	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }

@@ -1,0 +1,44 @@
+/* clusters.h — the crowd behind a campaign: clients grouped by the
+ * template (system prompt / instruction frame fingerprint) that dominates
+ * their traffic (and clients that rotate through several templates belong
+ * to each, in proportion). A cluster's features are its members' pooled together, so
+ * 200 keys that each send 2 requests a minute through 10 addresses with one
+ * template read as one client sending 400 a minute, with a crowd evidence
+ * (keys per address) on top; it gets its own score. */
+#ifndef DG_CLUSTERS_H
+#define DG_CLUSTERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "client_features.h"
+#include "hll.h"
+#include "score.h"
+
+/* One (client, template) pair: a client that sends several templates is a
+ * member of each of their clusters, weighted by its share on each. */
+struct dg_cluster_member {
+	uint64_t tmpl;
+	double weight;                 /* the client's share of requests on tmpl */
+	const struct dg_features *f;   /* the client's features */
+	const struct dg_hll *peers;    /* a key's addresses; NULL for an address */
+	const char *ip;                /* an address client's own address, else NULL */
+	int is_key;
+};
+
+struct dg_cluster {
+	uint64_t tmpl;
+	char id[16];                   /* "c-" + 8 hex, stable for a template */
+	uint32_t members;
+	struct dg_features f;          /* pooled */
+	struct dg_score s;
+};
+
+/* Members qualify with a request in the last hour; a cluster needs
+ * min_members of them. member_cluster[i] receives the cluster index
+ * of member i, or -1. Returns the number of clusters, written to *out
+ * (caller frees). */
+size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t min_members,
+			 const struct dg_score_config *sc, const struct dg_population *pop,
+			 struct dg_cluster **out, int32_t *member_cluster);
+
+#endif
