@@ -30,7 +30,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 HDRS      := $(wildcard include/*.h user/*.h) $(SKELS)
 
-.PHONY: all deps test unit fuzz integration demo bench clean
+.PHONY: all deps test unit fuzz integration demo bench evaluate clean
 all: distillguard
 
 deps:
@@ -99,6 +99,10 @@ demo:
 	@sh scripts/deps.sh
 	@$(MAKE) --no-print-directory all
 	@bash scripts/demo.sh
+
+# The quality report on labelled scenarios (README "Quality").
+evaluate: distillguard
+	@python3 scripts/evaluate.py --seed $(or $(SEED),1) --scale $(or $(SCALE),1)
 
 bench: distillguard $(BENCH_BINS)
 	@bash scripts/bench.sh

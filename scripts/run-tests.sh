@@ -24,6 +24,15 @@ for f in build/fuzz/fuzz_*; do
 	if sh scripts/run-fuzz.sh "${FUZZ_SECONDS:-10}" "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 
+# Detection quality at reduced scale: a regression in detection fails here.
+for seed in 7 11; do
+	if python3 scripts/evaluate.py --seed "$seed" --scale 0.3 --check; then
+		passed=$((passed + 1)); echo "quality targets (seed $seed, scale 0.3): met"
+	else
+		failed=$((failed + 1)); echo "quality targets (seed $seed, scale 0.3): MISSED"
+	fi
+done
+
 if bash tests/integration/run.sh >"$log" 2>&1; then :; fi
 cat "$log"
 p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)

@@ -307,6 +307,7 @@ static void refresh(struct dg_clients *t, double now)
 
 			if (share < 0.1)
 				continue;
+			m->client = n;
 			m->tmpl = c->st.tmpl[k].fp;
 			m->weight = share;
 			m->f = &t->feat[n];

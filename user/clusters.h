@@ -2,6 +2,8 @@
  * template (system prompt / instruction frame fingerprint) that dominates
  * their traffic (and clients that rotate through several templates belong
  * to each, in proportion). A cluster's features are its members' pooled together, so
+ * Templates that the same clients rotate through are linked into one
+ * component (paraphrased campaigns).
  * 200 keys that each send 2 requests a minute through 10 addresses with one
  * template read as one client sending 400 a minute, with a crowd evidence
  * (keys per address) on top; it gets its own score. */
@@ -17,6 +19,7 @@
 /* One (client, template) pair: a client that sends several templates is a
  * member of each of their clusters, weighted by its share on each. */
 struct dg_cluster_member {
+	size_t client;                 /* which client: entries of one client share it */
 	uint64_t tmpl;
 	double weight;                 /* the client's share of requests on tmpl */
 	const struct dg_features *f;   /* the client's features */
@@ -26,7 +29,7 @@ struct dg_cluster_member {
 };
 
 struct dg_cluster {
-	uint64_t tmpl;
+	uint64_t tmpl;                 /* the smallest template of the component */
 	char id[16];                   /* "c-" + 8 hex, stable for a template */
 	uint32_t members;
 	struct dg_features f;          /* pooled */
