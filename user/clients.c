@@ -121,6 +121,8 @@ static void table_free(struct table *t)
 
 /* ---------- entities ---------- */
 
+#define RECENT_IPS 4                   /* addresses remembered per key, exactly */
+
 struct client {
 	struct node n;
 	int is_key;
@@ -133,11 +135,15 @@ struct client {
 	float cl_share[DG_FEAT_TMPL];
 	uint8_t ncl;
 	uint64_t cluster_gen;
+	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
+	uint8_t next_ip;
 };
 
 struct addr {
 	struct node n;
 	struct dg_hll keys;
+	uint64_t snap_gen;             /* counts below belong to this snapshot */
+	uint32_t legit_keys, flagged_keys;
 };
 
 struct model {
@@ -153,6 +159,7 @@ struct dg_clients {
 	int started;
 	struct dg_clients_stats st;
 	struct dg_client_view *views;
+	const struct client **view_client;  /* views[i] is of view_client[i] (before sorting) */
 	size_t nviews;
 	double *scratch;
 	/* Refreshed every POP_EVERY of record time: active clients' features,
@@ -195,6 +202,7 @@ void dg_clients_free(struct dg_clients *t)
 	if (t->models.b)
 		table_free(&t->models);
 	free(t->views);
+	free(t->view_client);
 	free(t->scratch);
 	free(t->act);
 	free(t->feat);
@@ -449,8 +457,16 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		c->is_key = !strncmp(name, "key:", 4);
 	}
 	dg_client_observe(&c->st, &o, t->sc.template_half_life);
-	if (c->is_key && r->ip[0])
+	if (c->is_key && r->ip[0]) {
+		int seen = 0;
 		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)));
+		for (int i = 0; i < RECENT_IPS && !seen; i++)
+			seen = !strcmp(c->recent_ip[i], r->ip);
+		if (!seen) {
+			snprintf(c->recent_ip[c->next_ip], DG_IP_LEN, "%s", r->ip);
+			c->next_ip = (uint8_t)((c->next_ip + 1) % RECENT_IPS);
+		}
+	}
 	if (r->ip[0]) {
 		struct addr *a = (struct addr *)table_get(&t->addrs, r->ip, 1);
 		if (a && r->key[0])
@@ -482,6 +498,66 @@ static int cmp_view(const void *a, const void *b)
 	return strcmp(x->name, y->name);
 }
 
+/* Which addresses carry keys that look legitimate as well as flagged ones:
+ * a proxy shared by a campaign and ordinary customers is to be acted on by
+ * key, never as an address. Uses each key's last few addresses. */
+static void mark_shared_addresses(struct dg_clients *t, size_t n)
+{
+	static uint64_t snap;
+
+	snap++;
+	for (size_t i = 0; i < n; i++) {
+		const struct client *c = t->view_client[i];
+
+		if (!c->is_key)
+			continue;
+		for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
+			struct addr *a = (struct addr *)table_get(&t->addrs, c->recent_ip[k], 0);
+			if (!a)
+				continue;
+			if (a->snap_gen != snap) {
+				a->snap_gen = snap;
+				a->legit_keys = a->flagged_keys = 0;
+			}
+			if (t->views[i].s.action == DG_ACT_NONE)
+				a->legit_keys++;
+			else
+				a->flagged_keys++;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		struct dg_client_view *v = &t->views[i];
+		const struct client *c = t->view_client[i];
+
+		if (c->is_key) {
+			for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
+				struct addr *a = (struct addr *)table_get(&t->addrs, c->recent_ip[k], 0);
+				/* Others than itself that look legitimate. */
+				if (a && a->snap_gen == snap &&
+				    a->legit_keys > (v->s.action == DG_ACT_NONE ? 1u : 0u))
+					v->shared_addrs++;
+			}
+			continue;
+		}
+		{
+			struct addr *a = (struct addr *)table_get(&t->addrs, c->n.name + 3, 0);
+			if (!a || a->snap_gen != snap)
+				continue;
+			v->legit_keys = a->legit_keys;
+			v->flagged_keys = a->flagged_keys;
+			if (a->legit_keys && v->s.action == DG_ACT_BLOCK) {
+				/* Its own traffic is suspect, but blocking the address would
+				 * cut off the customers behind it. */
+				v->s.action = DG_ACT_RATELIMIT;
+				snprintf(v->s.reasons[DG_MAX_REASONS - 1], DG_REASON_LEN,
+					 "address also carries %u keys that look legitimate", a->legit_keys);
+				if (v->s.n_reasons < DG_MAX_REASONS)
+					v->s.n_reasons = DG_MAX_REASONS;
+			}
+		}
+	}
+}
+
 size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_client_view **out)
 {
 	size_t n = 0;
@@ -490,9 +566,11 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		now = t->newest_ts;
 	if (t->nviews < t->clients.n) {
 		free(t->views);
+		free(t->view_client);
 		t->views = calloc(t->clients.max, sizeof(*t->views));
-		t->nviews = t->views ? t->clients.max : 0;
-		if (!t->views) {
+		t->view_client = calloc(t->clients.max, sizeof(*t->view_client));
+		t->nviews = t->views && t->view_client ? t->clients.max : 0;
+		if (!t->nviews) {
 			*out = NULL;
 			return 0;
 		}
@@ -500,8 +578,10 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 	refresh(t, now);
 	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
 		struct client *c = (struct client *)nd;
-		struct dg_client_view *v = &t->views[n++];
+		struct dg_client_view *v = &t->views[n];
 
+		memset(v, 0, sizeof(*v));
+		t->view_client[n++] = c;
 		v->name = c->n.name;
 		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 		dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
@@ -524,6 +604,7 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		v->first_ts = c->st.first_ts;
 		v->last_ts = c->st.last_ts;
 	}
+	mark_shared_addresses(t, n);
 	qsort(t->views, n, sizeof(*t->views), cmp_view);
 	*out = t->views;
 	return n;
@@ -581,6 +662,12 @@ void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
 		gi(g, "output_tokens", (long long)c->f.out_tokens);
 		gi(g, "ips", llround(c->ips));
 		gi(g, "keys", llround(c->keys));
+		if (!strncmp(c->name, "key:", 4)) {
+			gi(g, "addresses_shared_with_legit_keys", c->shared_addrs);
+		} else {
+			gi(g, "legit_keys", c->legit_keys);
+			gi(g, "flagged_keys", c->flagged_keys);
+		}
 		gk(g, "cluster");
 		if (c->cluster)
 			yajl_gen_string(g, (const unsigned char *)c->cluster, strlen(c->cluster));

@@ -23,6 +23,10 @@ struct dg_client_view {
 	uint64_t first_flag_requests; /* requests seen by then */
 	double first_ts, last_ts;
 	const char *cluster;          /* cluster id, NULL when in none */
+	/* A key: how many of its addresses also carry keys that look legitimate
+	 * (act on the key, not the address). An address: the keys behind it. */
+	uint32_t shared_addrs;
+	uint32_t legit_keys, flagged_keys;
 };
 
 struct dg_clients_stats {
