@@ -15,6 +15,7 @@ void dg_config_init(struct dg_config *c)
 	snprintf(c->secret_file, sizeof(c->secret_file), "%s", "/var/lib/distillguard/secret");
 	c->max_conns = 16384;
 	c->idle_timeout = 300;
+	dg_score_config_default(&c->score);
 	for (size_t i = 0; i < sizeof(default_ports) / sizeof(default_ports[0]); i++)
 		c->ports[c->n_ports++] = default_ports[i];
 }
@@ -109,6 +110,15 @@ int dg_config_set(struct dg_config *c, const char *key, const char *v,
 			return -1;
 		}
 		c->idle_timeout = (double)u;
+	} else if (!strncmp(key, "score.", 6)) {
+		char *end;
+		double d = strtod(v, &end);
+
+		if (end == v || *end || dg_score_config_set(&c->score, key + 6, d)) {
+			snprintf(err, errlen, "%s: unknown scoring setting or value '%s' out of range",
+				 key, v);
+			return -1;
+		}
 	} else {
 		snprintf(err, errlen, "unknown setting '%s'", key);
 		return -1;

@@ -9,6 +9,7 @@
 #include "dg_event.h"
 #include "netaddr.h"
 #include "reassemble.h"
+#include "score.h"
 
 #define DG_MAX_PATHS 16
 
@@ -25,6 +26,7 @@ struct dg_config {
 	char secret_file[256];
 	size_t max_conns;
 	double idle_timeout;
+	struct dg_score_config score;  /* `score.NAME value` lines (score.h) */
 };
 
 void dg_config_init(struct dg_config *c);

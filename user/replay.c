@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "clients.h"
+#include "config.h"
 #include "record.h"
 
 #define MAX_LINE (1 << 20)
@@ -26,6 +27,7 @@ static void usage(FILE *out)
 		"  --top N              only the first N clients\n"
 		"  --max-clients N      client table bound (default 65536)\n"
 		"  --set NAME=VALUE     a scoring setting, e.g. weight.template=0.5, block_at=90\n"
+		"  --config FILE        read settings (score.NAME VALUE lines) from FILE\n"
 		"  -h, --help           this help\n");
 }
 
@@ -36,6 +38,7 @@ int dg_cmd_replay(int argc, char **argv)
 		{ "top", required_argument, NULL, 'n' },
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "set", required_argument, NULL, 's' },
+		{ "config", required_argument, NULL, 'f' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -57,6 +60,21 @@ int dg_cmd_replay(int argc, char **argv)
 
 		switch (c) {
 		case 'j': json = 1; break;
+		case 'f': {
+			struct dg_config cfg;
+			char msg[512];
+
+			dg_config_init(&cfg);
+			cfg.score = sc;
+			if (dg_config_load(&cfg, optarg, msg, sizeof(msg))) {
+				fprintf(stderr, "distillguard replay: %s\n", msg);
+				dg_config_free(&cfg);
+				return 2;
+			}
+			sc = cfg.score;
+			dg_config_free(&cfg);
+			break;
+		}
 		case 'n': top = strtoul(optarg, NULL, 10); break;
 		case 'm':
 			max_clients = strtoul(optarg, &end, 10);

@@ -51,6 +51,8 @@ static void test_file(void **state)
 			     "libssl /usr/lib/x86_64-linux-gnu/libssl.so.3\n\n");
 	char *bad = write_tmp("port 9000\ntrusted_proxy 10.0.0.0/33\n");
 	char *unknown = write_tmp("prot 9000\n");
+	char *score = write_tmp("score.block_at 92\nscore.weight.template 0.25\n");
+	char *badscore = write_tmp("score.weight.template 7\n");
 
 	dg_config_init(&c);
 	assert_int_equal(dg_config_load(&c, ok, err, sizeof(err)), 0);
@@ -62,6 +64,13 @@ static void test_file(void **state)
 	assert_int_equal(dg_config_load(&c, unknown, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, "unknown setting 'prot'"));
 	assert_int_equal(dg_config_load(&c, "/nonexistent/dg.conf", err, sizeof(err)), -1);
+	assert_int_equal(dg_config_load(&c, score, err, sizeof(err)), 0);
+	assert_true(c.score.block_at == 92);
+	assert_true(c.score.weight[DG_EV_TEMPLATE] == 0.25);
+	assert_int_equal(dg_config_load(&c, badscore, err, sizeof(err)), -1);
+	assert_non_null(strstr(err, ":1: score.weight.template"));
+	unlink(score); unlink(badscore);
+	free(score); free(badscore);
 	dg_config_free(&c);
 	unlink(ok); unlink(bad); unlink(unknown);
 	free(ok); free(bad); free(unknown);
