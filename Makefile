@@ -31,6 +31,8 @@ FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 HDRS      := $(wildcard include/*.h user/*.h) $(SKELS)
 
 .PHONY: all deps test unit fuzz integration demo bench evaluate clean
+# Objects built through pattern rules are kept, not deleted as intermediates.
+.SECONDARY:
 all: distillguard
 
 deps:
@@ -68,7 +70,7 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := $(addprefix user/,decode.c reassemble.c ja4.c reqbody.c respbody.c fingerprint.c \
-	record.c keyhash.c netaddr.c config.c)
+	record.c keyhash.c netaddr.c config.c score.c)
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Iuser -I$(OUT) \
