@@ -13,6 +13,7 @@ void dg_client_state_init(struct dg_client_state *s)
 		s->ten[i].period = INT32_MIN;
 	s->active_minute = INT32_MIN;
 	dg_hll_init(&s->peers);
+	dg_hll_init(&s->subnets);
 }
 
 static int32_t minute_of(double ts)
@@ -167,9 +168,10 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 		bucket_add(b, o, nd, infl);
 }
 
-void dg_client_add_peer(struct dg_client_state *s, uint64_t h)
+void dg_client_add_peer(struct dg_client_state *s, uint64_t h, uint64_t subnet)
 {
 	dg_hll_add(&s->peers, h);
+	dg_hll_add(&s->subnets, subnet);
 }
 
 static double ratio(double a, double b)

@@ -64,6 +64,7 @@ struct dg_client_state {
 	uint32_t nends;
 	uint32_t max_inflight;
 	struct dg_hll peers;         /* addresses of a key, or keys of an address */
+	struct dg_hll subnets;       /* /24 (IPv4) or /48 (IPv6) groups of a key's addresses */
 };
 
 /* Features at a moment; shares are over the last hour unless named. */
@@ -91,13 +92,14 @@ struct dg_features {
 	/* Set only on a cluster's aggregate features (clients.c). */
 	uint32_t crowd_keys;         /* members */
 	double crowd_addrs;          /* distinct addresses across them */
+	double crowd_subnets;        /* distinct /24 and /48 groups across them */
 };
 
 void dg_client_state_init(struct dg_client_state *s);
 /* Add one request. Records should come in time order; a request older
  * than the windows still counts in the lifetime totals. */
 void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double tmpl_half_life_s);
-void dg_client_add_peer(struct dg_client_state *s, uint64_t peer_hash);
+void dg_client_add_peer(struct dg_client_state *s, uint64_t peer_hash, uint64_t subnet_hash);
 /* Features as of time now (>= the last observed ts). */
 void dg_client_features(const struct dg_client_state *s, double now, double tmpl_half_life_s,
 			struct dg_features *f);

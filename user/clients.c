@@ -9,6 +9,7 @@
 
 #include "clusters.h"
 #include "hll.h"
+#include "netaddr.h"
 
 #define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
 #define MAX_MODELS 4096
@@ -321,6 +322,7 @@ static void refresh(struct dg_clients *t, double now)
 			m->f = &t->feat[n];
 			m->is_key = c->is_key;
 			m->peers = c->is_key ? &c->st.peers : NULL;
+			m->subnets = c->is_key ? &c->st.subnets : NULL;
 			m->ip = c->is_key ? NULL : c->n.name + 3;
 			t->member_client[nm] = n;
 			nm++;
@@ -459,7 +461,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	dg_client_observe(&c->st, &o, t->sc.template_half_life);
 	if (c->is_key && r->ip[0]) {
 		int seen = 0;
-		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)));
+		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)), dg_subnet_hash(r->ip));
 		for (int i = 0; i < RECENT_IPS && !seen; i++)
 			seen = !strcmp(c->recent_ip[i], r->ip);
 		if (!seen) {

@@ -1,5 +1,6 @@
 /* clusters.c — group clients by linked templates, pool, score. */
 #include "clusters.h"
+#include "netaddr.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -40,11 +41,12 @@ static uint32_t uf_find(uint32_t *parent, uint32_t x)
 static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
 		 struct dg_features *f)
 {
-	struct dg_hll addrs;
+	struct dg_hll addrs, nets;
 	double w = 0;
 
 	memset(f, 0, sizeof(*f));
 	dg_hll_init(&addrs);
+	dg_hll_init(&nets);
 	for (size_t k = 0; k < n; k++) {
 		const struct dg_cluster_member *p = &m[ix[k].i];
 		const struct dg_features *g = p->f;
@@ -75,10 +77,14 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->new_model_share += r * g->new_model_share;
 		f->duty_1h += r * g->duty_1h;
 		w += r;
-		if (p->is_key && p->peers)
+		if (p->is_key && p->peers) {
 			dg_hll_merge(&addrs, p->peers);
-		else if (p->ip)
+			if (p->subnets)
+				dg_hll_merge(&nets, p->subnets);
+		} else if (p->ip) {
 			dg_hll_add(&addrs, dg_hash64(p->ip, strlen(p->ip)));
+			dg_hll_add(&nets, dg_subnet_hash(p->ip));
+		}
 		f->crowd_keys += p->is_key;
 	}
 	if (w > 0) {
@@ -95,6 +101,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 	}
 	f->out_in_ratio = f->in_tok_1h ? (double)f->out_tok_1h / f->in_tok_1h : 0;
 	f->crowd_addrs = dg_hll_count(&addrs);
+	f->crowd_subnets = dg_hll_count(&nets);
 	/* Timing of a crowd is not one client's: no regularity evidence. */
 	f->iat_n = 0;
 }

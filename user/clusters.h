@@ -24,6 +24,7 @@ struct dg_cluster_member {
 	double weight;                 /* the client's share of requests on tmpl */
 	const struct dg_features *f;   /* the client's features */
 	const struct dg_hll *peers;    /* a key's addresses; NULL for an address */
+	const struct dg_hll *subnets;  /* a key's /24 and /48 groups; NULL for an address */
 	const char *ip;                /* an address client's own address, else NULL */
 	int is_key;
 };

@@ -63,6 +63,27 @@ int dg_prefix_parse(const char *s, struct dg_prefix *p)
 	return 0;
 }
 
+uint64_t dg_subnet_hash(const char *s)
+{
+	uint8_t a[16];
+	int family;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	int n;
+
+	if (parse_addr(s, &family, a))
+		return 0;
+	n = family == AF_INET ? 3 : 6;
+	h ^= (uint64_t)family;
+	for (int i = 0; i < n; i++) {
+		h ^= a[i];
+		h *= 0x100000001b3ULL;
+	}
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	return h ? h : 1;
+}
+
 int dg_prefix_match_str(const struct dg_prefix *p, const char *s)
 {
 	uint8_t a[16];

@@ -18,6 +18,9 @@ void dg_addr_str(int family, const uint8_t addr[16], char *out, size_t size);
 /* Parse "1.2.3.4", "1.2.3.0/24", "::1", "2001:db8::/48". Returns 0 or -1. */
 int dg_prefix_parse(const char *s, struct dg_prefix *p);
 
+/* A hash of the address's /24 (IPv4) or /48 (IPv6) group; 0 if unparseable. */
+uint64_t dg_subnet_hash(const char *s);
+
 /* Does the textual address s fall inside p? */
 int dg_prefix_match_str(const struct dg_prefix *p, const char *s);
 

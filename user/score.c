@@ -135,7 +135,9 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 	e[DG_EV_SINGLE] = ramp(f->single_share, 0.7, 0.95);
 	/* Many keys behind few addresses sharing one template (clusters). */
 	e[DG_EV_CROWD] = ramp(f->crowd_keys, 3, 20) *
-			 fmax(ramp(f->crowd_keys / fmax(1, f->crowd_addrs), 1.5, 6), ramp(f->crowd_keys, 20, 100));
+			 fmax(fmax(ramp(f->crowd_keys / fmax(1, f->crowd_addrs), 1.5, 6),
+				   ramp(f->crowd_keys / fmax(1, f->crowd_subnets), 3, 15)),
+			      ramp(f->crowd_keys, 20, 100));
 	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6);
 	e[DG_EV_REASONING] = ramp(f->reasoning_share, 0.2, 0.8);
 	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
@@ -173,8 +175,9 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 		snprintf(out, size, "%.0f%% single-turn", 100 * f->single_share);
 		break;
 	case DG_EV_CROWD:
-		snprintf(out, size, "%u keys behind %.0f addresses share one template", f->crowd_keys,
-			 f->crowd_addrs);
+		snprintf(out, size, "%u keys behind %.0f address%s in %.0f subnet%s share templates",
+			 f->crowd_keys, f->crowd_addrs, lround(f->crowd_addrs) == 1 ? "" : "es",
+			 f->crowd_subnets, lround(f->crowd_subnets) == 1 ? "" : "s");
 		break;
 	case DG_EV_ELICIT:
 		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->cot_share);

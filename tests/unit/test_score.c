@@ -509,7 +509,7 @@ static void test_hydra_cluster(void **state)
 	assert_int_equal(legit_flagged, 0);
 	for (size_t i = 0; i < n; i++) {
 		if (!strncmp(v[i].name, "key:a", 5)) {
-			assert_non_null(strstr(v[i].s.reasons[0], "200 keys behind 10 addresses"));
+			assert_non_null(strstr(v[i].s.reasons[0], "200 keys behind 10 addresses in 1 subnet "));
 			break;
 		}
 	}
