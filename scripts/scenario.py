@@ -2,11 +2,12 @@
 """Labelled synthetic traffic for an LLM inference host (standard library only).
 
 usage: scenario.py [--mode records|http] [--seed N] [--start ISO|UNIX] [--duration 1h]
-                   [--scale F] [--only POP,...] [--out FILE] [--summary] [--secret S]
-                   [--keepalive S] [--port N] [--max-tokens-cap N] [--template-file F]
+                   [--scale F] [--only POP,...] [--out FILE] [--summary] [--jobs N]
+                   [--secret S] [--keepalive S] [--port N] [--no-tls]
+                   [--max-tokens-cap N] [--template-file F] [--list-templates]
                    [--new-model NAME [--new-model-at OFFSET] [--new-model-lag DUR]
                     [--new-model-legit-share P]] [--diurnal-amplitude A]
-                   [--diurnal-peak H] [--tz-offsets H,...] [--list-templates]
+                   [--diurnal-peak H] [--tz-offsets H,...]
                    [--url URL] [--speed X] [--concurrency N] [--max-connections N]
                    [--max-requests N] [--max-seconds S] [--truth FILE]
                    [--truth-raw-keys] [--http-token-cap N] [--timeout S]
@@ -18,7 +19,8 @@ distillation campaign styles loud, hydra, lowslow and mixed (a commercial
 proxy carrying ordinary customers' keys and a campaign's keys). Every
 population has its own options (`--help` lists them with their defaults);
 `--scale F` multiplies the population sizes (users, agents, jobs, harnesses,
-campaigns' keys and addresses), not the rates.
+campaigns' keys and addresses), not the rates. `--seed` fixes the output
+byte for byte (whatever --jobs, interpreter or hash seed).
 
 --mode records (default) writes one JSON line per request, sorted by ts, with
 the request-record fields of DESIGN.md plus `port`, `tls` and a ground-truth
@@ -34,30 +36,43 @@ and hashed, never written:
              included) joined by newlines;
   prompt_simhash: 64-bit SimHash over the first 4096 normalised bytes: words
              are runs of [a-z0-9] (or non-ASCII), each run of 4 consecutive
-             words (joined by a space) is hashed with blake2b-64 and votes on
-             64 counters; fewer than 4 words vote once; no words -> 0;
+             words joined by a space is hashed with blake2b-64 (read little
+             endian) and votes +1/-1 on 64 counters; bit i is set when counter
+             i > 0; fewer than 4 words vote once; no words -> 0;
   key: blake2b(raw key, digest_size=6, key=--secret), 12 hex;
   cot_prompt: the phrase list of user/reqbody.c on the normalised text.
+conn is a connection id shaped like a socket cookie, (client number << 24) + n:
+a client's requests share one while they follow each other within
+--keepalive seconds; concurrent requests use several.
+With --jobs N (default 2 on a 2-CPU machine) N worker processes generate
+disjoint sets of actors and the parent merges their sorted streams.
 
 --mode http sends the same requests to the demo endpoint (scripts/endpoint.py)
-in compressed time (--speed), each simulated address bound to its own
-127.x.y.z source address, with keys in "Authorization: Bearer" and
-"x-dg-tokens" set to the planned answer length. It stops after
---max-requests or --max-seconds, whichever comes first, and writes one
-ground-truth JSON line per request it sent to --truth.
+in compressed time (--speed), each simulated address (IPv6 ones included)
+bound to its own 127.x.y.z source address, with keys in "Authorization:
+Bearer" and "x-dg-tokens" set to the planned answer length (start the endpoint
+with --token-delay-ms 0, or use --http-token-cap, to keep up). The endpoint
+answers 200 where the records planned 429/500, and the JA4 is Python's own.
+It stops after --max-requests or --max-seconds, whichever comes first (cutting
+requests still in flight), and writes one ground-truth JSON line per request
+it sent to --truth.
 """
 import argparse
 import bisect
+import gc
 import hashlib
 import heapq
 import http.client
 import itertools
 import json
 import math
+import os
 import queue
 import random
 import re
+import socket
 import ssl
+import struct
 import sys
 import threading
 import time
@@ -68,7 +83,7 @@ DEFAULT_START = "2026-11-01T00:00:00Z"
 DEFAULT_SECRET = "distillguard-scenario"
 SIM_PREFIX = 4096          # simhash looks at this many normalised bytes
 FRAME_LEN = 256            # normalised bytes of the instruction frame
-WARMUP = 1800.0            # seconds simulated before --start (dropped)
+WARMUP = 600.0             # chat and agents start this long before --start (dropped)
 
 # --------------------------------------------------------------------- text
 
@@ -81,6 +96,22 @@ COT_PHRASES = ("step by step", "step-by-step", "show your reasoning",
                "chain-of-thought", "show your work", "reason step", "let's think",
                "let\u2019s think", "lets think", "let us think", "think step")
 _COT = re.compile("|".join(re.escape(p) for p in COT_PHRASES))
+_COT_HINTS = ("step", "reasoning", "think", "chain", "show your work")
+
+
+def _cot_hint(norm):
+    for h in _COT_HINTS:
+        if h in norm:
+            return True
+    return False
+
+
+def _cot(norm):
+    """Does the normalised text ask for step-by-step reasoning?"""
+    for h in _COT_HINTS:
+        if h in norm:
+            return _COT.search(norm) is not None
+    return False
 
 
 def normalise(text):
@@ -93,15 +124,53 @@ def words_of(norm):
     return _WORD.findall(norm)
 
 
+# A piece of text is a tuple
+#   (raw, normalised, first 3 words, last 3 words, number of words,
+#    sum of the votes of its inner 4-word shingles, number of inner shingles,
+#    whether it holds a word of the chain-of-thought phrases, raw length,
+#    whether it comes from the corpus)
+# so that a message made of pieces hashes without re-reading them: only the
+# (at most 3) shingles across each join are looked up. A built message is
+# (list of raw strings, normalised text, list of pieces, raw length). Raw text
+# of corpus pieces is only kept when it is sent (NEED_RAW, the HTTP mode).
+
+HASHER = None          # the run's Hasher (keyed), set by install_hasher()
+NEED_RAW = True        # keep the raw text of corpus pieces
+_PCACHE = {}
+
+
+def mkpiece(raw, norm, words):
+    acc, n = HASHER.votes(words)
+    return (raw, norm, words[:3], words[-3:], len(words), acc, n, _cot_hint(norm),
+            len(raw.encode()), False)
+
+
 def part_of(text):
-    """A text piece as (raw, normalised, words)."""
-    raw = text.strip(" \t\n\r\v\f")
-    n = normalise(raw)
-    return (raw, n, words_of(n))
+    """A fixed text as a piece (cached)."""
+    p = _PCACHE.get(text)
+    if p is None:
+        raw = text.strip(" \t\n\r\v\f")
+        n = normalise(raw)
+        p = _PCACHE[text] = mkpiece(raw, n, words_of(n))
+    return p
 
 
-_LANE_BYTES = [b"".join(((x >> j) & 1).to_bytes(2, "little") for j in range(8))
-               for x in range(256)]
+def single(piece):
+    """A message made of one piece."""
+    return ([piece[0]], piece[1], (piece,), piece[8])
+
+
+def install_hasher(secret):
+    global HASHER
+    HASHER = Hasher(secret)
+    _PCACHE.clear()
+    _TCACHE.clear()
+    return HASHER
+
+
+_LANE8 = [b"".join(((x >> j) & 1).to_bytes(2, "little") for j in range(8))
+          for x in range(256)]
+_LANE16 = [lo + hi for hi in _LANE8 for lo in _LANE8]   # 16 bits -> 16 lanes of 16 bits
 _LANES1 = sum(1 << (16 * b) for b in range(64))
 _MASK15 = 0x8000 * _LANES1
 _FLAG_TO_BIT = bytes.maketrans(b"\x80\x00", b"10")
@@ -135,13 +204,27 @@ class Hasher:
         h.update(data)
         return h.hexdigest()
 
+    def vote_once(self, shingle):
+        """The vote of a shingle that will hardly recur (not cached)."""
+        v = self.cache.get(shingle)
+        if v is not None:
+            return v
+        h = self.base8.copy()
+        h.update(" ".join(shingle).encode())
+        d = int.from_bytes(h.digest(), "little")
+        return int.from_bytes(_LANE16[d & 0xffff] + _LANE16[(d >> 16) & 0xffff] +
+                              _LANE16[(d >> 32) & 0xffff] + _LANE16[d >> 48], "little")
+
     def vote(self, shingle):
         h = self.base8.copy()
         h.update(" ".join(shingle).encode())
-        v = int.from_bytes(b"".join([_LANE_BYTES[b] for b in h.digest()]), "little")
-        if len(self.cache) > 1500000:
-            self.cache.clear()
-        self.cache[shingle] = v
+        d = int.from_bytes(h.digest(), "little")
+        v = int.from_bytes(_LANE16[d & 0xffff] + _LANE16[(d >> 16) & 0xffff] +
+                           _LANE16[(d >> 32) & 0xffff] + _LANE16[d >> 48], "little")
+        c = self.cache
+        if len(c) > 2500000:
+            c.clear()
+        c[shingle] = v
         return v
 
     def votes(self, seq):
@@ -173,8 +256,8 @@ class Conv:
     """The prompt of one request, grown message by message (a conversation
     forks it for the next turn). Keeps what the hashes need, not the text:
     the text lives in `msgs` as lists of raw pieces (for the HTTP mode)."""
-    __slots__ = ("hs", "h", "acc", "nsh", "tail", "nw", "nb", "sat", "cot", "ctail",
-                 "pbytes", "nmsg", "sysfp", "msgs", "system", "anth", "ntext")
+    __slots__ = ("hs", "h", "acc", "nsh", "tail", "nw", "nb", "sat", "cot", "ctail", "chint",
+                 "lastc", "pbytes", "nmsg", "sysfp", "msgs", "system", "anth", "ntext")
 
     def __init__(self, hasher, anthropic=False):
         self.hs = hasher
@@ -187,6 +270,8 @@ class Conv:
         self.sat = False
         self.cot = False
         self.ctail = ""
+        self.chint = False
+        self.lastc = False
         self.pbytes = 0
         self.nmsg = 0
         self.sysfp = None
@@ -207,6 +292,8 @@ class Conv:
         c.sat = self.sat
         c.cot = self.cot
         c.ctail = self.ctail
+        c.chint = self.chint
+        c.lastc = self.lastc
         c.pbytes = self.pbytes
         c.nmsg = self.nmsg
         c.sysfp = self.sysfp
@@ -216,53 +303,82 @@ class Conv:
         c.ntext = self.ntext
         return c
 
-    def _text(self, raws, norm, words):
-        self.pbytes += sum(map(len, raws))
+    def _text(self, raws, norm, parts, rawlen):
+        self.pbytes += rawlen
         if not norm:
             return
         if self.ntext:
             self.h.update(b" ")
         self.h.update(norm.encode())
         if not self.cot:
-            if _COT.search(norm) or (self.ctail and _COT.search(self.ctail + " " + norm[:40])):
-                self.cot = True
+            # corpus pieces never hold a word of the phrases (checked at build)
+            hint = False
+            for p in parts:
+                if p[7]:
+                    hint = True
+                    break
+            if hint or self.chint:
+                if _cot(norm) or (self.ntext and _cot(self.ctail + " " + norm[:40])):
+                    self.cot = True
             self.ctail = norm[-40:]
+            self.chint = hint
         self.ntext += 1
         if self.sat:
             return
         add = len(norm) + (1 if self.nb else 0)
         if self.nb + add > SIM_PREFIX:
+            # the prefix ends inside this text: hash its words up to there
             room = SIM_PREFIX - self.nb - (1 if self.nb else 0)
-            words = words_of(norm[:room]) if room > 0 else []
+            words = words_of(norm.encode()[:room].decode("utf-8", "ignore")) if room > 0 else []
             self.sat = True
             self.nb = SIM_PREFIX
-        else:
-            self.nb += add
-        if not words:
+            if words:
+                seq = self.tail + words
+                a, n = self.hs.votes(seq)
+                self.acc += a
+                self.nsh += n
+                self.nw += len(words)
+                self.tail = seq[-3:]
             return
-        seq = self.tail + words if self.tail else words
-        a, n = self.hs.votes(seq)
-        self.acc += a
-        self.nsh += n
-        self.nw += len(words)
-        self.tail = seq[-3:]
+        self.nb += add
+        get = self.hs.cache.__getitem__
+        once = self.hs.vote_once
+        tail, acc, nsh, nw, lastc = self.tail, self.acc, self.nsh, self.nw, self.lastc
+        for p in parts:
+            L = p[4]
+            if not L:
+                continue
+            if tail:
+                seq = tail + p[2]
+                if len(seq) > 3:
+                    # across two corpus pieces a shingle hardly recurs: do not
+                    # cache it (template text next to a sentence does recur)
+                    acc += sum(map(once if lastc and p[9] else get,
+                                   zip(seq, seq[1:], seq[2:], seq[3:])))
+                    nsh += len(seq) - 3
+            acc += p[5]
+            nsh += p[6]
+            tail = p[3] if L >= 3 else (tail + p[3])[-3:]
+            nw += L
+            lastc = p[9]
+        self.tail, self.acc, self.nsh, self.nw, self.lastc = tail, acc, nsh, nw, lastc
 
     def add_system(self, built):
-        raws, norm, words = built
+        raws, norm, parts, rawlen = built
         self.system = raws
         self.sysfp = self.hs.fp(norm.encode())
         if not self.anth:
             self.nmsg += 1
             self.msgs.append(("system", raws))
-        self._text(raws, norm, words)
+        self._text(raws, norm, parts, rawlen)
 
     def add(self, role, built):
-        raws, norm, words = built
+        raws, norm, parts, rawlen = built
         if self.sysfp is None and role == "user":
             self.sysfp = self.hs.fp(norm.encode()[:FRAME_LEN])
         self.nmsg += 1
         self.msgs.append((role, raws))
-        self._text(raws, norm, words)
+        self._text(raws, norm, parts, rawlen)
 
     def prompt_fp(self):
         return self.h.hexdigest()
@@ -351,13 +467,15 @@ class Corpus:
     """A fixed pseudo-text of N tokens (sentences of vocabulary words,
     capitals, punctuation, numbers). Every token holds exactly one word, so
     token i is word i; a slice of tokens is a text piece without
-    re-normalising: (raw, normalised, words) come from precomputed offsets."""
+    re-normalising: raw and normalised text come from precomputed offsets,
+    the votes of its inner shingles from prefix sums."""
 
-    def __init__(self, seed, n=200000):
+    def __init__(self, seed, hasher, n=100000):
         rng = random.Random("corpus/%s" % seed)
         cum = list(itertools.accumulate(1.0 / (r + 2.7) for r in range(len(VOCAB))))
         base = rng.choices(VOCAB, cum_weights=cum, k=n)
         raws, norms = [], []
+        starts = []
         left = 0
         rnd = rng.random
         for i, w in enumerate(base):
@@ -371,6 +489,7 @@ class Corpus:
             if left == 0:
                 left = rng.randrange(6, 19)
                 raw = raw[:1].upper() + raw[1:]
+                starts.append(i)
             left -= 1
             if left == 0:
                 p = "." if rnd() < 0.85 else "?"
@@ -382,20 +501,40 @@ class Corpus:
             raws.append(raw)
             norms.append(nw)
         self.n = n
+        self.starts = starts     # token index of each sentence start
         self.words = base
         self.raw = " ".join(raws) + " "
         self.norm = " ".join(norms) + " "
+        assert not _cot_hint(self.norm), "the corpus must not hold chain-of-thought words"
         self.ro = list(itertools.accumulate((len(x) + 1 for x in raws), initial=0))
         self.no = list(itertools.accumulate((len(x) + 1 for x in norms), initial=0))
+        # ps[i]: sum of the votes of the shingles starting before word i
+        vote = hasher.vote
+        self.ps = list(itertools.accumulate(
+            map(vote, zip(base, base[1:], base[2:], base[3:])), initial=0))
+        # (the votes stay cached too: the end of a 4096-byte prefix re-reads words)
 
     def piece(self, a, b):
-        return (self.raw[self.ro[a]:self.ro[b] - 1], self.norm[self.no[a]:self.no[b] - 1],
-                self.words[a:b])
+        w = self.words
+        L = b - a
+        if L >= 4:
+            acc, n = self.ps[b - 3] - self.ps[a], L - 3
+        else:
+            acc, n = 0, 0
+        ra, rb = self.ro[a], self.ro[b] - 1
+        return (self.raw[ra:rb] if NEED_RAW else "", self.norm[self.no[a]:self.no[b] - 1],
+                w[a:a + 3], w[b - 3 if L >= 3 else a:b], L, acc, n, False, rb - ra, True)
 
     def random_piece(self, rng, ntok):
-        ntok = max(1, min(ntok, self.n - 1))
-        a = rng.randrange(self.n - ntok)
-        return self.piece(a, a + ntok)
+        """Whole sentences from a random one, at least ntok tokens (fewer at
+        the end of the corpus). Sentence boundaries make the shingles across
+        the joins with template text recur, so their votes stay cached."""
+        st = self.starts
+        ns = len(st)
+        si = int(rng.random() * ns)
+        a = st[si]
+        j = bisect.bisect_left(st, a + ntok, si + 1)
+        return self.piece(a, st[j] if j < ns else self.n)
 
     def chunks(self, rng, ntok, nchunks=2):
         """ntok tokens as nchunks pieces from independent places."""
@@ -405,18 +544,6 @@ class Corpus:
         out = [self.random_piece(rng, k) for _ in range(nchunks - 1)]
         out.append(self.random_piece(rng, ntok - k * (nchunks - 1)))
         return out
-
-
-def fresh_piece(rng, ntok, sentence=True):
-    """A piece of never-seen text (uniform vocabulary words, not the corpus)."""
-    ws = [VOCAB[i] for i in [rng.randrange(len(VOCAB)) for _ in range(ntok)]]
-    raws = ws[:]
-    if sentence and raws:
-        raws[0] = raws[0][:1].upper() + raws[0][1:]
-        raws[-1] += "?" if rng.random() < 0.5 else "."
-    raw = " ".join(raws)
-    n = normalise(raw)
-    return (raw, n, ws)
 
 
 # ---------------------------------------------------------------- templates
@@ -477,6 +604,45 @@ class Template:
                 pending_ws = ""
         self.els = els
         self.vars = [x for k, s, x in els if k == "V"]
+        # Runs of constant elements (literals, paraphrase slots) between
+        # placeholders become one piece each, cached by the paraphrases chosen.
+        segs, run = [], []
+        for e in els:
+            if e[0] == "V":
+                if run:
+                    segs.append(("C", run, sum(1 for k in run if k[0] == "A")))
+                    run = []
+                segs.append(e)
+            else:
+                run.append(e)
+        if run:
+            segs.append(("C", run, sum(1 for k in run if k[0] == "A")))
+        self.segs = segs
+        self.compound = {}
+
+    def _compound(self, i, run, choice):
+        """(separator before it, piece or None) of constant run i."""
+        key = (i, choice)
+        c = self.compound.get(key)
+        if c is None:
+            texts, lead, k = [], None, 0
+            for kind, sep, x in run:
+                if kind == "L":
+                    q = x
+                else:
+                    q = x[choice[k]]
+                    k += 1
+                if not q[1]:
+                    continue
+                if texts:
+                    texts.append(sep)
+                else:
+                    lead = sep
+                texts.append(q[0])
+            raw = "".join(texts)
+            n = normalise(raw)
+            c = self.compound[key] = (lead, mkpiece(raw, n, words_of(n)) if n else None)
+        return c
 
     @staticmethod
     def _sep(ws, left, right):
@@ -492,19 +658,22 @@ class Template:
         return " "
 
     def build(self, rng, fill, paraphrase=0.0):
-        """(raws, normalised text, words). fill maps a placeholder name to a
-        list of pieces."""
-        raws, norms, words = [], [], []
-        for kind, sep, x in self.els:
-            if kind == "L":
-                ps = (x,)
-            elif kind == "A":
-                if paraphrase > 0.0 and rng.random() < paraphrase:
-                    ps = (x[rng.randrange(len(x))],)
-                else:
-                    ps = (x[0],)
+        """(raws, normalised text, pieces, raw length). fill maps a
+        placeholder name to a list of pieces."""
+        raws, norms, parts = [], [], []
+        rawlen = 0
+        for i, seg in enumerate(self.segs):
+            if seg[0] == "V":
+                sep = seg[1]
+                ps = fill[seg[2]]
             else:
-                ps = fill[x]
+                if seg[2] and paraphrase > 0.0:
+                    choice = tuple(int(rng.random() * len(x)) if rng.random() < paraphrase
+                                   else 0 for kind, _, x in seg[1] if kind == "A")
+                else:
+                    choice = (0,) * seg[2]
+                sep, p = self._compound(i, seg[1], choice)
+                ps = (p,) if p is not None else ()
             for p in ps:
                 if not p[1]:
                     continue
@@ -512,11 +681,13 @@ class Template:
                     raws.append(sep)
                     if sep:
                         norms.append(" ")
+                        rawlen += 1
                 raws.append(p[0])
                 norms.append(p[1])
-                words += p[2]
+                parts.append(p)
+                rawlen += p[8]
                 sep = " "
-        return raws, "".join(norms), words
+        return raws, "".join(norms), parts, rawlen
 
 
 _TCACHE = {}
@@ -557,7 +728,8 @@ TEMPLATES = {
                 "list the tests you would write and what each of them covers. {Be thorough|Be "
                 "complete|Leave nothing out}: a short answer without the full reasoning is not "
                 "acceptable, and every claim about complexity must be justified.\n\nProblem: "
-                "{P}\n\nFormat the answer with the headings Understanding, Edge cases, Approaches, "
+                "{P}\nThe constraints are as follows: {Q}\n\nFormat the answer with the headings "
+                "Understanding, Edge cases, Approaches, "
                 "Solution, Walkthrough and Tests, in this order.",
         "payload": (10, 24), "topic": "coding"},
     "cot-code-2": {
@@ -569,7 +741,8 @@ TEMPLATES = {
                 "complexity in time and in memory. Point out the mistakes a beginner would make "
                 "and how to avoid them. Only then write the code, in a single block, with a "
                 "docstring and comments. End with three test cases and their expected outputs, "
-                "and explain for each of them why the expected output is right.\n\nTask: {P}",
+                "and explain for each of them why the expected output is right.\n\nTask: {P}\n"
+                "Additional requirements are listed here: {Q}",
         "payload": (8, 20), "topic": "coding"},
     "cot-math-1": {
         "system": SYS_CAMPAIGN_A,
@@ -580,8 +753,9 @@ TEMPLATES = {
                 "there are several cases, treat each case separately and say why the list of "
                 "cases is complete. If a shortcut exists, first give the full derivation and "
                 "then show the shortcut and why it is valid. Finish by checking the answer by "
-                "substitution or with an independent method.\n\nProblem: {P}\n\nWrite the final "
-                "answer on its own line after the words Final answer.",
+                "substitution or with an independent method.\n\nProblem: {P}\n"
+                "You are also given: {Q}\n\n"
+                "Write the final answer on its own line after the words Final answer.",
         "payload": (8, 22), "topic": "maths"},
     "cot-math-2": {
         "system": None,
@@ -595,8 +769,9 @@ TEMPLATES = {
                 "After you reach a result, {verify|double check} it by a second method or by "
                 "substituting it back into the original conditions, and comment on whether it "
                 "makes sense. Finally summarise the method in two sentences so that a student "
-                "could reuse it on a similar problem.\n\nProblem: {P}\n\nGive the final answer "
-                "in a box at the end.",
+                "could reuse it on a similar problem.\n\nProblem: {P}\n"
+                "Please note the following: {Q}\n\n"
+                "Give the final answer in a box at the end.",
         "payload": (6, 18), "topic": "maths"},
     "cot-logic-1": {
         "system": None,
@@ -610,7 +785,7 @@ TEMPLATES = {
                 "you have already justified. When you have the answer, {check|verify|confirm} it "
                 "against every statement one by one and explain why no other answer is "
                 "possible. Write your full chain of thought before the final answer, and keep "
-                "the final answer to one line.\n\nPuzzle: {P}",
+                "the final answer to one line.\n\nPuzzle: {P}\nHere are the extra clues: {Q}",
         "payload": (8, 20), "topic": "reasoning"},
     "cot-reason-2": {
         "system": SYS_CAMPAIGN_A,
@@ -618,7 +793,8 @@ TEMPLATES = {
                 "the answer: list the relevant facts, the assumptions you make and the "
                 "inferences that connect them, one per line, and number them. Consider at least "
                 "one objection to your conclusion and answer it. Rate your confidence at the "
-                "end and explain what would change your mind.\n\nQuestion: {P}",
+                "end and explain what would change your mind.\n\nQuestion: {P}\n"
+                "Some relevant context follows: {Q}",
         "payload": (8, 22), "topic": "reasoning"},
     "cot-agent-1": {
         "system": None,
@@ -631,34 +807,34 @@ TEMPLATES = {
                 "When the task is complete, call finish with a summary of what you did and why "
                 "each step was necessary. Do not stop before the task is complete and do not "
                 "ask the user for help. {Show your work|Explain your reasoning} at every step, "
-                "including the steps that failed.\n\nTask: {P}",
+                "including the steps that failed.\n\nTask: {P}\nThe environment is described here: "
+                "{Q}",
         "payload": (8, 20), "topic": "agentic"},
     # Batch jobs: one short frame, a long varying payload, short answers.
     "batch-sentiment": {
-        "system": None,
-        "user": "Classify the sentiment of this review as positive, negative or neutral. "
-                "Answer with one word.\n\nReview: {P}",
+        "system": "You classify the sentiment of product reviews. Read the review given by the "
+                  "user and answer with exactly one word: positive, negative or neutral.",
+        "user": "Title: {Q}\nThe review text follows: {P}",
         "payload": (30, 150), "out": (1, 2), "max_tokens": 5},
     "batch-extract": {
-        "system": "You extract structured data from text. Reply with JSON only.",
-        "user": "Extract the product name, the price and the delivery date from the following "
-                "order email as a JSON object with the keys product, price and date.\n\n"
-                "Email: {P}",
+        "system": "You extract structured data from order emails. Reply with a JSON object with "
+                  "the keys product, price and date, and nothing else.",
+        "user": "Subject: {Q}\nThe email body follows: {P}",
         "payload": (40, 160), "out": (20, 60), "max_tokens": 128},
     "batch-summarise": {
-        "system": None,
-        "user": "Summarise the following support ticket in one sentence of at most twenty "
-                "words.\n\nTicket: {P}",
+        "system": "You summarise customer support tickets. Reply with one sentence of at most "
+                  "twenty words.",
+        "user": "Subject: {Q}\nThe ticket description follows: {P}",
         "payload": (40, 200), "out": (15, 40), "max_tokens": 64},
     "batch-translate": {
-        "system": "You are a professional translator.",
-        "user": "Translate the following product description into French. Output only the "
-                "translation.\n\n{P}",
+        "system": "You are a professional translator. Translate the product description given "
+                  "by the user into French. Output only the translation.",
+        "user": "Product name: {Q}\nThe description to translate: {P}",
         "payload": (30, 120), "out": (40, 160), "max_tokens": 512},
     "batch-ticket": {
-        "system": None,
-        "user": "Route this customer message to one of the queues billing, shipping, returns, "
-                "technical or other. Answer with the queue name only.\n\nMessage: {P}",
+        "system": "You route customer messages. Answer with one queue name only: billing, "
+                  "shipping, returns, technical or other.",
+        "user": "Subject: {Q}\nThe message from the customer: {P}",
         "payload": (20, 100), "out": (1, 3), "max_tokens": 5},
     # Evaluation benchmarks: short frames, fresh questions.
     "eval-mcq": {
@@ -859,7 +1035,8 @@ MODEL_SPEED = {"dg-small": (120.0, 150.0), "dg-large": (45.0, 350.0), "dg-coder"
                "gpt-4o-mini": (90.0, 250.0), "claude-sonnet-4": (60.0, 450.0)}
 PREFILL_BPMS = 400.0    # prompt bytes per millisecond of prefill
 
-LINE = ('{"ts":%.6f,"conn":%d,"client":"%s","ip":"%s","key":%s,"ja4":%s,"method":"POST",'
+LINE_HEAD = '{"ts":%.6f,"conn":%d'
+LINE_TAIL = (',"client":"%s","ip":"%s","key":%s,"ja4":%s,"method":"POST",'
         '"path":"%s","status":%d,"model":"%s","stream":%s,"messages":%d,"prompt_bytes":%d,'
         '"system_fp":"%s","prompt_fp":"%s","prompt_simhash":"%016x","max_tokens":%s,"n":%s,'
         '"temperature":%s,"logprobs":%s,"top_logprobs":%s,"logit_bias":%s,'
@@ -868,23 +1045,23 @@ LINE = ('{"ts":%.6f,"conn":%d,"client":"%s","ip":"%s","key":%s,"ja4":%s,"method"
 _TF = {True: "true", False: "false"}
 
 
-def jnum(v):
-    return "null" if v is None else ("%g" % v if isinstance(v, float) else str(v))
-
-
 class Req:
     __slots__ = ("ts", "conn", "client", "ip", "path", "status", "model", "stream", "nmsg",
                  "pbytes", "sysfp", "pfp", "sim", "max_tokens", "n", "temp", "logprobs",
                  "top_logprobs", "logit_bias", "reasoning", "cot", "out", "obytes", "ttfb",
                  "dur", "conv", "k")
 
-    def line(self, port, tls):
+    def tail(self, port, tls):
+        """The record's JSON after its conn number."""
         c = self.client
-        return LINE % (self.ts, self.conn, c.name_for(self.ip), self.ip, c.jkey, c.jja4,
+        return LINE_TAIL % (c.name_for(self.ip), self.ip, c.jkey, c.jja4,
                        self.path, self.status, self.model, _TF[self.stream], self.nmsg,
-                       self.pbytes, self.sysfp, self.pfp, self.sim, jnum(self.max_tokens),
-                       jnum(self.n), jnum(self.temp), _TF[self.logprobs],
-                       jnum(self.top_logprobs), _TF[self.logit_bias], _TF[self.reasoning],
+                       self.pbytes, self.sysfp, self.pfp, self.sim,
+                       "null" if self.max_tokens is None else self.max_tokens,
+                       "null" if self.n is None else self.n,
+                       "null" if self.temp is None else self.temp, _TF[self.logprobs],
+                       "null" if self.top_logprobs is None else self.top_logprobs,
+                       _TF[self.logit_bias], _TF[self.reasoning],
                        _TF[self.cot], self.out, self.obytes, self.ttfb, self.dur, port,
                        _TF[tls], c.jlabel)
 
@@ -925,9 +1102,12 @@ class Client:
     """One client: an API key (or none: named by its address), a TLS stack,
     a ground-truth label, and its keep-alive connections."""
     __slots__ = ("raw", "key", "jkey", "ja4", "jja4", "ua", "label", "jlabel", "pool",
-                 "name", "labeld")
+                 "name", "labeld", "base", "nconn")
 
     def __init__(self, ctx, raw, stack, label):
+        if stack not in JA4S:
+            raise SystemExit("scenario.py: no TLS stack %r (one of %s)"
+                             % (stack, ", ".join(JA4S)))
         self.raw = raw
         self.key = ctx.hasher.key_id(raw) if raw else None
         self.jkey = '"%s"' % self.key if self.key else "null"
@@ -938,6 +1118,10 @@ class Client:
         self.jlabel = json.dumps(label, separators=(",", ":"))
         self.pool = []
         self.name = "key:" + self.key if self.key else None
+        # connection ids look like socket cookies: (client number << 24) + n
+        ctx.nclients += 1
+        self.base = ctx.nclients << 24
+        self.nconn = 0
 
     def name_for(self, ip):
         return self.name or "ip:" + ip
@@ -959,8 +1143,8 @@ class Client:
         if stale:
             self.pool = pool = [c for c in pool if c[0] > t0 or t0 - c[0] <= ka]
         if best is None:
-            ctx.nconn += 1
-            best = [t1, ctx.nconn, ip]
+            self.nconn += 1
+            best = [t1, self.base + self.nconn, ip]
             pool.append(best)
         else:
             best[0] = t1
@@ -973,10 +1157,12 @@ class Ctx:
         self.start = opts.start_ts
         self.end = opts.start_ts + opts.duration_s
         self.t0 = self.start - WARMUP
-        self.hasher = Hasher(opts.secret.encode())
-        self.corpus = Corpus(opts.seed)
+        global NEED_RAW
+        NEED_RAW = opts.mode == "http"
+        self.hasher = install_hasher(opts.secret.encode())
+        self.corpus = Corpus(opts.seed, self.hasher)
         self.addrs = Addrs()
-        self.nconn = 0
+        self.nclients = 0
         self.keepalive = opts.keepalive
         self.cap = opts.max_tokens_cap
         self.amp = opts.diurnal_amplitude
@@ -1034,12 +1220,12 @@ class Ctx:
         if u < p429:
             r.status = 429
             r.out = 0
-            r.obytes = rng.randrange(150, 260)
+            r.obytes = ri(rng, 150, 260)
             r.ttfb = r.dur = rng.uniform(1.5, 12.0)
         elif u < p429 + p500:
             r.status = 500
             r.out = 0
-            r.obytes = rng.randrange(90, 200)
+            r.obytes = ri(rng, 90, 200)
             r.ttfb = r.dur = base * rng.uniform(0.5, 3.0)
         else:
             r.status = 200
@@ -1066,6 +1252,11 @@ class Ctx:
             r.dur = dur
         r.conn = client.conn(self, t, t + r.dur / 1000.0, ip)
         return r
+
+
+def ri(rng, lo, hi):
+    """A random integer in [lo, hi) (cheaper than randrange)."""
+    return lo + int(rng.random() * (hi - lo))
 
 
 def lognorm(rng, median, sigma):
@@ -1131,7 +1322,7 @@ POPS = {
         Opt("output-sigma", float, 0.9, "log-normal sigma of answer tokens"),
         Opt("stream-share", float, 0.85, "share of users whose client streams"),
         Opt("reasoning-share", float, 0.04, "share of requests with reasoning parameters"),
-        Opt("cot-share", float, 0.03, "share of requests asking for step-by-step answers"),
+        Opt("cot-share", float, 0.02, "share of turns asking for step-by-step answers"),
         Opt("anthropic-share", float, 0.25, "share of users on /v1/messages"),
         Opt("nokey-share", float, 0.02, "share of users without a key (named by address)"),
         Opt("ipv6-share", float, 0.3, "share of users on IPv6"),
@@ -1276,10 +1467,9 @@ class P:
         for o in POPS[pop][1]:
             k = o.name.replace("-", "_")
             v = getattr(opts, "%s_%s" % (pop, k))
-            if o.scaled:
-                v = max(0, int(round(v * opts.scale))) if v > 0 else 0
-                if getattr(opts, "%s_%s" % (pop, k)) > 0 and v == 0:
-                    v = 1
+            if o.scaled and v > 0:
+                # at least one of each when scaled down, none at --scale 0
+                v = max(1, int(round(v * opts.scale))) if opts.scale > 0 else 0
             setattr(self, k, v)
 
 
@@ -1337,7 +1527,7 @@ def gen_chat(ctx, p, rng, client, ips, via_proxy):
     elif u < p.common_system + p.custom_system:
         system = T("You are {R}. {P}").build(rng, {
             "R": [part_of(rng.choice(CHAT_PERSONAS))],
-            "P": [corpus.random_piece(rng, rng.randrange(5, 40))]})
+            "P": [corpus.random_piece(rng, ri(rng, 5, 40))]})
     else:
         system = None
     base = Conv(ctx.hasher, anth)
@@ -1359,20 +1549,22 @@ def gen_chat(ctx, p, rng, client, ips, via_proxy):
         reasoning = rng.random() < p.reasoning_share   # a per-session toggle
         for turn in range(turns):
             if via_proxy:
-                ip = ips[rng.randrange(len(ips))]
+                ip = ips[int(rng.random() * len(ips))]
             if turn == 0:
                 tpl = T(rng.choice(CHAT_OPENERS))
-                payload = [corpus.random_piece(rng, rng.randrange(5, 60))]
+                payload = [corpus.random_piece(rng, ri(rng, 5, 60))]
             else:
                 tpl = T(rng.choice(CHAT_FOLLOWUPS))
-                payload = [corpus.random_piece(rng, rng.randrange(3, 30))]
-            raws, norm, words = tpl.build(rng, {"T": [topic], "P": payload}, 0.5)
+                payload = [corpus.random_piece(rng, ri(rng, 3, 30))]
+            raws, norm, parts, rawlen = tpl.build(rng, {"T": [topic], "P": payload}, 0.5)
             if rng.random() < p.cot_share:
                 c = part_of(CHAT_COT)
-                raws = raws + [" ", c[0]]
+                raws.append(" ")
+                raws.append(c[0])
                 norm = norm + " " + c[1]
-                words = words + c[2]
-            conv.add("user", (raws, norm, words))
+                parts.append(c)
+                rawlen += 1 + c[8]
+            conv.add("user", (raws, norm, parts, rawlen))
             m = ctx.new_model if switch is not None and t >= switch else model
             out = int(lognorm(rng, p.output_median, p.output_sigma)) + 1
             cap = max_tokens or ctx.cap
@@ -1385,8 +1577,7 @@ def gen_chat(ctx, p, rng, client, ips, via_proxy):
             end = t + r.dur / 1000.0
             # the answer joins the context (about 0.75 words per token)
             ans = corpus.random_piece(rng, max(1, int(r.out * 0.75)))
-            conv = conv.fork()
-            conv.add("assistant", ([ans[0]], ans[1], ans[2]))
+            conv.add("assistant", single(ans))
             think = min(lognorm(rng, p.think_median, p.think_sigma), p.think_max)
             t = end + think + r.out * 0.012
             if t >= ctx.end:
@@ -1409,8 +1600,8 @@ def gen_agent(ctx, p, rng, client, ips, via_proxy):
     stream = rng.random() < p.stream_share
     reasoning = rng.random() < p.reasoning_share
     temp = {"agent-cli": None, "agent-ide": 0.2, "agent-ci": 0.0, "agent-review": 0.3}.get(product)
-    max_tokens = {"agent-cli": 4096, "agent-ide": 2048, "agent-ci": 4096,
-                  "agent-review": 2048}.get(product, 4096)
+    max_tokens = {"agent-cli": 4096, "agent-ide": 2048, "agent-ci": 2048,
+                  "agent-review": 1024}.get(product, 4096)
     tz = rng.choice(ctx.tzs)
     switch = ctx.switch_time(rng, False)
     system = built_of(agent_system(product))
@@ -1422,12 +1613,12 @@ def gen_agent(ctx, p, rng, client, ips, via_proxy):
         ip = ips[0] if len(ips) == 1 or rng.random() < 0.7 else ips[1]
         conv = base.fork()
         task = T(rng.choice(AGENT_TASKS)).build(
-            rng, {"P": [corpus.random_piece(rng, rng.randrange(8, 40))]}, 0.5)
+            rng, {"P": [corpus.random_piece(rng, ri(rng, 8, 40))]}, 0.5)
         conv.add("user", task)
         steps = min(p.loop_max, 1 + int(lognorm(rng, p.loop_median, 0.6)))
         for s in range(steps):
             if via_proxy:
-                ip = ips[rng.randrange(len(ips))]
+                ip = ips[int(rng.random() * len(ips))]
             last = s == steps - 1
             out = int(lognorm(rng, p.final_median if last else p.output_median, 0.7)) + 1
             if reasoning:
@@ -1439,18 +1630,17 @@ def gen_agent(ctx, p, rng, client, ips, via_proxy):
             t += r.dur / 1000.0
             if last or t >= ctx.end:
                 break
-            tool = AGENT_TOOLS[rng.randrange(len(AGENT_TOOLS))][0]
+            tool = AGENT_TOOLS[int(rng.random() * len(AGENT_TOOLS))][0]
             call = T("Calling {tool|the tool} " + tool + " with {P}").build(
-                rng, {"P": [corpus.random_piece(rng, rng.randrange(4, 20))]}, 0.5)
+                rng, {"P": [corpus.random_piece(rng, ri(rng, 4, 20))]}, 0.5)
             res = corpus.random_piece(rng, int(min(3000, lognorm(rng, p.result_median, 1.0))) + 1)
-            conv = conv.fork()
             conv.add("assistant", call)
-            conv.add(tool_role, ([res[0]], res[1], res[2]))
+            conv.add(tool_role, single(res))
             if conv.pbytes > p.context_cap:
                 # compaction: a fresh context with a summary of the work so far
                 summ = corpus.random_piece(rng, 400)
                 conv = base.fork()
-                conv.add("user", ([summ[0]], summ[1], summ[2]))
+                conv.add("user", single(summ))
             t += min(lognorm(rng, p.step_median, p.step_sigma), 120.0)
         # idle until the next task, longer outside working hours
         t += lognorm(rng, p.idle_median, p.idle_sigma) / max(0.2, ctx.diurnal(t, tz))
@@ -1462,6 +1652,7 @@ def gen_batch(ctx, p, rng, client, ip, tpl, model, rate):
     corpus = ctx.corpus
     base = campaign_conv(ctx, tpl, False, {})
     ut = T(tpl["user"])
+    detail = "Q" in ut.vars
     lo, hi = tpl["payload"]
     olo, ohi = tpl["out"]
     interval = 1.0 / rate
@@ -1472,8 +1663,15 @@ def gen_batch(ctx, p, rng, client, ip, tpl, model, rate):
     mt = tpl["max_tokens"]
     while t < ctx.end:
         conv = base.fork()
-        conv.add("user", ut.build(rng, {"P": corpus.chunks(rng, rng.randrange(lo, hi + 1))}))
-        out = rng.randrange(olo, ohi + 1)
+        # the payload and a title or subject: pieces that never share a
+        # shingle (the template text between them has 3 words or more)
+        fill = {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}
+        if detail:
+            fill["Q"] = [corpus.random_piece(rng, ri(rng, 3, 9))]
+        else:
+            fill["P"] = corpus.chunks(rng, ri(rng, lo, hi + 1))
+        conv.add("user", ut.build(rng, fill))
+        out = ri(rng, olo, ohi + 1)
         yield ctx.request(rng, client, t, ip, "/v1/chat/completions", model, False, conv, mt,
                           None, temp, False, None, False, False, out, p.p429)
         count += 1
@@ -1490,6 +1688,7 @@ SUBJECTS = ["astronomy", "anatomy", "world history", "computer security", "econo
 
 
 def gen_eval(ctx, p, rng, client, ip, model):
+    corpus = ctx.corpus
     benches = names_list(p.benchmarks)
     for b in benches:
         template(b)
@@ -1516,25 +1715,24 @@ def gen_eval(ctx, p, rng, client, ip, model):
                 return
             tpl = TEMPLATES[order[qi]]
             qi += 1
-            q = fresh_piece(rng, rng.randrange(*tpl["payload"]))
-            fill = {"Q": [q]}
+            fill = {"Q": corpus.chunks(rng, ri(rng, *tpl["payload"]), 3)}
             logprobs, top = False, None
             user = tpl["user"]
             if tpl.get("mcq"):
                 fill["S"] = [part_of(rng.choice(SUBJECTS))]
                 for k in ("O1", "O2", "O3", "O4"):
-                    fill[k] = [fresh_piece(rng, rng.randrange(2, 8), False)]
+                    fill[k] = [corpus.random_piece(rng, ri(rng, 2, 8))]
                 if rng.random() < p.logprobs_share:
                     logprobs, top = True, p.top_logprobs
             if "context" in tpl:
-                fill["C"] = [fresh_piece(rng, rng.randrange(*tpl["context"]))]
+                fill["C"] = [corpus.random_piece(rng, ri(rng, *tpl["context"]))]
             if "user_cot" in tpl and rng.random() < p.cot_share:
                 user = tpl["user_cot"]
             conv = Conv(ctx.hasher, False)
             if tpl.get("system"):
                 conv.add_system(built_of(tpl["system"]))
             conv.add("user", T(user).build(rng, fill))
-            out = rng.randrange(tpl["out"][0], tpl["out"][1] + 1)
+            out = ri(rng, tpl["out"][0], tpl["out"][1] + 1)
             r = ctx.request(rng, client, t, ip, "/v1/chat/completions", model, False, conv,
                             tpl["max_tokens"], None, 0.0, logprobs, top, False, False, out,
                             p.p429)
@@ -1555,6 +1753,7 @@ class CampaignStyle:
         self.p = p
         self.tpls = [template(x) for x in names_list(p.templates)]
         self.ut = [T(x["user"]) for x in self.tpls]
+        self.detail = ["Q" in t.vars for t in self.ut]   # a second, shorter payload
         self.cache = {}
         self.cap_share = cap_share
         self.n = n
@@ -1562,14 +1761,16 @@ class CampaignStyle:
 
     def request(self, rng, client, t, ip):
         ctx, p = self.ctx, self.p
-        i = rng.randrange(len(self.tpls))
+        i = int(rng.random() * len(self.tpls))
         tpl = self.tpls[i]
         stream = rng.random() < p.stream_share
         conv = campaign_conv(ctx, tpl, False, self.cache).fork()
         lo, hi = tpl["payload"]
-        conv.add("user", self.ut[i].build(
-            rng, {"P": ctx.corpus.chunks(rng, rng.randrange(lo, hi + 1))},
-            getattr(p, "paraphrase", 0.0)))
+        corpus = ctx.corpus
+        fill = {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}
+        if self.detail[i]:
+            fill["Q"] = [corpus.random_piece(rng, ri(rng, 4, 13))]
+        conv.add("user", self.ut[i].build(rng, fill, getattr(p, "paraphrase", 0.0)))
         logprobs = rng.random() < p.logprobs_share
         top = p.top_logprobs if logprobs and p.top_logprobs > 0 else None
         reasoning = rng.random() < p.reasoning_share
@@ -1582,25 +1783,28 @@ class CampaignStyle:
 
 def gen_loud(ctx, p, rng, client, ip, style):
     interval = 1.0 / p.rate
-    t = ctx.t0 + rng.uniform(0.0, interval)
+    t = ctx.start - rng.uniform(0.0, interval)
     while t < ctx.end:
         yield style.request(rng, client, t, ip)
         t += interval * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
 
 
-def gen_hydra(ctx, p, rng, clients, proxies, style):
-    """Round-robin over keys and, independently, over proxies: each key
-    sends every len(clients) ticks, each time through the next proxy."""
-    nk, npx = len(clients), len(proxies)
+def gen_hydra_key(ctx, p, rng, client, k, nk, proxies, style, t0):
+    """One key of a hydra. The campaign's scheduler ticks every
+    60/(rate*nk) seconds, round-robin over the keys and, independently, over
+    the proxies: tick i goes to key i % nk through proxy (i + i // nk) % P,
+    so each key sends every nk ticks, each time through the next proxy.
+    --hydra-jitter moves each request by up to that share of a key's period."""
+    npx = len(proxies)
     interval = 60.0 / (p.rate * nk)
-    t = ctx.t0 + rng.uniform(0.0, interval)
-    i = 0
-    while t < ctx.end:
-        k = i % nk
-        px = proxies[(i + i // nk) % npx]
-        yield style.request(rng, clients[k], t, px)
-        i += 1
-        t += interval * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
+    period = 60.0 / p.rate
+    i = k
+    while True:
+        t = t0 + i * interval + period * p.jitter * (2.0 * rng.random() - 1.0)
+        if t >= ctx.end:
+            return
+        yield style.request(rng, client, t, proxies[(i + i // nk) % npx])
+        i += nk
 
 
 def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
@@ -1608,10 +1812,10 @@ def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
     log-normally jittered inter-arrival times around 60/rate seconds."""
     mean = 60.0 / p.rate
     med = mean / math.exp(p.jitter ** 2 / 2.0)   # keep the mean rate
-    t = ctx.t0 + rng.uniform(0.0, mean)
+    t = ctx.start - rng.uniform(0.0, mean)
     while t < ctx.end:
         ip = home if home is not None and rng.random() < stickiness \
-            else addrs[rng.randrange(len(addrs))]
+            else addrs[int(rng.random() * len(addrs))]
         yield style.request(rng, client, t, ip)
         t += lognorm(rng, med, p.jitter)
 
@@ -1630,6 +1834,19 @@ def build_actors(ctx):
             raise SystemExit("scenario.py: --only: no population %r" % x)
     gens = []
     A = ctx.addrs
+    D = ctx.end - ctx.start
+
+    class G(list):
+        def append(self, g, est=1.0):
+            list.append(self, (g, est))
+    gens = G()
+
+    def chat_est(p):
+        return 2.5 * p.sessions_per_day * D / 86400.0 * p.turns_mean
+
+    def agent_est(p):
+        return 1.5 * D / (p.idle_median * 1.65 + p.loop_median * (p.step_median + 4.0)) \
+            * p.loop_median
 
     def chat_user(p, rng, name, lab, ips=None, stack=None):
         nokey = rng.random() < p.nokey_share and ips is None
@@ -1659,13 +1876,13 @@ def build_actors(ctx):
         for u in range(p.users):
             rng = ctx.rng("chat", u)
             name = "chat-%d" % (u + 1)
-            gens.append(chat_user(p, rng, name, label("chat", None, name, None)))
+            gens.append(chat_user(p, rng, name, label("chat", None, name, None)), chat_est(p))
     if "agent" in only:
         p = P(opts, "agent")
         for a in range(p.agents):
             rng = ctx.rng("agent", a)
             name = "agent-%d" % (a + 1)
-            gens.append(agent(p, rng, label("agent", None, name, None)))
+            gens.append(agent(p, rng, label("agent", None, name, None)), agent_est(p))
     if "batch" in only:
         p = P(opts, "batch")
         rates = [float(x) for x in names_list(p.rates)]
@@ -1678,7 +1895,7 @@ def build_actors(ctx):
                             label("batch", None, name, None))
             gens.append(gen_batch(ctx, p, rng, client, A.one(rng, "dc"),
                                   template(tpls[j % len(tpls)]), models[j % len(models)],
-                                  rates[j % len(rates)]))
+                                  rates[j % len(rates)]), rates[j % len(rates)] * D)
     if "eval" in only:
         p = P(opts, "eval")
         models = names_list(p.models)
@@ -1687,7 +1904,7 @@ def build_actors(ctx):
             name = "eval-%d" % (h + 1)
             client = Client(ctx, raw_key(rng), "python", label("eval", None, name, None))
             gens.append(gen_eval(ctx, p, rng, client, A.one(rng, "dc"),
-                                 models[h % len(models)]))
+                                 models[h % len(models)]), 2.0 * p.questions * p.bursts)
     if "loud" in only:
         p = P(opts, "loud")
         for c in range(p.campaigns):
@@ -1695,33 +1912,41 @@ def build_actors(ctx):
             cid = "loud-%d" % (c + 1)
             client = Client(ctx, raw_key(rng), "python", label("campaign", "loud", cid, cid))
             style = CampaignStyle(ctx, p, rng, cid, 1.0, p.n if p.n != 1 else None)
-            gens.append(gen_loud(ctx, p, rng, client, A.one(rng, "dc"), style))
+            gens.append(gen_loud(ctx, p, rng, client, A.one(rng, "dc"), style), p.rate * D)
     if "hydra" in only:
         p = P(opts, "hydra")
         for c in range(p.campaigns):
             rng = ctx.rng("hydra", c)
             cid = "hydra-%d" % (c + 1)
             lab = label("campaign", "hydra", cid, cid)
-            clients = [Client(ctx, raw_key(rng), p.stack, lab) for _ in range(max(1, p.keys))]
+            nk = p.keys
+            if nk <= 0 or p.proxies <= 0:
+                continue
+            clients = [Client(ctx, raw_key(rng), p.stack, lab) for _ in range(nk)]
             proxies = A.block(rng, "dc", max(1, p.proxies), p.subnets)
             style = CampaignStyle(ctx, p, rng, cid)
-            gens.append(gen_hydra(ctx, p, rng, clients, proxies, style))
+            t0 = ctx.start - rng.uniform(0.0, 60.0 / p.rate)
+            for k in range(nk):
+                gens.append(gen_hydra_key(ctx, p, ctx.rng("hydra", c, k), clients[k], k, nk,
+                                          proxies, style, t0), p.rate * D / 60.0)
     if "lowslow" in only:
         p = P(opts, "lowslow")
         stacks = names_list(p.stacks)
         for c in range(p.campaigns):
             rng = ctx.rng("lowslow", c)
             cid = "lowslow-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
             lab = label("campaign", "lowslow", cid, cid)
             addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
             homes = addrs[:]
             rng.shuffle(homes)
             style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
-            for k in range(max(1, p.keys)):
+            for k in range(p.keys):
                 krng = ctx.rng("lowslow", c, k)
                 client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, homes[k % len(homes)], addrs,
-                                         style, p.stickiness))
+                                         style, p.stickiness), p.rate * D / 60.0)
     if "mixed" in only:
         p = P(opts, "mixed")
         pc = P(opts, "chat")
@@ -1729,31 +1954,49 @@ def build_actors(ctx):
         for x in range(p.proxies):
             rng = ctx.rng("mixed", x)
             pid = "mixed-proxy-%d" % (x + 1)
+            if p.addresses <= 0 or p.customers + p.keys <= 0:
+                continue
             addrs = A.block(rng, "dc", max(1, p.addresses), 1)
             for u in range(p.customers):
                 crng = ctx.rng("mixed", x, "customer", u)
                 if crng.random() < p.agent_share:
                     name = "%s/agent-%d" % (pid, u + 1)
                     gens.append(agent(pa, crng, label("agent", None, name, None), addrs,
-                                      p.stack))
+                                      p.stack), agent_est(pa))
                 else:
                     name = "%s/chat-%d" % (pid, u + 1)
                     gens.append(chat_user(pc, crng, name, label("chat", None, name, None),
-                                          addrs, p.stack))
+                                          addrs, p.stack), chat_est(pc))
             lab = label("campaign", "mixed-proxy", pid, pid)
             style = CampaignStyle(ctx, p, rng, pid, p.cap_share)
             for k in range(p.keys):
                 krng = ctx.rng("mixed", x, "key", k)
                 client = Client(ctx, raw_key(krng), p.stack, lab)
-                gens.append(gen_slow_key(ctx, p, krng, client, None, addrs, style, 0.0))
-    return gens
+                gens.append(gen_slow_key(ctx, p, krng, client, None, addrs, style, 0.0),
+                            p.rate * D / 60.0)
+    return list(gens)
 
 
-def merged(ctx, gens):
-    """Requests of all actors in ts order within [start, end): a heap merge
-    of the per-actor generators (ties: actor order)."""
+def partition(actors, n):
+    """Actor indexes for n workers: largest estimated load first, each to the
+    least loaded worker (deterministic)."""
+    order = sorted(range(len(actors)), key=lambda i: (-actors[i][1], i))
+    load = [0.0] * n
+    parts = [[] for _ in range(n)]
+    for i in order:
+        w = min(range(n), key=lambda j: (load[j], j))
+        load[w] += actors[i][1] + 1.0
+        parts[w].append(i)
+    return [sorted(x) for x in parts]
+
+
+def merged(ctx, actors, which=None):
+    """(ts, actor index, request) of the actors (all, or the indexes in
+    `which`) in ts order within [start, end): a heap merge of the per-actor
+    generators (ties: actor order)."""
     heap = []
-    for i, g in enumerate(gens):
+    for i in (range(len(actors)) if which is None else which):
+        g = actors[i][0]
         r = next(g, None)
         if r is not None:
             heap.append((r.ts, i, r, g))
@@ -1766,7 +2009,7 @@ def merged(ctx, gens):
             pop(heap)
             continue
         if ts >= start:
-            yield r
+            yield ts, i, r
         nr = next(g, None)
         if nr is None:
             pop(heap)
@@ -1777,6 +2020,18 @@ def merged(ctx, gens):
 class Summary:
     def __init__(self):
         self.rows = {}
+
+    def dump(self):
+        return json.dumps([[k, [v[0], sorted(v[1]), sorted(v[2]), sorted(v[3])]]
+                           for k, v in self.rows.items()])
+
+    def merge(self, text):
+        for k, v in json.loads(text):
+            k = tuple(k)
+            row = self.rows.setdefault(k, [0, set(), set(), set()])
+            row[0] += v[0]
+            for j in (1, 2, 3):
+                row[j].update(v[j])
 
     def add(self, r):
         lab = r.client.labeld
@@ -1808,20 +2063,100 @@ class Summary:
                                                      len(tot[2]), len(tot[3])))
 
 
-def run_records(ctx, gens, out, summary):
+def run_records(ctx, actors, out, summary):
+    """Records, one process, to the binary stream out."""
     port, tls = ctx.opts.port, not ctx.opts.no_tls
     buf = []
-    n = 0
-    for r in merged(ctx, gens):
-        buf.append(r.line(port, tls))
+    for ts, i, r in merged(ctx, actors):
+        buf.append(LINE_HEAD % (ts, r.conn) + r.tail(port, tls))
         if summary is not None:
             summary.add(r)
-        n += 1
         if len(buf) >= 4096:
-            out.write("".join(buf))
+            out.write("".join(buf).encode())
             buf.clear()
-    out.write("".join(buf))
-    return n
+    out.write("".join(buf).encode())
+
+
+def run_worker(ctx, actors, w, n, out, summary):
+    """One of n worker processes: its share of the actors as "KEY TAB record"
+    lines, then its summary. KEY is 16 hex digits of the bits of ts (a
+    positive double: they sort like the numbers) and 6 of the actor index,
+    so the merge compares lines as bytes."""
+    port, tls = ctx.opts.port, not ctx.opts.no_tls
+    buf = []
+    bits = struct.Struct(">Q")
+    dbl = struct.Struct(">d")
+    for ts, i, r in merged(ctx, actors, partition(actors, n)[w]):
+        buf.append("%016x%06x\t" % (bits.unpack(dbl.pack(ts))[0], i) +
+                   LINE_HEAD % (ts, r.conn) + r.tail(port, tls))
+        if summary is not None:
+            summary.add(r)
+        if len(buf) >= 4096:
+            out.write("".join(buf).encode())
+            buf.clear()
+    out.write("".join(buf).encode())
+    if summary is not None:
+        out.write(("#summary\t%s\n" % summary.dump()).encode())
+
+
+def run_parallel(argv, n, out, summary):
+    """Records from n worker processes (each runs a share of the actors),
+    merged here in (ts, actor) order: the same bytes as one process."""
+    import subprocess
+    procs = [subprocess.Popen([sys.executable, __file__] + argv + ["--worker", "%d/%d" % (w, n)],
+                              stdout=subprocess.PIPE) for w in range(n)]
+
+    # Workers progress at different speeds in simulated time: drain their
+    # pipes at once (threads) so that none waits for the merge.
+    def drain(f, q):
+        while True:
+            b = f.read1(1 << 20)
+            q.put(b)
+            if not b:
+                return
+
+    queues = [queue.SimpleQueue() for _ in procs]
+    for p, q in zip(procs, queues):
+        threading.Thread(target=drain, args=(p.stdout, q), daemon=True).start()
+
+    def lines(q):
+        rest = b""
+        while True:
+            b = q.get()
+            if not b:
+                break
+            ls = (rest + b).split(b"\n")
+            rest = ls.pop()
+            for line in ls:
+                if line[:1] == b"#":
+                    if summary is not None:
+                        summary.merge(line.split(b"\t", 1)[1].decode())
+                    continue
+                yield line
+
+    buf = []
+    ok = False
+    try:
+        for line in heapq.merge(*[lines(q) for q in queues]):
+            buf.append(line[23:])
+            if len(buf) >= 4096:
+                buf.append(b"")
+                out.write(b"\n".join(buf))
+                buf.clear()
+        if buf:
+            buf.append(b"")
+            out.write(b"\n".join(buf))
+        ok = True
+    finally:
+        bad = 0
+        for p in procs:
+            if not ok and p.poll() is None:
+                p.kill()
+            p.wait()
+            if p.returncode:
+                bad += 1
+    if bad:
+        raise SystemExit("scenario.py: %d worker process(es) failed" % bad)
 
 
 # --------------------------------------------------------------- HTTP mode
@@ -1915,8 +2250,8 @@ class HttpRunner:
                         slot.conn = self.connect(slot.src)
                     slot.conn.request("POST", self.base + r.path, body=body, headers=headers)
                     resp = slot.conn.getresponse()
-                    nbytes = len(resp.read())
                     status = resp.status
+                    nbytes = len(resp.read())
                     if resp.will_close:
                         slot.conn.close()
                         slot.conn = None
@@ -1928,8 +2263,9 @@ class HttpRunner:
                         slot.conn.close()
                         slot.conn = None
                     # a keep-alive connection closed by the server: retry once
-                    if attempt or not isinstance(e, (http.client.RemoteDisconnected,
-                                                     BrokenPipeError, ConnectionResetError)):
+                    if attempt or time.monotonic() >= self.deadline or not isinstance(
+                            e, (http.client.RemoteDisconnected, BrokenPipeError,
+                                ConnectionResetError)):
                         break
             slot.last = time.monotonic()
         lab = c.labeld
@@ -1943,7 +2279,7 @@ class HttpRunner:
             rec["raw_key"] = c.raw
         line = json.dumps(rec, separators=(",", ":")) + "\n"
         with self.lock:
-            if status == 200:
+            if status == 200 and err is None:
                 self.ok += 1
             else:
                 self.failed += 1
@@ -1967,7 +2303,20 @@ class HttpRunner:
                 with self.lock:
                     slot.pending -= 1
 
-    def reap(self, force=False):
+    def abort(self):
+        """Shut down the sockets of the requests in flight."""
+        with self.lock:
+            slots = list(self.slots.values())
+        for sl in slots:
+            c = sl.conn
+            sock = getattr(c, "sock", None) if c is not None else None
+            if sock is not None:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+
+    def reap(self, force=False, wait=True):
         """Close real connections whose simulated connection is over."""
         o = self.ctx.opts
         idle = max(0.5, 2.0 * o.keepalive / o.speed)
@@ -1981,7 +2330,7 @@ class HttpRunner:
             if s.pending and not force:
                 continue
             if force or now - last > idle or excess > 0:
-                if s.lock.acquire(blocking=force):
+                if s.lock.acquire(blocking=force and wait):
                     try:
                         if s.conn is not None:
                             s.conn.close()
@@ -2003,7 +2352,7 @@ class HttpRunner:
         sent = 0
         lag = 0.0
         last_reap = time.monotonic()
-        for r in merged(self.ctx, gens):
+        for ts, ai, r in merged(self.ctx, gens):
             if sent >= o.max_requests:
                 break
             now = time.monotonic()
@@ -2041,19 +2390,27 @@ class HttpRunner:
             if time.monotonic() - last_reap > 0.25:
                 self.reap()
                 last_reap = time.monotonic()
+        # Let the workers finish what they sent until the deadline, then cut
+        # the connections still busy: the run always ends by --max-seconds.
         for _ in threads:
             while True:
                 try:
-                    q.put(None, timeout=0.2)
+                    q.put(None, timeout=0.1)
                     break
                 except queue.Full:
-                    if time.monotonic() >= self.deadline + o.timeout:
+                    if time.monotonic() >= self.deadline:
                         break
         for th in threads:
-            th.join(max(0.0, self.deadline + o.timeout - time.monotonic()))
-        self.reap(force=True)
-        if self.truth:
-            self.truth.close()
+            th.join(max(0.0, self.deadline - time.monotonic()))
+        if any(th.is_alive() for th in threads):
+            self.abort()
+            for th in threads:
+                th.join(max(0.0, self.deadline + 2.0 - time.monotonic()))
+        with self.lock:
+            if self.truth:
+                self.truth.close()
+                self.truth = None
+        self.reap(force=True, wait=False)
         dt = time.monotonic() - self.t0
         sys.stderr.write("scenario.py: http: %d sent, %d ok, %d failed, %d not sent (deadline) "
                          "in %.2f s, max lag %.2f s, %d sources\n"
@@ -2089,6 +2446,8 @@ def parse_start(s):
 def make_parser():
     ap = argparse.ArgumentParser(
         prog="scenario.py", formatter_class=argparse.RawDescriptionHelpFormatter,
+        usage="%(prog)s [--mode records|http] [--seed N] [--duration D] [--scale F] "
+              "[--only POP,...] [--summary] [options]",
         description=__doc__.split("\n\n")[0],
         epilog="Populations: " + "; ".join("%s = %s" % (k, POPS[k][0]) for k in POP_ORDER))
     g = ap.add_argument_group("scenario")
@@ -2101,6 +2460,9 @@ def make_parser():
     g.add_argument("--only", default="", help="comma list of populations to generate")
     g.add_argument("--out", default="-", help="records output (default stdout)")
     g.add_argument("--summary", action="store_true", help="per-population counts to stderr")
+    g.add_argument("--jobs", type=int, default=0, help="worker processes for records "
+                   "(default: 2 if there are 2 CPUs; the output is the same for any number)")
+    g.add_argument("--worker", default="", help=argparse.SUPPRESS)
     g.add_argument("--secret", default=DEFAULT_SECRET, help="key of the keyed hashes")
     g.add_argument("--keepalive", type=float, default=5.0,
                    help="a client's connection is reused within this many idle seconds")
@@ -2145,7 +2507,47 @@ def make_parser():
     return ap
 
 
+def validate(ap, opts):
+    """Check names in the options before any work (workers would fail)."""
+    if opts.only:
+        for x in names_list(opts.only):
+            if x not in POPS:
+                ap.error("--only: no population %r (one of %s)" % (x, ", ".join(POP_ORDER)))
+    for opt in ("batch_templates", "loud_templates", "hydra_templates", "lowslow_templates",
+                "mixed_templates", "eval_benchmarks"):
+        for t in names_list(getattr(opts, opt)):
+            if t not in TEMPLATES:
+                ap.error("--%s: no template %r (see --list-templates)"
+                         % (opt.replace("_", "-"), t))
+    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack"):
+        for x in names_list(getattr(opts, opt)):
+            if x not in JA4S:
+                ap.error("--%s: no TLS stack %r (one of %s)"
+                         % (opt.replace("_", "-"), x, ", ".join(JA4S)))
+    for x in names_list(opts.agent_products):
+        if x not in AGENT_PRODUCTS:
+            ap.error("--agent-products: no product %r (one of %s)"
+                     % (x, ", ".join(AGENT_PRODUCTS)))
+    for opt in ("chat_models", "agent_models"):
+        try:
+            weighted(getattr(opts, opt))
+        except (ValueError, SystemExit):
+            ap.error("--%s: expected NAME[:WEIGHT],..." % opt.replace("_", "-"))
+    try:
+        [float(x) for x in names_list(opts.batch_rates)]
+        [float(x) for x in opts.tz_offsets.split(",") if x.strip()]
+    except ValueError:
+        ap.error("--batch-rates and --tz-offsets are comma lists of numbers")
+    if any(float(x) <= 0 for x in names_list(opts.batch_rates)):
+        ap.error("--batch-rates must be positive")
+    for pop in ("loud", "hydra", "lowslow", "mixed"):
+        if getattr(opts, pop + "_rate") <= 0:
+            ap.error("--%s-rate must be positive" % pop)
+
+
 def main(argv=None):
+    if argv is None:
+        argv = sys.argv[1:]
     ap = make_parser()
     opts = ap.parse_args(argv)
     if opts.template_file:
@@ -2172,27 +2574,47 @@ def main(argv=None):
         ap.error("need --duration > 0, --scale >= 0, --speed > 0")
     if opts.concurrency < 1 or opts.max_connections < 1:
         ap.error("need --concurrency >= 1 and --max-connections >= 1")
-    ctx = Ctx(opts)
-    gens = build_actors(ctx)
+    validate(ap, opts)
+    jobs = opts.jobs if opts.jobs > 0 else min(2, os.cpu_count() or 1)
+    if opts.mode == "records" or opts.worker:
+        gc.disable()    # many long-lived objects, no garbage cycles: 10% faster
     summary = Summary() if opts.summary else None
-    if opts.mode == "records":
-        out = sys.stdout if opts.out == "-" else open(opts.out, "w")
+    if opts.worker:
+        w, _, n = opts.worker.partition("/")
+        ctx = Ctx(opts)
         try:
-            run_records(ctx, gens, out, summary)
+            run_worker(ctx, build_actors(ctx), int(w), int(n), sys.stdout.buffer, summary)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            return 1
+        return 0
+    if opts.mode == "records":
+        out = sys.stdout.buffer if opts.out == "-" else open(opts.out, "wb")
+        try:
+            if jobs > 1:
+                run_parallel(argv, jobs, out, summary)
+            else:
+                ctx = Ctx(opts)
+                run_records(ctx, build_actors(ctx), out, summary)
         except BrokenPipeError:
             return 1
         finally:
-            if out is not sys.stdout:
+            if out is not sys.stdout.buffer:
                 out.close()
             else:
                 out.flush()
         rc = 0
     else:
-        rc = 1 if HttpRunner(ctx).run(gens, summary) else 0
+        ctx = Ctx(opts)
+        rc = 1 if HttpRunner(ctx).run(build_actors(ctx), summary) else 0
     if summary is not None:
         summary.write(sys.stderr)
     return rc
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:     # e.g. | head: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(1)
