@@ -24,6 +24,15 @@ for f in build/fuzz/fuzz_*; do
 	if sh scripts/run-fuzz.sh "${FUZZ_SECONDS:-10}" "$f"; then passed=$((passed + 1)); else failed=$((failed + 1)); fi
 done
 
+# The scenario generator's own tests (Python unittest).
+if [ -d tests/scenario ]; then
+	python3 -m unittest discover -s tests/scenario >"$log" 2>&1
+	rc=$?
+	tail -3 "$log"
+	n=$(sed -n 's/^Ran \([0-9]*\) test.*/\1/p' "$log")
+	if [ $rc -eq 0 ] && [ -n "$n" ]; then passed=$((passed + n)); else failed=$((failed + 1)); cat "$log"; fi
+fi
+
 # Detection quality at reduced scale: a regression in detection fails here.
 for seed in 7 11; do
 	if python3 scripts/evaluate.py --seed "$seed" --scale 0.3 --check; then
