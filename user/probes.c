@@ -343,10 +343,12 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		if (!access(fallback[i], R_OK))
 			add_target(p, fallback[i]);
 
-	p->rb = ring_buffer__new(bpf_map__fd(p->tls->maps.events), on_sample, p, NULL);
-	if (!p->rb || ring_buffer__add(p->rb, bpf_map__fd(p->plain->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb, bpf_map__fd(p->conn->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb, bpf_map__fd(p->hello->maps.events), on_sample, p)) {
+	/* Rings are drained in the order added: connection opens and
+	 * ClientHellos before the data that follows them. */
+	p->rb = ring_buffer__new(bpf_map__fd(p->conn->maps.events), on_sample, p, NULL);
+	if (!p->rb || ring_buffer__add(p->rb, bpf_map__fd(p->hello->maps.events), on_sample, p) ||
+	    ring_buffer__add(p->rb, bpf_map__fd(p->tls->maps.events), on_sample, p) ||
+	    ring_buffer__add(p->rb, bpf_map__fd(p->plain->maps.events), on_sample, p)) {
 		snprintf(err, errlen, "cannot set up ring buffers: %s", strerror(errno));
 		goto fail;
 	}

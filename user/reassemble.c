@@ -206,6 +206,8 @@ static void emit(struct conn *c, struct exchange *x, int partial)
 		r->ttfb_ms = (double)(x->t_resp_first - x->t_req_end) / 1e6;
 	else if (x->t_resp_first && x->t_req_end)
 		r->ttfb_ms = 0;
+	if (!r->ja4[0] && c->ja4[0])
+		memcpy(r->ja4, c->ja4, sizeof(r->ja4));
 	if (partial) {
 		r->resp_truncated = 1;
 		c->partial++;

@@ -198,10 +198,65 @@ static void test_recorded_streams(void **state)
 	free(s);
 }
 
+/* The connection's JA4 reaches its records: sent before the request, or
+ * (rings drained in another order) after it began, in pieces. */
+static void test_ja4_on_records(void **state)
+{
+	size_t hl, il, ol;
+	char *hello = slurp("hello_curl", "bin", &hl);
+	char *in = slurp("anthropic_curl_sse", "in", &il), *out = slurp("anthropic_curl_sse", "out", &ol);
+	char *exp = NULL;
+	struct dg_hello_event *h = calloc(1, sizeof(*h));
+	struct sink *s = malloc(sizeof(*s));
+
+	assert_non_null(hello);
+	{
+		size_t el;
+		exp = slurp("hello_expected", "txt", &el);
+		exp[el] = 0;
+	}
+	for (int order = 0; order < 2; order++) {
+		struct dg_reasm_config cfg;
+		struct dg_reasm *ra;
+		uint64_t ts = 1;
+
+		dg_reasm_config_default(&cfg);
+		cfg.secret = secret;
+		memset(s, 0, sizeof(*s));
+		ra = dg_reasm_new(&cfg, on_record, NULL, s);
+		if (order == 1)
+			put(ra, DG_DIR_IN, in, il, &ts);
+		/* The hello in two pieces, as over two packets. */
+		for (size_t off = 0; off < hl; off += 300) {
+			h->type = DG_EV_HELLO;
+			h->conn = 1;
+			h->record_len = (uint32_t)hl;
+			h->offset = (uint32_t)off;
+			h->len = (uint16_t)(hl - off < 300 ? hl - off : 300);
+			memcpy(h->data, hello + off, h->len);
+			dg_reasm_hello(ra, h);
+		}
+		if (order == 0)
+			put(ra, DG_DIR_IN, in, il, &ts);
+		put(ra, DG_DIR_OUT, out, ol, &ts);
+		dg_reasm_free(ra);
+		assert_int_equal(s->n, 1);
+		assert_true(s->r[0].ja4[0] == 't');
+		assert_non_null(strstr(exp, s->r[0].ja4));      /* the curl line's value */
+	}
+	free(h);
+	free(s);
+	free(hello);
+	free(in);
+	free(out);
+	free(exp);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_recorded_streams),
+		cmocka_unit_test(test_ja4_on_records),
 	};
 	return cmocka_run_group_tests_name("fixtures", tests, NULL, NULL);
 }
