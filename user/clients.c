@@ -550,11 +550,12 @@ static void mark_shared_addresses(struct dg_clients *t, size_t n)
 			if (a->legit_keys && v->s.action == DG_ACT_BLOCK) {
 				/* Its own traffic is suspect, but blocking the address would
 				 * cut off the customers behind it. */
+				int slot = v->s.n_reasons < DG_MAX_REASONS ? v->s.n_reasons : DG_MAX_REASONS - 1;
+
 				v->s.action = DG_ACT_RATELIMIT;
-				snprintf(v->s.reasons[DG_MAX_REASONS - 1], DG_REASON_LEN,
+				snprintf(v->s.reasons[slot], DG_REASON_LEN,
 					 "address also carries %u keys that look legitimate", a->legit_keys);
-				if (v->s.n_reasons < DG_MAX_REASONS)
-					v->s.n_reasons = DG_MAX_REASONS;
+				v->s.n_reasons = slot + 1;
 			}
 		}
 	}

@@ -488,7 +488,9 @@ static void test_hydra_cluster(void **state)
 			assert_int_equal(v[i].s.action, DG_ACT_RATELIMIT);
 			assert_int_equal(v[i].legit_keys, 3);
 			assert_int_equal(v[i].flagged_keys, 20);
-			assert_non_null(strstr(v[i].s.reasons[DG_MAX_REASONS - 1], "3 keys that look legitimate"));
+			assert_non_null(strstr(v[i].s.reasons[v[i].s.n_reasons - 1], "3 keys that look legitimate"));
+			for (int k = 0; k < v[i].s.n_reasons; k++)
+				assert_true(v[i].s.reasons[k][0] != 0);
 			continue;
 		}
 		hydra += is_hydra;
