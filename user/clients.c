@@ -237,10 +237,13 @@ static void median_mad(double *v, size_t n, double *median, double *mad)
  * (a campaign key rotating through four templates of flagged clusters
  * inherits their score; a person whose app shares a popular system prompt
  * inherits that crowd's low one). */
-static void effective(const struct dg_clients *t, const struct client *c, struct dg_score *s)
+static void effective(const struct dg_clients *t, const struct client *c,
+		      const struct dg_features *f, struct dg_score *s)
 {
 	const struct dg_cluster *best = NULL;
-	double eff = 0, best_part = 0, share = 0;
+	double eff = 0, best_part = 0, share = 0, harvest = 0, affinity;
+	struct dg_score_config raw = t->sc;
+	struct dg_score own;
 
 	if (c->cluster_gen != t->gen)
 		return;
@@ -259,6 +262,17 @@ static void effective(const struct dg_clients *t, const struct client *c, struct
 	 * least half of its traffic (templates under 10% are not counted). */
 	if (share > 0)
 		eff = eff / share * fmin(1, share / 0.5);
+	/* ... and in proportion to how much the client itself harvests like its
+	 * crowd, judged on however few requests it has: a legitimate job that
+	 * happens to use a campaign's template does not inherit its score. */
+	if (best) {
+		raw.min_requests = 1;
+		dg_score_client(&raw, &t->pop, f, &own);
+		for (int i = 0; i < c->ncl; i++)
+			harvest = fmax(harvest, t->clusters[c->cl[i]].s.harvest);
+		affinity = harvest > 0 ? own.harvest / harvest : 0;
+		eff *= affinity <= 0.3 ? 0 : affinity >= 0.8 ? 1 : (affinity - 0.3) / 0.5;
+	}
 	eff = round(fmin(eff, 100) * 10) / 10;
 	if (!best || eff <= s->score)
 		return;
@@ -362,7 +376,7 @@ static void refresh(struct dg_clients *t, double now)
 		if (c->first_flag_ts || !c->ncl)
 			continue;
 		memset(&s, 0, sizeof(s));
-		effective(t, c, &s);
+		effective(t, c, &t->feat[i], &s);
 		if (s.action != DG_ACT_NONE) {
 			c->first_flag_ts = now;
 			c->first_flag_requests = c->st.requests;
@@ -479,7 +493,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	if (!c->first_flag_ts) {
 		dg_client_features(&c->st, r->ts, t->sc.template_half_life, &f);
 		dg_score_client(&t->sc, &t->pop, &f, &s);
-		effective(t, c, &s);
+		effective(t, c, &f, &s);
 		if (s.action != DG_ACT_NONE) {
 			c->first_flag_ts = r->ts;
 			c->first_flag_requests = c->st.requests;
@@ -588,7 +602,7 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		v->name = c->n.name;
 		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 		dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
-		effective(t, c, &v->s);
+		effective(t, c, &v->f, &v->s);
 		v->cluster = cluster_id(t, c);
 		if (c->is_key) {
 			v->ips = v->f.peers;

@@ -475,6 +475,11 @@ static void test_hydra_cluster(void **state)
 				dg_clients_ingest(t, &r);
 			}
 		}
+		/* A legitimate job that happens to use the campaign's template. */
+		rec(&r, T0 + s + 0.5, "c00000000001", "192.0.2.77", 0);
+		r.system_fp = 4242;
+		r.messages = 1;
+		dg_clients_ingest(t, &r);
 		/* Keyless harvesting straight from one of the proxy addresses. */
 		rec(&r, T0 + s + 2, NULL, "100.64.0.1", 1);
 		dg_clients_ingest(t, &r);
@@ -483,6 +488,12 @@ static void test_hydra_cluster(void **state)
 	for (size_t i = 0; i < n; i++) {
 		int is_hydra = v[i].name[4] == 'a';
 
+		if (!strcmp(v[i].name, "key:c00000000001")) {
+			/* In the cluster, but it does not harvest like it. */
+			assert_non_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+			continue;
+		}
 		if (!strcmp(v[i].name, "ip:100.64.0.1")) {
 			/* Suspect, but customers share the address: not blocked as one. */
 			assert_int_equal(v[i].s.action, DG_ACT_RATELIMIT);
@@ -511,7 +522,7 @@ static void test_hydra_cluster(void **state)
 	assert_int_equal(legit_flagged, 0);
 	for (size_t i = 0; i < n; i++) {
 		if (!strncmp(v[i].name, "key:a", 5)) {
-			assert_non_null(strstr(v[i].s.reasons[0], "200 keys behind 10 addresses in 1 subnet "));
+			assert_non_null(strstr(v[i].s.reasons[0], "201 keys behind 11 addresses in 2 subnets "));
 			break;
 		}
 	}
