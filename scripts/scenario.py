@@ -1770,6 +1770,11 @@ class CampaignStyle:
         fill = {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}
         if self.detail[i]:
             fill["Q"] = [corpus.random_piece(rng, ri(rng, 4, 13))]
+        for v in sorted(self.ut[i].vars):
+            # A campaign may borrow any template (--*-templates eval-qa, say):
+            # fill the variables campaign templates do not have.
+            if v not in fill:
+                fill[v] = [corpus.random_piece(rng, ri(rng, 4, 13))]
         conv.add("user", self.ut[i].build(rng, fill, getattr(p, "paraphrase", 0.0)))
         logprobs = rng.random() < p.logprobs_share
         top = p.top_logprobs if logprobs and p.top_logprobs > 0 else None
