@@ -2,7 +2,7 @@
 /* plain.bpf.c — unencrypted HTTP on the watched ports, from the read/write
  * family of syscall tracepoints. A connection whose first bytes are a TLS
  * record is marked TLS and left to tls.bpf.c. */
-#include "dg_common.bpf.h"
+#include "dg_capture.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

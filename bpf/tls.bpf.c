@@ -3,7 +3,7 @@
  * SSL_write(_ex), tied to their TCP socket by the nested syscall (the
  * read/write that OpenSSL makes inside the call, seen on syscall
  * tracepoints of the same thread) or by an SSL* → connection cache. */
-#include "dg_common.bpf.h"
+#include "dg_capture.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -136,11 +136,6 @@ static int attach_tracepoints(struct dg_probes *p, struct bpf_object *obj)
 	return 0;
 }
 
-struct ufunc {
-	const char *name;
-	int required;
-};
-
 /* Attach the OpenSSL uprobes to one file (libssl or a static binary). */
 static int attach_ssl(struct dg_probes *p, const char *path)
 {

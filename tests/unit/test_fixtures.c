@@ -126,10 +126,15 @@ static void check(const struct want *w, const struct sink *s, int expect)
 	}
 }
 
-/* Feed in (split at a) then out (split at b); returns the records. */
+/* Feed in (split at a) then out (split at b), each piece in calls of at
+ * most step bytes (0: the piece in one call); the records land in s. */
 static void feed_split(const char *in, size_t il, size_t a, const char *out, size_t ol,
-		       size_t b, struct sink *s)
+		       size_t b, size_t step, struct sink *s)
 {
+	const struct { int dir; const char *p; size_t len; } pieces[] = {
+		{ DG_DIR_IN, in, a }, { DG_DIR_IN, in + a, il - a },
+		{ DG_DIR_OUT, out, b }, { DG_DIR_OUT, out + b, ol - b },
+	};
 	struct dg_reasm_config cfg;
 	struct dg_reasm *ra;
 	uint64_t ts = 1;
@@ -138,10 +143,12 @@ static void feed_split(const char *in, size_t il, size_t a, const char *out, siz
 	cfg.secret = secret;
 	memset(s, 0, sizeof(*s));
 	ra = dg_reasm_new(&cfg, on_record, NULL, s);
-	put(ra, DG_DIR_IN, in, a, &ts);
-	put(ra, DG_DIR_IN, in + a, il - a, &ts);
-	put(ra, DG_DIR_OUT, out, b, &ts);
-	put(ra, DG_DIR_OUT, out + b, ol - b, &ts);
+	for (size_t k = 0; k < 4; k++) {
+		size_t n = step ? step : pieces[k].len;
+		for (size_t off = 0; off < pieces[k].len; off += n)
+			put(ra, pieces[k].dir, pieces[k].p + off,
+			    pieces[k].len - off < n ? pieces[k].len - off : n, &ts);
+	}
 	dg_reasm_free(ra);
 }
 
@@ -167,30 +174,15 @@ static void test_recorded_streams(void **state)
 		expect = w->records > 0 ? w->records : count_requests(in, il);
 		assert_true(expect >= 1);
 		for (size_t a = 0; a <= il; a++) {
-			feed_split(in, il, a, out, ol, ol, s);
+			feed_split(in, il, a, out, ol, ol, 0, s);
 			check(w, s, expect);
 		}
 		for (size_t b = 0; b <= ol; b++) {
-			feed_split(in, il, il, out, ol, b, s);
+			feed_split(in, il, il, out, ol, b, 0, s);
 			check(w, s, expect);
 		}
-		/* One byte per call, both directions. */
-		{
-			struct dg_reasm_config cfg;
-			struct dg_reasm *ra;
-			uint64_t ts = 1;
-
-			dg_reasm_config_default(&cfg);
-			cfg.secret = secret;
-			memset(s, 0, sizeof(*s));
-			ra = dg_reasm_new(&cfg, on_record, NULL, s);
-			for (size_t i = 0; i < il; i++)
-				put(ra, DG_DIR_IN, in + i, 1, &ts);
-			for (size_t i = 0; i < ol; i++)
-				put(ra, DG_DIR_OUT, out + i, 1, &ts);
-			dg_reasm_free(ra);
-			check(w, s, expect);
-		}
+		feed_split(in, il, il, out, ol, ol, 1, s);   /* one byte per call */
+		check(w, s, expect);
 		free(in);
 		free(out);
 	}
