@@ -31,7 +31,8 @@ and hashed, never written:
              trimmed, runs of digits -> "0";
   system_fp: blake2b-64 (keyed with --secret) of the normalised system prompt,
              or with none of the first 256 normalised bytes of the first user
-             message (the instruction frame);
+             message's instruction-frame skeleton (frame_skeleton: its first
+             line and the labels of later lines, as user/fingerprint.h);
   prompt_fp: blake2b-64 of the normalised text of all messages (system
              included) joined by newlines;
   prompt_simhash: 64-bit SimHash over the first 4096 normalised bytes: words
@@ -118,6 +119,49 @@ def normalise(text):
     """The normalisation of user/fingerprint.h, on str."""
     t = _DIGITS.sub("0", text.translate(_UPPER))
     return _SPACES.sub(" ", t).strip(" ")
+
+
+_LABEL = re.compile(r"[a-z0-9 _'#*-]{1,32}:(?= |$)")
+_ENUM = re.compile(r"[a-z0][.)](?= |$)")
+
+
+def frame_skeleton(text):
+    """The instruction-frame skeleton of user/fingerprint.h (dg_frame): per
+    non-empty normalised line, a label ("passage:", at most 3 spaces) or an
+    enumerator ("a.") is kept, the first line is kept whole, and a payload
+    line right after the first line becomes "*" (after a label, enumerator
+    or payload line it adds nothing). Joined by newlines."""
+    els, absorb = [], False
+    for line in text.split("\n"):
+        n = normalise(line)
+        if not n:
+            continue
+        m = _LABEL.match(n)
+        if m and m.group(0).count(" ") <= 3:
+            els.append(m.group(0))
+            absorb = True
+        elif _ENUM.match(n):
+            els.append(n[:2])
+            absorb = True
+        elif not els:
+            els.append(n)
+        elif not absorb:
+            els.append("*")
+            absorb = True
+    return "\n".join(els)
+
+
+def frame_text(built):
+    """A built message's text with line breaks, corpus pieces as their
+    normalised text (they hold no newline; normalising is idempotent), for
+    frame_skeleton."""
+    raws, _, parts, _ = built
+    out = []
+    for i, p in enumerate(parts):
+        if i:
+            out.append(raws[2 * i - 1])
+        out.append(p[1] if p[9] else p[0])
+    return "".join(out)
 
 
 def words_of(norm):
@@ -375,7 +419,9 @@ class Conv:
     def add(self, role, built):
         raws, norm, parts, rawlen = built
         if self.sysfp is None and role == "user":
-            self.sysfp = self.hs.fp(norm.encode()[:FRAME_LEN])
+            skel = normalise(frame_skeleton(frame_text(built)))
+            if skel:
+                self.sysfp = self.hs.fp(skel.encode()[:FRAME_LEN])
         self.nmsg += 1
         self.msgs.append((role, raws))
         self._text(raws, norm, parts, rawlen)
@@ -1770,11 +1816,18 @@ class CampaignStyle:
         fill = {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}
         if self.detail[i]:
             fill["Q"] = [corpus.random_piece(rng, ri(rng, 4, 13))]
+        # A campaign may borrow any template (--*-templates eval-qa, say):
+        # fill the variables campaign templates do not have as the template's
+        # own population does (a subject from the list, short options, a
+        # passage of the template's context length).
+        if tpl.get("mcq"):
+            fill["S"] = [part_of(rng.choice(SUBJECTS))]
+        if "context" in tpl:
+            fill["C"] = [corpus.random_piece(rng, ri(rng, *tpl["context"]))]
         for v in sorted(self.ut[i].vars):
-            # A campaign may borrow any template (--*-templates eval-qa, say):
-            # fill the variables campaign templates do not have.
             if v not in fill:
-                fill[v] = [corpus.random_piece(rng, ri(rng, 4, 13))]
+                n = ri(rng, 2, 8) if v.startswith("O") else ri(rng, 4, 13)
+                fill[v] = [corpus.random_piece(rng, n)]
         conv.add("user", self.ut[i].build(rng, fill, getattr(p, "paraphrase", 0.0)))
         logprobs = rng.random() < p.logprobs_share
         top = p.top_logprobs if logprobs and p.top_logprobs > 0 else None

@@ -128,6 +128,129 @@ uint64_t dg_norm_final(const struct dg_norm *n)
 	return load_le64(out);
 }
 
+/* --------------------------------------------------------------- dg_frame */
+
+enum { FR_MORE, FR_LABEL, FR_OTHER };
+enum { LINE_OPEN, LINE_COPY, LINE_SKIP };
+
+void dg_frame_init(struct dg_frame *f, const uint8_t key[DG_FP_KEYLEN])
+{
+	memset(f, 0, sizeof(*f));
+	dg_norm_init(&f->out, key);
+	dg_norm_limit(&f->out, DG_FRAME_LEN);
+}
+
+static int label_byte(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || c == '0' || c == ' ' || c == '_' || c == '\'' ||
+	       c == '#' || c == '*' || c == '-';
+}
+
+/* Classify a line from its first n normalised bytes (eol: that is all of
+ * it). FR_LABEL sets *len to the bytes kept. */
+static int frame_classify(const uint8_t *l, size_t n, int eol, size_t *len)
+{
+	unsigned spaces = 0;
+
+	if (n >= 2 && ((l[0] >= 'a' && l[0] <= 'z') || l[0] == '0') && (l[1] == '.' || l[1] == ')')) {
+		if (n == 2 && !eol)
+			return FR_MORE;
+		if (n > 2 && l[2] != ' ')
+			return FR_OTHER;
+		*len = 2;
+		return FR_LABEL;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (l[i] == ':') {
+			if (i == 0)
+				return FR_OTHER;
+			if (i + 1 == n && !eol)
+				return FR_MORE;
+			if (i + 1 < n && l[i + 1] != ' ')
+				return FR_OTHER;
+			*len = i + 1;
+			return FR_LABEL;
+		}
+		if (!label_byte(l[i]) || (l[i] == ' ' && ++spaces > 3) || i >= DG_LABEL_MAX)
+			return FR_OTHER;
+	}
+	return eol ? FR_OTHER : FR_MORE;
+}
+
+static void frame_elem(struct dg_frame *f, const uint8_t *p, size_t n)
+{
+	if (f->elems)
+		dg_norm_feed(&f->out, "\n", 1);
+	if (f->elems < 255)
+		f->elems++;
+	dg_norm_feed(&f->out, (const char *)p, n);
+}
+
+static void frame_decide(struct dg_frame *f, int eol)
+{
+	size_t len = 0;
+	int k = frame_classify(f->line, f->used, eol, &len);
+
+	if (k == FR_MORE)
+		return;
+	if (k == FR_LABEL) {
+		frame_elem(f, f->line, len);
+		f->star = 1;              /* its value may go on over more lines */
+		f->mode = LINE_SKIP;
+	} else if (f->elems == 0) {
+		frame_elem(f, f->line, f->used);      /* the instruction line */
+		f->star = 0;
+		f->mode = LINE_COPY;
+	} else {
+		if (!f->star)
+			frame_elem(f, (const uint8_t *)"*", 1);
+		f->star = 1;
+		f->mode = LINE_SKIP;
+	}
+}
+
+static void frame_line_end(struct dg_frame *f)
+{
+	if (f->mode == LINE_OPEN && f->used)
+		frame_decide(f, 1);
+	memset(&f->st, 0, sizeof(f->st));
+	sodium_memzero(f->line, sizeof(f->line));
+	f->used = 0;
+	f->mode = LINE_OPEN;
+}
+
+void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
+{
+	unsigned char out[2];
+
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] == '\n') {
+			frame_line_end(f);
+			continue;
+		}
+		if (f->mode == LINE_SKIP)
+			continue;
+		size_t k = dg_norm_byte(&f->st, (unsigned char)s[i], out);
+		for (size_t j = 0; j < k; j++) {
+			if (f->mode == LINE_COPY) {
+				dg_norm_feed(&f->out, (const char *)&out[j], 1);
+			} else if (f->mode == LINE_OPEN) {
+				f->line[f->used++] = out[j];   /* classified by sizeof(line) */
+				frame_decide(f, 0);
+			}
+		}
+	}
+}
+
+int dg_frame_final(struct dg_frame *f, uint64_t *fp)
+{
+	frame_line_end(f);
+	if (!f->elems)
+		return 0;
+	*fp = dg_norm_final(&f->out);
+	return 1;
+}
+
 /* ------------------------------------------------------------- dg_simhash */
 
 #define FNV_OFFSET 0xcbf29ce484222325ULL

@@ -85,6 +85,46 @@ void dg_simhash_feed(struct dg_simhash *s, const char *p, size_t len);
 uint64_t dg_simhash_final(const struct dg_simhash *s);  /* state unchanged */
 int dg_hamming64(uint64_t a, uint64_t b);
 
+/* Instruction-frame skeleton: what stays the same when a template is filled.
+ * The text is split into lines at '\n'; each line is normalised on its own
+ * and empty lines are skipped. Each line becomes one element:
+ *  - a label line (its normalised text starts with 1..DG_LABEL_MAX bytes of
+ *    [a-z0 _'#*-] holding at most 3 spaces, then ':' followed by a space or
+ *    the end of the line: "passage: ...", "### response:") gives the label
+ *    up to and including the colon;
+ *  - an enumerator line ("a. ...", "0) ...": one byte of [a-z0], then '.'
+ *    or ')', then a space or the end) gives those two bytes;
+ *  - any other first line is kept whole (the instruction);
+ *  - any other later line is payload: right after the first line it gives
+ *    "*"; after a label or enumerator, or after another payload line, it
+ *    gives nothing (a label's value may go on over several lines).
+ * The fingerprint is the keyed dg_norm hash of the first DG_FRAME_LEN bytes
+ * of the elements joined by "\n" (which dg_norm turns into a space). So
+ * "Read the passage...\n\nPassage: {C}\n\nQuestion: {Q}\nAnswer:" hashes
+ * the same for every passage and question, and a one-line chat message
+ * hashes as its first 256 normalised bytes. Memory is fixed: the first
+ * bytes of the current line, until it is classified, and the hash state. */
+#define DG_FRAME_LEN 256
+#define DG_LABEL_MAX 32
+struct dg_frame {
+	struct dg_norm out;       /* hash of the skeleton */
+	struct dg_normstate st;   /* normaliser of the current line */
+	uint8_t line[DG_LABEL_MAX + 2];  /* the current line's first bytes, unclassified */
+	uint8_t used;
+	uint8_t mode;             /* 0 unclassified, 1 copy to out, 2 skip */
+	uint8_t colon;            /* line[used-1] is a label's colon */
+	uint8_t spaces;
+	uint8_t elems;            /* elements emitted (saturates at 255) */
+	uint8_t star;             /* payload lines now add nothing */
+};
+
+void dg_frame_init(struct dg_frame *f, const uint8_t key[DG_FP_KEYLEN]);
+void dg_frame_feed(struct dg_frame *f, const char *s, size_t len);
+/* Ends the current line; returns 0 when the text had no element (empty),
+ * else 1 with the fingerprint in *fp. Feeding more text afterwards is
+ * allowed (it starts a new line). */
+int dg_frame_final(struct dg_frame *f, uint64_t *fp);
+
 /* One-shot keyed hash of raw bytes (no normalisation). */
 uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len);
 

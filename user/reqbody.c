@@ -19,7 +19,6 @@
 #include <sodium.h>
 #include <yajl/yajl_parse.h>
 
-#define FRAME_LEN 256      /* normalised bytes of the instruction frame */
 #define ROLE_LEN 32
 #define NUM_LEN 64         /* longer numbers are ignored */
 #define COT_WIN 32         /* >= the longest reasoning phrase */
@@ -119,7 +118,7 @@ struct dg_reqbody {
 	char role[ROLE_LEN];
 	int msg_parts;
 	struct dg_norm msg;        /* whole text of this message */
-	struct dg_norm frame;      /* its first FRAME_LEN normalised bytes */
+	struct dg_frame frame;     /* its instruction-frame skeleton */
 
 	uint64_t sys_first, sys_chain, msg_chain;
 	uint64_t sys_count, msg_count;
@@ -208,8 +207,7 @@ static void msg_begin(struct dg_reqbody *r, const char *role)
 	r->msg_parts = 0;
 	snprintf(r->role, sizeof(r->role), "%s", role);
 	dg_norm_init(&r->msg, r->key);
-	dg_norm_init(&r->frame, r->key);
-	dg_norm_limit(&r->frame, FRAME_LEN);
+	dg_frame_init(&r->frame, r->key);
 }
 
 static void msg_text(struct dg_reqbody *r, const char *s, size_t len)
@@ -218,10 +216,10 @@ static void msg_text(struct dg_reqbody *r, const char *s, size_t len)
 		return;
 	if (r->msg_parts++) {
 		dg_norm_feed(&r->msg, "\n", 1);
-		dg_norm_feed(&r->frame, "\n", 1);
+		dg_frame_feed(&r->frame, "\n", 1);
 	}
 	dg_norm_feed(&r->msg, s, len);
-	dg_norm_feed(&r->frame, s, len);
+	dg_frame_feed(&r->frame, s, len);
 	prompt_text(r, s, len);
 }
 
@@ -241,11 +239,8 @@ static void msg_end(struct dg_reqbody *r)
 		uint64_t w[3] = {r->msg_chain, dg_keyed_hash(r->key, r->role, strlen(r->role)), h};
 		r->msg_chain = fold(r, w, 3);
 		r->msg_count++;
-		if (!r->frame_set && r->frame.bytes > 0 &&
-		    (!strcmp(r->role, "user") || !strcmp(r->role, "prompt"))) {
-			r->frame_fp = dg_norm_final(&r->frame);
-			r->frame_set = 1;
-		}
+		if (!r->frame_set && (!strcmp(r->role, "user") || !strcmp(r->role, "prompt")))
+			r->frame_set = dg_frame_final(&r->frame, &r->frame_fp);
 	}
 	/* The norms buffer up to DG_NORM_BUF bytes of normalised text. */
 	sodium_memzero(&r->msg, sizeof(r->msg));

@@ -14,8 +14,10 @@
  *  - system_fp: with one system part (a "system"/"developer" role message or
  *    Anthropic's top-level "system", whose blocks count as one part) it is
  *    that part's h; with several, a keyed fold of their h in order; with
- *    none, the hash of the first 256 normalised bytes of the first "user"
- *    message (or first /v1/completions prompt) — the instruction frame;
+ *    none, the instruction-frame skeleton (dg_frame, fingerprint.h) of the
+ *    first "user" message (or first /v1/completions prompt): its first line
+ *    and the labels of the later lines, so a template filled with different
+ *    questions keeps one fingerprint;
  *  - prompt_fp: a keyed fold of (hash of role name, h) over the non-system
  *    messages in order, combined with the system fold. Folding per message
  *    makes it independent of whether "role" comes before "content" and of

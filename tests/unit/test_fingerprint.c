@@ -1,4 +1,4 @@
-/* test_fingerprint.c — normaliser, keyed streaming hash, SimHash. */
+/* test_fingerprint.c — normaliser, keyed streaming hash, frame, SimHash. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -219,6 +219,100 @@ static void test_simhash_streaming_and_prefix(void **state)
 	free(big);
 }
 
+/* Undo the \n \t \\ escapes of frame_cases.txt in place. */
+static void unescape(char *s)
+{
+	char *w = s;
+
+	for (; *s; s++) {
+		if (*s == '\\' && s[1]) {
+			s++;
+			*w++ = *s == 'n' ? '\n' : *s == 't' ? '\t' : *s == 'r' ? '\r' : *s;
+		} else if (*s != '\n') {
+			*w++ = *s;
+		}
+	}
+	*w = '\0';
+}
+
+static int frame_of(const char *s, size_t step, uint64_t *fp)
+{
+	struct dg_frame f;
+	size_t len = strlen(s);
+
+	dg_frame_init(&f, KEY1);
+	for (size_t i = 0; i < len; i += step)
+		dg_frame_feed(&f, s + i, len - i < step ? len - i : step);
+	return dg_frame_final(&f, fp);
+}
+
+/* Every case of the shared table, fed whole and one byte at a time, hashes
+ * as its expected skeleton. */
+static void test_frame_cases(void **state)
+{
+	const char *dir = getenv("DG_FIXTURES") ? getenv("DG_FIXTURES") : "tests/unit/fixtures";
+	char path[512], line[4096], in[4096] = "";
+	int cases = 0, have_in = 0;
+	FILE *fp;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/frame_cases.txt", dir);
+	fp = fopen(path, "r");
+	assert_non_null(fp);
+	while (fgets(line, sizeof(line), fp)) {
+		if (!strncmp(line, "IN ", 3)) {
+			snprintf(in, sizeof(in), "%s", line + (strlen(line) > 4 ? 4 : strlen(line)));
+			unescape(in);
+			have_in = 1;
+		} else if (!strncmp(line, "OUT", 3)) {
+			char out[4096];
+			uint64_t a = 0, b = 0;
+			int ha, hb;
+
+			assert_true(have_in);
+			snprintf(out, sizeof(out), "%s", line + (strlen(line) > 4 ? 4 : strlen(line)));
+			unescape(out);
+			ha = frame_of(in, strlen(in) + 1, &a);
+			hb = frame_of(in, 1, &b);
+			if (!*out) {
+				assert_int_equal(ha, 0);
+			} else {
+				struct dg_norm n;
+
+				dg_norm_init(&n, KEY1);
+				dg_norm_limit(&n, DG_FRAME_LEN);
+				dg_norm_feed(&n, out, strlen(out));
+				if (a != dg_norm_final(&n))
+					fail_msg("frame of \"%s\" is not \"%s\"", in, out);
+				assert_int_equal(ha, 1);
+			}
+			assert_int_equal(ha, hb);
+			assert_int_equal(a, b);
+			have_in = 0;
+			cases++;
+		}
+	}
+	fclose(fp);
+	assert_true(cases >= 10);
+}
+
+/* A template filled with different values keeps its frame; another
+ * instruction or label set does not. */
+static void test_frame_template(void **state)
+{
+	uint64_t a, b, c, d;
+
+	(void)state;
+	assert_true(frame_of("Answer briefly.\nContext: 123 apples\nQ: why?\nA:", 7, &a));
+	assert_true(frame_of("Answer  briefly.\nContext: a much longer passage\nover two lines\n"
+			     "Q: how?\nA:", 3, &b));
+	assert_true(frame_of("Answer briefly.\nBackground: 123 apples\nQ: why?\nA:", 7, &c));
+	assert_true(frame_of("Answer in detail.\nContext: 123 apples\nQ: why?\nA:", 7, &d));
+	assert_int_equal(a, b);
+	assert_int_not_equal(a, c);
+	assert_int_not_equal(a, d);
+}
+
 static void test_hex16(void **state)
 {
 	char out[17];
@@ -257,6 +351,8 @@ int main(void)
 		cmocka_unit_test(test_norm_limit),
 		cmocka_unit_test(test_simhash_distance),
 		cmocka_unit_test(test_simhash_streaming_and_prefix),
+		cmocka_unit_test(test_frame_cases),
+		cmocka_unit_test(test_frame_template),
 		cmocka_unit_test(test_hex16),
 		cmocka_unit_test(test_wiping_alloc),
 	};
