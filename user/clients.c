@@ -328,7 +328,7 @@ static void refresh(struct dg_clients *t, double now)
 			double share = c->st.tmpl[k].w / c->st.tmpl_total;
 			struct dg_cluster_member *m = &t->members[nm];
 
-			if (share < 0.1)
+			if (share <= 0)
 				continue;
 			m->client = n;
 			m->tmpl = c->st.tmpl[k].fp;

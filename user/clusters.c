@@ -161,6 +161,21 @@ out:
 	free(byc);
 }
 
+/* The template id of value v in the sorted tval[0..nt), or UINT32_MAX. */
+static uint32_t find_tmpl(const uint64_t *tval, uint32_t nt, uint64_t v)
+{
+	uint32_t lo = 0, hi = nt;
+
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (tval[mid] < v)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < nt && tval[lo] == v ? lo : UINT32_MAX;
+}
+
 size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t min_members,
 			 const struct dg_score_config *sc, const struct dg_population *pop,
 			 struct dg_cluster **out, int32_t *member_cluster)
@@ -173,16 +188,19 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	uint64_t *tval = malloc((n ? n : 1) * sizeof(*tval));
 	uint64_t *min_t = malloc((n ? n : 1) * sizeof(*min_t));
 	int32_t *root_cl = malloc((n ? n : 1) * sizeof(*root_cl));
+	uint32_t *ent_t = malloc((n ? n : 1) * sizeof(*ent_t));
 	struct dg_cluster *cl = NULL;
-	size_t q = 0, nt = 0, ncl = 0, cap = 0;
+	size_t q = 0, nt = 0, ncl = 0, cap = 0, nk = 0, nr = 0;
 
 	*out = NULL;
 	for (size_t i = 0; i < n; i++)
 		member_cluster[i] = -1;
-	if (!byt || !byk || !tid || !tsize || !parent || !tval || !min_t || !root_cl)
+	if (!byt || !byk || !tid || !tsize || !parent || !tval || !min_t || !root_cl || !ent_t)
 		goto out;
+	/* Templates, their sizes and links come from the entries that carry at
+	 * least DG_LINK_SHARE of their client's traffic. */
 	for (size_t i = 0; i < n; i++) {
-		if (m[i].f->req_1h >= 1 && m[i].tmpl && m[i].weight > 0) {
+		if (m[i].f->req_1h >= 1 && m[i].tmpl && m[i].weight >= DG_LINK_SHARE) {
 			byt[q].key = m[i].tmpl;
 			byt[q].i = i;
 			q++;
@@ -209,31 +227,46 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 			min_t[r] = tval[t];
 	}
 
-	/* One entry per (component, client), its shares summed. */
-	for (size_t k = 0; k < q; k++) {
-		uint32_t root = uf_find(parent, tid[k]);
-		byk[k].key = (uint64_t)root << 32 | (uint32_t)m[byt[k].i].client;
-		byk[k].i = byt[k].i;
-		byk[k].w = m[byt[k].i].weight;
+	/* Every entry on a known template (a smaller share too: a key that
+	 * rotates through many linked templates belongs to their component as a
+	 * whole) gives a row keyed (component, client). */
+	for (size_t i = 0; i < n; i++) {
+		uint32_t t;
+
+		ent_t[i] = UINT32_MAX;
+		if (m[i].f->req_1h < 1 || !m[i].tmpl || m[i].weight <= 0 ||
+		    (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
+			continue;
+		ent_t[i] = t;
+		byk[nk].key = (uint64_t)uf_find(parent, t) << 32 | (uint32_t)m[i].client;
+		byk[nk].i = i;
+		byk[nk].w = m[i].weight;
+		nk++;
 	}
-	qsort(byk, q, sizeof(*byk), cmp_idx);
-	for (size_t a = 0, b; a < q; a = b) {
+	qsort(byk, nk, sizeof(*byk), cmp_idx);
+	/* A client's rows merge into one, kept when the component carries at
+	 * least DG_LINK_SHARE of its traffic; [0, nr) then holds the kept. */
+	for (size_t a = 0, b; a < nk; a = b) {
+		double w = 0;
+
+		for (b = a; b < nk && byk[b].key == byk[a].key; b++)
+			w += byk[b].w;
+		if (w < DG_LINK_SHARE) {
+			for (size_t k = a; k < b; k++)
+				ent_t[byk[k].i] = UINT32_MAX;
+			continue;
+		}
+		byk[nr] = byk[a];
+		byk[nr].w = w > 1 ? 1 : w;
+		nr++;
+	}
+	for (size_t a = 0, b; a < nr; a = b) {
 		uint32_t root = (uint32_t)(byk[a].key >> 32);
-		size_t members = 0, w = a;
 		struct dg_cluster *c;
 
-		for (b = a; b < q && (uint32_t)(byk[b].key >> 32) == root; b++)
+		for (b = a; b < nr && (uint32_t)(byk[b].key >> 32) == root; b++)
 			;
-		/* Merge each client's entries: [a, w) holds one per client. */
-		for (size_t k = a; k < b; k++) {
-			if (k > a && byk[k].key == byk[w - 1].key) {
-				byk[w - 1].w += byk[k].w;
-				continue;
-			}
-			byk[w++] = byk[k];
-		}
-		members = w - a;
-		if (members < min_members)
+		if (b - a < min_members)
 			continue;
 		if (ncl == cap) {
 			struct dg_cluster *grown;
@@ -248,17 +281,15 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		c->tmpl = min_t[root];       /* stable name for the component */
 		root_cl[root] = (int32_t)ncl;
 		snprintf(c->id, sizeof(c->id), "c-%08x", (unsigned)(dg_hash64(&c->tmpl, 8) >> 32));
-		c->members = (uint32_t)members;
-		for (size_t k = a; k < w; k++)
-			if (byk[k].w > 1)
-				byk[k].w = 1;
-		pool(m, byk + a, members, &c->f);
+		c->members = (uint32_t)(b - a);
+		pool(m, byk + a, b - a, &c->f);
 		dg_score_client(sc, pop, &c->f, &c->s);
 		ncl++;
 	}
-	/* Every entry of a member points at its component's cluster. */
-	for (size_t k = 0; k < q; k++)
-		member_cluster[byt[k].i] = root_cl[uf_find(parent, tid[k])];
+	/* Every kept entry of a member points at its component's cluster. */
+	for (size_t i = 0; i < n; i++)
+		if (ent_t[i] != UINT32_MAX)
+			member_cluster[i] = root_cl[uf_find(parent, ent_t[i])];
 out:
 	free(byt);
 	free(byk);
@@ -268,6 +299,7 @@ out:
 	free(tval);
 	free(min_t);
 	free(root_cl);
+	free(ent_t);
 	*out = cl;
 	return ncl;
 }

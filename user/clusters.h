@@ -37,6 +37,11 @@ struct dg_cluster {
 	struct dg_score s;
 };
 
+/* Templates are named and linked by the entries that carry at least this
+ * share of their client's requests; a client belongs to a component when
+ * its entries on the component's templates (any share) sum to at least it. */
+#define DG_LINK_SHARE 0.1
+
 /* Members qualify with a request in the last hour; a cluster needs
  * min_members of them. member_cluster[i] receives the cluster index
  * of member i, or -1. Returns the number of clusters, written to *out

@@ -13,6 +13,7 @@
 
 #include "clients.h"
 #include "client_features.h"
+#include "clusters.h"
 #include "hll.h"
 #include "score.h"
 
@@ -529,6 +530,60 @@ static void test_hydra_cluster(void **state)
 	dg_clients_free(t);
 }
 
+/* Templates are linked by the keys that carry them; a client belongs to
+ * the component when its shares on the component's templates add up to
+ * DG_LINK_SHARE, even when each one alone is smaller. */
+static void test_cluster_membership_sums_shares(void **state)
+{
+	struct dg_score_config c;
+	struct dg_features f;
+	struct dg_cluster_member m[64];
+	int32_t mc[64];
+	struct dg_cluster *cl;
+	size_t n = 0, ncl;
+
+	(void)state;
+	dg_score_config_default(&c);
+	memset(&f, 0, sizeof(f));
+	f.req_1h = 20;
+	f.requests = 20;
+	/* 20 keys, each on two neighbouring templates of ten: a chain of links. */
+	for (int k = 0; k < 20; k++) {
+		for (int j = 0; j < 2; j++) {
+			m[n] = (struct dg_cluster_member){.client = (size_t)k, .tmpl = 100 + (uint64_t)((k + j) % 10),
+							  .weight = 0.5, .f = &f, .is_key = 1};
+			n++;
+		}
+	}
+	/* Key 20 spreads 8% over each of the ten (80% in all). */
+	for (int j = 0; j < 10; j++)
+		m[n++] = (struct dg_cluster_member){.client = 20, .tmpl = 100 + (uint64_t)j,
+						    .weight = 0.08, .f = &f, .is_key = 1};
+	/* Key 21: 5% on two of them (10%), the rest its own. */
+	m[n++] = (struct dg_cluster_member){.client = 21, .tmpl = 103, .weight = 0.05, .f = &f, .is_key = 1};
+	m[n++] = (struct dg_cluster_member){.client = 21, .tmpl = 107, .weight = 0.05, .f = &f, .is_key = 1};
+	m[n++] = (struct dg_cluster_member){.client = 21, .tmpl = 999, .weight = 0.9, .f = &f, .is_key = 1};
+	/* Key 22: 4% on two (8%): not a member. A 5% template nobody else
+	 * carries at 10% does not exist as a template at all. */
+	m[n++] = (struct dg_cluster_member){.client = 22, .tmpl = 101, .weight = 0.04, .f = &f, .is_key = 1};
+	m[n++] = (struct dg_cluster_member){.client = 22, .tmpl = 105, .weight = 0.04, .f = &f, .is_key = 1};
+	m[n++] = (struct dg_cluster_member){.client = 22, .tmpl = 555, .weight = 0.05, .f = &f, .is_key = 1};
+	m[n++] = (struct dg_cluster_member){.client = 22, .tmpl = 998, .weight = 0.87, .f = &f, .is_key = 1};
+
+	ncl = dg_clusters_build(m, n, 3, &c, NULL, &cl, mc);
+	assert_int_equal(ncl, 1);
+	assert_int_equal(cl[0].members, 22);
+	assert_int_equal(cl[0].tmpl, 100);
+	assert_int_equal(cl[0].f.crowd_keys, 22);
+	for (size_t i = 0; i < n; i++) {
+		if (m[i].client <= 21 && m[i].tmpl < 200)
+			assert_int_equal(mc[i], 0);
+		else
+			assert_int_equal(mc[i], -1);
+	}
+	free(cl);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -543,6 +598,7 @@ int main(void)
 		cmocka_unit_test(test_client_table),
 		cmocka_unit_test(test_client_bound),
 		cmocka_unit_test(test_hydra_cluster),
+		cmocka_unit_test(test_cluster_membership_sums_shares),
 	};
 	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }
