@@ -308,3 +308,17 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	}
 	f->peers = dg_hll_count(&s->peers);
 }
+
+uint32_t dg_client_activity(const struct dg_client_state *s, double now)
+{
+	int64_t shift;
+	uint64_t bits;
+
+	if (s->active_minute == INT32_MIN)
+		return 0;
+	shift = (int64_t)minute_of(now) - s->active_minute;
+	if (shift >= 64 || shift <= -64)
+		return 0;
+	bits = shift >= 0 ? s->active << shift : s->active >> -shift;
+	return (uint32_t)(bits >> 1);
+}

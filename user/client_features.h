@@ -93,6 +93,7 @@ struct dg_features {
 	uint32_t crowd_keys;         /* members */
 	double crowd_addrs;          /* distinct addresses across them */
 	double crowd_subnets;        /* distinct /24 and /48 groups across them */
+	uint32_t lockstep_keys;      /* members that joined by moving in lockstep */
 };
 
 void dg_client_state_init(struct dg_client_state *s);
@@ -100,6 +101,9 @@ void dg_client_state_init(struct dg_client_state *s);
  * than the windows still counts in the lifetime totals. */
 void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double tmpl_half_life_s);
 void dg_client_add_peer(struct dg_client_state *s, uint64_t peer_hash, uint64_t subnet_hash);
+/* Activity over the 32 complete minutes before now: bit i is set when
+ * minute (now's minute - 1 - i) had a request (lockstep.h). */
+uint32_t dg_client_activity(const struct dg_client_state *s, double now);
 /* Features as of time now (>= the last observed ts). */
 void dg_client_features(const struct dg_client_state *s, double now, double tmpl_half_life_s,
 			struct dg_features *f);

@@ -9,6 +9,7 @@
 
 #include "clusters.h"
 #include "hll.h"
+#include "lockstep.h"
 #include "netaddr.h"
 
 #define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
@@ -123,6 +124,7 @@ static void table_free(struct table *t)
 /* ---------- entities ---------- */
 
 #define RECENT_IPS 4                   /* addresses remembered per key, exactly */
+#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 1) /* its templates, and its lockstep group */
 
 struct client {
 	struct node n;
@@ -132,8 +134,8 @@ struct client {
 	uint64_t first_flag_requests;
 	/* Its clusters, one per template it sends enough of (current when
 	 * cluster_gen == t->gen): index in t->clusters and share. */
-	int32_t cl[DG_FEAT_TMPL];
-	float cl_share[DG_FEAT_TMPL];
+	int32_t cl[DG_MEMBER_ROWS];
+	float cl_share[DG_MEMBER_ROWS];
 	uint8_t ncl;
 	uint64_t cluster_gen;
 	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
@@ -170,6 +172,8 @@ struct dg_clients {
 	struct dg_cluster_member *members;
 	int32_t *member_cluster;
 	size_t *member_client;             /* member -> index in act/feat */
+	uint32_t *lk_bits;                 /* lockstep: activity, id and group per act[] */
+	uint64_t *lk_ids, *lk_group;
 	struct dg_cluster *clusters;
 	size_t nclusters;
 	uint64_t gen;
@@ -210,6 +214,9 @@ void dg_clients_free(struct dg_clients *t)
 	free(t->members);
 	free(t->member_cluster);
 	free(t->member_client);
+	free(t->lk_bits);
+	free(t->lk_ids);
+	free(t->lk_group);
 	free(t->clusters);
 	free(t);
 }
@@ -232,6 +239,19 @@ static void median_mad(double *v, size_t n, double *median, double *mad)
 	*mad = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* The automation a single member's requests show on their own, however
+ * few: their shape (one template, near-duplicates, single-turn), not the
+ * volume, timing or crowd that only the pooled traffic has. */
+static double request_shape(const struct dg_score_config *sc, const struct dg_score *s)
+{
+	static const int ev[] = { DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_SINGLE };
+	double keep = 1;
+
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
+		keep *= 1 - sc->weight[ev[i]] * s->evidence[ev[i]];
+	return 1 - keep;
+}
+
 /* The client's score with its clusters' counted in: the clusters' scores
  * averaged by the client's share of requests on each cluster's template
  * (a campaign key rotating through four templates of flagged clusters
@@ -241,7 +261,7 @@ static void effective(const struct dg_clients *t, const struct client *c,
 		      const struct dg_features *f, struct dg_score *s)
 {
 	const struct dg_cluster *best = NULL;
-	double eff = 0, best_part = 0, share = 0, harvest = 0, affinity;
+	double eff = 0, best_part = 0, share = 0, harvest = 0, automation = 0, affinity;
 	struct dg_score_config raw = t->sc;
 	struct dg_score own;
 
@@ -263,14 +283,23 @@ static void effective(const struct dg_clients *t, const struct client *c,
 	if (share > 0)
 		eff = eff / share * fmin(1, share / 0.5);
 	/* ... and in proportion to how much the client itself harvests like its
-	 * crowd, judged on however few requests it has: a legitimate job that
-	 * happens to use a campaign's template does not inherit its score. */
+	 * crowd (and, in a lockstep cluster, shapes its requests like it), judged on
+	 * however few requests it has: a legitimate job that happens to use a
+	 * campaign's template, or a person whose minutes happen to fall in step
+	 * with a campaign's, does not inherit its score. */
 	if (best) {
 		raw.min_requests = 1;
 		dg_score_client(&raw, &t->pop, f, &own);
-		for (int i = 0; i < c->ncl; i++)
+		for (int i = 0; i < c->ncl; i++) {
 			harvest = fmax(harvest, t->clusters[c->cl[i]].s.harvest);
-		affinity = harvest > 0 ? own.harvest / harvest : 0;
+			/* Timing alone ties a lockstep cluster: a member must also
+			 * automate like it. */
+			if (t->clusters[c->cl[i]].f.lockstep_keys)
+				automation = fmax(automation,
+						  request_shape(&t->sc, &t->clusters[c->cl[i]].s));
+		}
+		affinity = fmin(harvest > 0 ? own.harvest / harvest : 0,
+				automation > 0 ? fmin(1, request_shape(&t->sc, &own) / automation) : 1);
 		eff *= affinity <= 0.3 ? 0 : affinity >= 0.8 ? 1 : (affinity - 0.3) / 0.5;
 	}
 	eff = round(fmin(eff, 100) * 10) / 10;
@@ -306,12 +335,15 @@ static void refresh(struct dg_clients *t, double now)
 	if (!t->act) {
 		t->act = calloc(max, sizeof(*t->act));
 		t->feat = calloc(max, sizeof(*t->feat));
-		t->members = calloc(max * DG_FEAT_TMPL, sizeof(*t->members));
-		t->member_cluster = calloc(max * DG_FEAT_TMPL, sizeof(*t->member_cluster));
-		t->member_client = calloc(max * DG_FEAT_TMPL, sizeof(*t->member_client));
+		t->members = calloc(max * DG_MEMBER_ROWS, sizeof(*t->members));
+		t->member_cluster = calloc(max * DG_MEMBER_ROWS, sizeof(*t->member_cluster));
+		t->member_client = calloc(max * DG_MEMBER_ROWS, sizeof(*t->member_client));
 		t->scratch = calloc(2 * max, sizeof(double));
+		t->lk_bits = calloc(max, sizeof(*t->lk_bits));
+		t->lk_ids = calloc(max, sizeof(*t->lk_ids));
+		t->lk_group = calloc(max, sizeof(*t->lk_group));
 		if (!t->act || !t->feat || !t->members || !t->member_cluster || !t->member_client ||
-		    !t->scratch)
+		    !t->scratch || !t->lk_bits || !t->lk_ids || !t->lk_group)
 			return;
 	}
 	tok = t->scratch;
@@ -338,9 +370,13 @@ static void refresh(struct dg_clients *t, double now)
 			m->peers = c->is_key ? &c->st.peers : NULL;
 			m->subnets = c->is_key ? &c->st.subnets : NULL;
 			m->ip = c->is_key ? NULL : c->n.name + 3;
+			m->lockstep = 0;
 			t->member_client[nm] = n;
 			nm++;
 		}
+		/* Only keys move in lockstep: an address is shared by whoever. */
+		t->lk_bits[n] = c->is_key ? dg_client_activity(&c->st, now) : 0;
+		t->lk_ids[n] = c->n.h;
 		if (t->feat[n].req_1h >= t->sc.min_requests) {
 			tok[np] = t->feat[n].tok_rate_1h;
 			req[np] = t->feat[n].rate_1h;
@@ -354,6 +390,27 @@ static void refresh(struct dg_clients *t, double now)
 		median_mad(req, np, &t->pop.req_rate_median, &t->pop.req_rate_mad);
 		t->pop.clients = (uint32_t)np;
 	}
+	/* A lockstep group is one more template, carrying all of each member's
+	 * traffic. */
+	if (dg_lockstep_groups(t->lk_bits, t->lk_ids, n, t->lk_group) != (size_t)-1) {
+		for (size_t i = 0; i < n; i++) {
+			struct dg_cluster_member *m = &t->members[nm];
+
+			if (!t->lk_group[i])
+				continue;
+			memset(m, 0, sizeof(*m));
+			m->client = i;
+			m->tmpl = t->lk_group[i];
+			m->weight = 1;
+			m->f = &t->feat[i];
+			m->is_key = 1;
+			m->peers = &t->act[i]->st.peers;
+			m->subnets = &t->act[i]->st.subnets;
+			m->lockstep = 1;
+			t->member_client[nm] = i;
+			nm++;
+		}
+	}
 	free(t->clusters);
 	t->nclusters = dg_clusters_build(t->members, nm, 3, &t->sc, &t->pop, &t->clusters,
 					 t->member_cluster);
@@ -363,7 +420,7 @@ static void refresh(struct dg_clients *t, double now)
 	for (size_t j = 0; j < nm; j++) {
 		struct client *c = t->act[t->member_client[j]];
 
-		if (t->member_cluster[j] < 0 || c->ncl >= DG_FEAT_TMPL)
+		if (t->member_cluster[j] < 0 || c->ncl >= DG_MEMBER_ROWS)
 			continue;
 		c->cl[c->ncl] = t->member_cluster[j];
 		c->cl_share[c->ncl] = (float)t->members[j].weight;

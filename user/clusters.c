@@ -11,6 +11,8 @@ struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
 	double w;
+	double tw;             /* the part of w on real templates (not lockstep) */
+	int lockstep;          /* a merged row: one of its entries is a lockstep group */
 };
 
 static int cmp_idx(const void *a, const void *b)
@@ -66,7 +68,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->out_tokens += (uint64_t)llround(g->out_tokens * pw);
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
-		f->template_share += r * pw;
+		f->template_share += r * ix[k].tw;
 		f->near_dup_share += r * g->near_dup_share;
 		f->cot_share += r * g->cot_share;
 		f->reasoning_share += r * g->reasoning_share;
@@ -86,6 +88,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 			dg_hll_add(&nets, dg_subnet_hash(p->ip));
 		}
 		f->crowd_keys += p->is_key;
+		f->lockstep_keys += ix[k].lockstep;
 	}
 	if (w > 0) {
 		f->template_share /= w;
@@ -119,13 +122,21 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 
 	if (!byc)
 		return;
+	size_t nc = 0;
+
+	/* A lockstep group links to nothing: chance may put a few unrelated
+	 * keys in step with a campaign, and their own templates must not pull
+	 * their crowds into it. */
 	for (size_t k = 0; k < q; k++) {
-		byc[k].key = m[byt[k].i].client;
-		byc[k].i = k;          /* position in byt: its template id is tid[k] */
+		if (m[byt[k].i].lockstep)
+			continue;
+		byc[nc].key = m[byt[k].i].client;
+		byc[nc].i = k;         /* position in byt: its template id is tid[k] */
+		nc++;
 	}
-	qsort(byc, q, sizeof(*byc), cmp_idx);
-	for (size_t a = 0, b; a < q; a = b) {
-		for (b = a; b < q && byc[b].key == byc[a].key; b++)
+	qsort(byc, nc, sizeof(*byc), cmp_idx);
+	for (size_t a = 0, b; a < nc; a = b) {
+		for (b = a; b < nc && byc[b].key == byc[a].key; b++)
 			;
 		for (size_t x = a; x < b; x++) {
 			for (size_t y = x + 1; y < b; y++) {
@@ -241,16 +252,22 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		byk[nk].key = (uint64_t)uf_find(parent, t) << 32 | (uint32_t)m[i].client;
 		byk[nk].i = i;
 		byk[nk].w = m[i].weight;
+		byk[nk].lockstep = m[i].lockstep;
+		byk[nk].tw = m[i].lockstep ? 0 : m[i].weight;
 		nk++;
 	}
 	qsort(byk, nk, sizeof(*byk), cmp_idx);
 	/* A client's rows merge into one, kept when the component carries at
 	 * least DG_LINK_SHARE of its traffic; [0, nr) then holds the kept. */
 	for (size_t a = 0, b; a < nk; a = b) {
-		double w = 0;
+		double w = 0, tw = 0;
+		int lockstep = 0;
 
-		for (b = a; b < nk && byk[b].key == byk[a].key; b++)
+		for (b = a; b < nk && byk[b].key == byk[a].key; b++) {
 			w += byk[b].w;
+			tw += byk[b].tw;
+			lockstep |= byk[b].lockstep;
+		}
 		if (w < DG_LINK_SHARE) {
 			for (size_t k = a; k < b; k++)
 				ent_t[byk[k].i] = UINT32_MAX;
@@ -258,6 +275,8 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		}
 		byk[nr] = byk[a];
 		byk[nr].w = w > 1 ? 1 : w;
+		byk[nr].lockstep = lockstep;
+		byk[nr].tw = tw > 1 ? 1 : tw;
 		nr++;
 	}
 	for (size_t a = 0, b; a < nr; a = b) {

@@ -1,9 +1,12 @@
 /* clusters.h — the crowd behind a campaign: clients grouped by the
  * template (system prompt / instruction frame fingerprint) that dominates
  * their traffic (and clients that rotate through several templates belong
- * to each, in proportion). A cluster's features are its members' pooled together, so
- * Templates that the same clients rotate through are linked into one
- * component (paraphrased campaigns).
+ * to each, in proportion). Templates that the same clients rotate through
+ * are linked into one component (paraphrased campaigns). A lockstep group
+ * (keys that start and stop in the same minutes) enters as one more
+ * template that carries all of each member's traffic; it is a cluster of
+ * its own, never linked to its members' templates. A cluster's features are its members' pooled
+ * together, so
  * 200 keys that each send 2 requests a minute through 10 addresses with one
  * template read as one client sending 400 a minute, with a crowd evidence
  * (keys per address) on top; it gets its own score. */
@@ -27,6 +30,7 @@ struct dg_cluster_member {
 	const struct dg_hll *subnets;  /* a key's /24 and /48 groups; NULL for an address */
 	const char *ip;                /* an address client's own address, else NULL */
 	int is_key;
+	int lockstep;                  /* tmpl is a lockstep group (lockstep.h), weight 1 */
 };
 
 struct dg_cluster {

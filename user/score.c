@@ -14,6 +14,7 @@ static const char *ev_names[DG_EV__MAX] = {
 	[DG_EV_PARALLEL] = "parallel",
 	[DG_EV_SINGLE] = "single_turn",
 	[DG_EV_CROWD] = "crowd",
+	[DG_EV_LOCKSTEP] = "lockstep",
 	[DG_EV_ELICIT] = "cot",
 	[DG_EV_REASONING] = "reasoning",
 	[DG_EV_LOGPROBS] = "logprobs",
@@ -35,8 +36,8 @@ const char *dg_action_name(enum dg_action a)
  * - Harvest signals are what separates a campaign from a batch job, so the
  *   strongest weights sit there; log-probabilities alone are weaker, since
  *   evaluation harnesses use them too.
- * - Template concentration and near-duplicates are strong automation
- *   signals; single-turn and duty cycle are weak alone (many legitimate
+ * - Template concentration, near-duplicates, a crowd of keys and keys in
+ *   lockstep are strong automation signals; single-turn and duty cycle are weak alone (many legitimate
  *   pipelines are single-turn and always on). */
 void dg_score_config_default(struct dg_score_config *c)
 {
@@ -49,6 +50,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->weight[DG_EV_PARALLEL] = 0.3;
 	c->weight[DG_EV_SINGLE] = 0.3;
 	c->weight[DG_EV_CROWD] = 0.7;
+	c->weight[DG_EV_LOCKSTEP] = 0.6;
 	c->weight[DG_EV_ELICIT] = 0.7;
 	c->weight[DG_EV_REASONING] = 0.3;
 	c->weight[DG_EV_LOGPROBS] = 0.4;
@@ -138,6 +140,8 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 			 fmax(fmax(ramp(f->crowd_keys / fmax(1, f->crowd_addrs), 1.5, 6),
 				   ramp(f->crowd_keys / fmax(1, f->crowd_subnets), 3, 15)),
 			      ramp(f->crowd_keys, 20, 100));
+	/* Keys that start and stop in the same minutes, again and again. */
+	e[DG_EV_LOCKSTEP] = ramp(f->lockstep_keys, 2, 10);
 	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6);
 	e[DG_EV_REASONING] = ramp(f->reasoning_share, 0.2, 0.8);
 	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
@@ -178,6 +182,9 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 		snprintf(out, size, "%u keys behind %.0f address%s in %.0f subnet%s share templates",
 			 f->crowd_keys, f->crowd_addrs, lround(f->crowd_addrs) == 1 ? "" : "es",
 			 f->crowd_subnets, lround(f->crowd_subnets) == 1 ? "" : "s");
+		break;
+	case DG_EV_LOCKSTEP:
+		snprintf(out, size, "%u keys start and stop in the same minutes", f->lockstep_keys);
 		break;
 	case DG_EV_ELICIT:
 		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->cot_share);

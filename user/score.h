@@ -5,7 +5,8 @@
  * come in two families, and a distillation campaign needs both:
  *   automation — volume against the host's own population (robust z),
  *     template concentration, near-duplicate prompts, regular timing,
- *     a high duty cycle, parallelism, single-turn exchanges;
+ *     a high duty cycle, parallelism, single-turn exchanges, and for a
+ *     cluster the crowd (many keys, few addresses) and keys in lockstep;
  *   harvest — asking for reasoning (chain-of-thought phrases, reasoning
  *     parameters), log-probabilities, output-heavy exchanges at the token
  *     cap, a rush to a newly released model.
@@ -21,7 +22,7 @@
 
 enum dg_evidence {
 	DG_EV_VOLUME, DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_REGULAR, DG_EV_DUTY,
-	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD,          /* automation */
+	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD, DG_EV_LOCKSTEP, /* automation */
 	DG_EV_ELICIT, DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_OUTPUT_HEAVY,
 	DG_EV_NEW_MODEL,                                    /* harvest */
 	DG_EV__MAX

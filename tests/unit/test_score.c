@@ -276,6 +276,7 @@ static void test_monotonic(void **state)
 		f.reasoning_share = r[17];
 		f.crowd_keys = (uint32_t)(r[18] * 60);
 		f.crowd_addrs = 1 + r[19] * 40;
+		f.lockstep_keys = (uint32_t)(r[0] * 15);
 		dg_score_client(&c, &pop, &f, &a);
 		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
 			g = f;
@@ -292,6 +293,10 @@ static void test_monotonic(void **state)
 		assert_true(b.score >= a.score);
 		g = f;
 		g.crowd_addrs = fmax(1, g.crowd_addrs / 2);
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+		g = f;                            /* more keys in lockstep */
+		g.lockstep_keys += 3;
 		dg_score_client(&c, &pop, &g, &b);
 		assert_true(b.score >= a.score);
 		g = f;                            /* more regular timing */
@@ -584,6 +589,71 @@ static void test_cluster_membership_sums_shares(void **state)
 	free(cl);
 }
 
+/* Keys that one scheduler starts and stops together, each request with a
+ * template and prompt of its own, each key on its own address: only their
+ * timing ties them. The same traffic on unrelated schedules stays apart,
+ * and a conversation that happens to keep the same minutes is not flagged. */
+static void test_lockstep_cluster(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v;
+	struct dg_record r;
+	char key[13], ip[32];
+	size_t n, found = 0;
+	uint64_t u = 0;
+
+	(void)state;
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 1024);
+	for (int s = 0; s < 20 * 60; s += 5) {
+		for (int k = 0; k < 25; k++) {
+			int lock = k < 12 || k == 24;
+			/* In step: 2 minutes on, 2 off. Apart: periods of 3 to 7
+			 * minutes, each in its own phase. */
+			int period = lock ? 240 : 180 + 60 * (k % 5), phase = lock ? 0 : 37 * k;
+			if ((s + phase) % period >= 120 || (s / 5 + k) % 4)
+				continue;                  /* a request every 20 s when on */
+			/* Key 24: a person in a conversation whose minutes fall in
+			 * step with the campaign's. */
+			snprintf(key, sizeof(key), "%c%011x", k == 24 ? 'p' : lock ? 'w' : 'x', k);
+			snprintf(ip, sizeof(ip), "10.%d.%d.9", k, lock);
+			rec(&r, T0 + s + k * 0.01, key, ip, 1);
+			u++;
+			r.system_fp = dg_hash64(&u, sizeof(u));       /* a frame of its own */
+			r.prompt_simhash = dg_hash64(&r.system_fp, 8);
+			r.logprobs = 0;
+			if (k == 24)
+				r.messages = 6;
+			dg_clients_ingest(t, &r);
+		}
+	}
+	n = dg_clients_snapshot(t, 0, &v);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name[4] == 'w') {
+			found++;
+			assert_non_null(v[i].cluster);
+			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
+			int said = 0;
+			for (int k = 0; k < v[i].s.n_reasons; k++)
+				said |= strstr(v[i].s.reasons[k], "13 keys start and stop in the same minutes") != NULL;
+			assert_true(said);
+		} else if (v[i].name[4] == 'p') {
+			/* In step, and asking for reasoning, but a conversation:
+			 * it does not inherit the campaign's score. */
+			found += 100;
+			assert_non_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+			assert_true(v[i].first_flag_ts == 0);
+		} else {
+			assert_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+		}
+	}
+	assert_int_equal(found, 112);
+	dg_clients_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -599,6 +669,7 @@ int main(void)
 		cmocka_unit_test(test_client_bound),
 		cmocka_unit_test(test_hydra_cluster),
 		cmocka_unit_test(test_cluster_membership_sums_shares),
+		cmocka_unit_test(test_lockstep_cluster),
 	};
 	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }
