@@ -13,10 +13,13 @@ usage: scenario.py [--mode records|http] [--seed N] [--start ISO|UNIX] [--durati
                    [--truth-raw-keys] [--http-token-cap N] [--timeout S]
                    [--chat-* ...] [--agent-* ...] [--batch-* ...] [--eval-* ...]
                    [--loud-* ...] [--hydra-* ...] [--lowslow-* ...] [--mixed-* ...]
+                   [--waves-* ...]
 
 Populations (POP for --only): chat, agent, batch, eval (legitimate) and the
-distillation campaign styles loud, hydra, lowslow and mixed (a commercial
-proxy carrying ordinary customers' keys and a campaign's keys). Every
+distillation campaign styles loud, hydra, lowslow, mixed (a commercial
+proxy carrying ordinary customers' keys and a campaign's keys) and waves
+(keys that one scheduler starts and stops together, each request with a
+frame of its own). Every
 population has its own options (`--help` lists them with their defaults);
 `--scale F` multiplies the population sizes (users, agents, jobs, harnesses,
 campaigns' keys and addresses), not the rates. `--seed` fixes the output
@@ -1482,6 +1485,31 @@ POPS = {
         Opt("model", str, "dg-large", "model"),
         Opt("p429", float, 0.001, "share of 429 answers"),
     ]),
+    "waves": ("campaign style 5: keys driven in lockstep waves, each request its own frame", [
+        Opt("campaigns", int, 1, "wave campaigns"),
+        Opt("keys", int, 80, "keys per campaign", True),
+        Opt("addresses", int, 80, "addresses per campaign (each key keeps its own)", True),
+        Opt("subnets", int, 40, "/24s holding the addresses"),
+        Opt("on", float, 2.0, "minutes a wave runs"),
+        Opt("off", float, 2.0, "minutes between waves"),
+        Opt("rate", float, 3.0, "requests per minute per key during a wave"),
+        Opt("jitter", float, 0.3, "relative jitter of the inter-arrival time in a wave"),
+        Opt("offset", float, 10.0, "seconds: each key starts a wave up to this late"),
+        Opt("templates", str, "cot-math-2,cot-logic-1,cot-agent-1", "templates"),
+        Opt("paraphrase", float, 0.5, "paraphrase probability per slot"),
+        Opt("preamble-share", float, 1.0,
+            "share of requests opening with a line of their own (no shared frame)"),
+        Opt("stacks", str, "python,node,go", "TLS stacks (JA4s) of the keys"),
+        Opt("logprobs-share", float, 0.1, "share with logprobs"),
+        Opt("top-logprobs", int, 5, "top_logprobs"),
+        Opt("reasoning-share", float, 0.3, "share with reasoning parameters"),
+        Opt("cap-share", float, 0.8, "share with max_tokens at the cap (else half of it)"),
+        Opt("stream-share", float, 0.3, "share that stream"),
+        Opt("output-median", float, 1500.0, "median answer tokens"),
+        Opt("temperature", float, 0.7, "temperature"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.001, "share of 429 answers"),
+    ]),
     "mixed": ("campaign style 4: a commercial proxy carrying customers and a campaign", [
         Opt("proxies", int, 1, "commercial proxies (each with its own campaign)"),
         Opt("addresses", int, 4, "addresses per proxy"),
@@ -1828,7 +1856,15 @@ class CampaignStyle:
             if v not in fill:
                 n = ri(rng, 2, 8) if v.startswith("O") else ri(rng, 4, 13)
                 fill[v] = [corpus.random_piece(rng, n)]
-        conv.add("user", self.ut[i].build(rng, fill, getattr(p, "paraphrase", 0.0)))
+        built = self.ut[i].build(rng, fill, getattr(p, "paraphrase", 0.0))
+        if rng.random() < getattr(p, "preamble_share", 0.0):
+            # A line of its own first: the frame (first line kept whole)
+            # differs on every request, so no template is shared.
+            pre = corpus.random_piece(rng, ri(rng, 5, 10))
+            raws, norm, parts, rawlen = built
+            built = ([pre[0], "\n"] + raws, pre[1] + " " + norm, (pre,) + tuple(parts),
+                     rawlen + pre[8] + 1)
+        conv.add("user", built)
         logprobs = rng.random() < p.logprobs_share
         top = p.top_logprobs if logprobs and p.top_logprobs > 0 else None
         reasoning = rng.random() < p.reasoning_share
@@ -1865,6 +1901,25 @@ def gen_hydra_key(ctx, p, rng, client, k, nk, proxies, style, t0):
         i += nk
 
 
+def gen_wave_key(ctx, p, rng, client, ip, style, t0):
+    """One key of a wave campaign: the scheduler runs waves of --waves-on
+    minutes every on+off minutes for all keys at once; in a wave the key
+    starts up to --waves-offset seconds late and sends at --waves-rate."""
+    period, on = 60.0 * (p.on + p.off), 60.0 * p.on
+    gap = 60.0 / p.rate
+    w = 0
+    while True:
+        ws = t0 + w * period
+        if ws >= ctx.end:
+            return
+        t = ws + rng.uniform(0.0, p.offset)
+        while t < ws + on and t < ctx.end:
+            if t >= ctx.start:
+                yield style.request(rng, client, t, ip)
+            t += gap * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
+        w += 1
+
+
 def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
     """One key of a low-and-slow campaign (also the mixed proxy's keys):
     log-normally jittered inter-arrival times around 60/rate seconds."""
@@ -1880,7 +1935,7 @@ def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
 
 # ------------------------------------------------------------ the scenario
 
-POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed"]
+POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed", "waves"]
 
 
 def build_actors(ctx):
@@ -2005,6 +2060,24 @@ def build_actors(ctx):
                 client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, homes[k % len(homes)], addrs,
                                          style, p.stickiness), p.rate * D / 60.0)
+    if "waves" in only:
+        p = P(opts, "waves")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("waves", c)
+            cid = "waves-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "waves", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            t0 = ctx.start - rng.uniform(0.0, 60.0 * (p.on + p.off))
+            duty = p.on / (p.on + p.off)
+            for k in range(p.keys):
+                krng = ctx.rng("waves", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_wave_key(ctx, p, krng, client, addrs[k % len(addrs)], style, t0),
+                            p.rate * duty * D / 60.0)
     if "mixed" in only:
         p = P(opts, "mixed")
         pc = P(opts, "chat")
@@ -2572,12 +2645,12 @@ def validate(ap, opts):
             if x not in POPS:
                 ap.error("--only: no population %r (one of %s)" % (x, ", ".join(POP_ORDER)))
     for opt in ("batch_templates", "loud_templates", "hydra_templates", "lowslow_templates",
-                "mixed_templates", "eval_benchmarks"):
+                "mixed_templates", "waves_templates", "eval_benchmarks"):
         for t in names_list(getattr(opts, opt)):
             if t not in TEMPLATES:
                 ap.error("--%s: no template %r (see --list-templates)"
                          % (opt.replace("_", "-"), t))
-    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack"):
+    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack", "waves_stacks"):
         for x in names_list(getattr(opts, opt)):
             if x not in JA4S:
                 ap.error("--%s: no TLS stack %r (one of %s)"
@@ -2598,9 +2671,11 @@ def validate(ap, opts):
         ap.error("--batch-rates and --tz-offsets are comma lists of numbers")
     if any(float(x) <= 0 for x in names_list(opts.batch_rates)):
         ap.error("--batch-rates must be positive")
-    for pop in ("loud", "hydra", "lowslow", "mixed"):
+    for pop in ("loud", "hydra", "lowslow", "mixed", "waves"):
         if getattr(opts, pop + "_rate") <= 0:
             ap.error("--%s-rate must be positive" % pop)
+    if opts.waves_on <= 0 or opts.waves_off < 0:
+        ap.error("--waves-on must be positive and --waves-off not negative")
 
 
 def main(argv=None):

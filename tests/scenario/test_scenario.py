@@ -116,14 +116,15 @@ class Records(unittest.TestCase):
             self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "campaign"))
             self.assertIsInstance(lab["actor"], str)
             if lab["population"] == "campaign":
-                self.assertIn(lab["style"], ("loud", "hydra", "lowslow", "mixed-proxy"))
+                self.assertIn(lab["style"], ("loud", "hydra", "lowslow", "mixed-proxy", "waves"))
                 self.assertEqual(lab["campaign"], lab["actor"])
             else:
                 self.assertIsNone(lab["style"])
                 self.assertIsNone(lab["campaign"])
 
     def test_every_population_present_and_summary(self):
-        for k in ("chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed-proxy"):
+        for k in ("chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed-proxy",
+                  "waves"):
             self.assertIn(k, self.by)
         self.assertIn("population", self.err)
         total = [line for line in self.err.splitlines() if line.startswith("total")]
@@ -184,6 +185,27 @@ class Records(unittest.TestCase):
         bs = [r["prompt_simhash"] for r in self.by["batch"][:300]]
         near_b = sum(1 for j, h in enumerate(bs) if any(hamming(h, x) <= 12 for x in bs[:j]))
         self.assertLess(near_b / len(bs), 0.1)
+
+    def test_waves(self):
+        # One scheduler: every key active in the same minutes and idle in the
+        # same minutes; each request a frame of its own; one address per key.
+        rs = self.by["waves"]
+        keys = collections.defaultdict(list)
+        for r in rs:
+            keys[r["key"]].append(r)
+        self.assertGreaterEqual(len(keys), 10)
+        self.assertTrue(all(len({r["ip"] for r in v}) == 1 for v in keys.values()))
+        self.assertEqual(len({r["ip"] for r in rs}), len(keys))
+        self.assertGreater(len({r["system_fp"] for r in rs}), 0.95 * len(rs))
+        self.assertTrue(all(r["cot_prompt"] and r["messages"] == 1 for r in rs))
+        t0 = min(r["ts"] for r in rs)
+        # In the 4-minute period (2 on, 2 off), the requests of all keys
+        # leave one shared quiet arc of close to 2 minutes.
+        phases = sorted(r["ts"] % 240 for r in rs)
+        gaps = [b - a for a, b in zip(phases, phases[1:])] + [phases[0] + 240 - phases[-1]]
+        self.assertGreater(max(gaps), 90)
+        for v in keys.values():
+            self.assertLess(min(r["ts"] for r in v) - t0, 240 + 20)
 
     def test_batch(self):
         rs = self.by["batch"]
