@@ -132,8 +132,9 @@ struct client {
 	struct dg_client_state st;
 	double first_flag_ts;
 	uint64_t first_flag_requests;
-	/* Its clusters, one per template it sends enough of (current when
-	 * cluster_gen == t->gen): index in t->clusters and share. */
+	/* Its clusters, one per template it sends enough of and one for its
+	 * lockstep group (current when cluster_gen == t->gen): index in
+	 * t->clusters and share. */
 	int32_t cl[DG_MEMBER_ROWS];
 	float cl_share[DG_MEMBER_ROWS];
 	uint8_t ncl;
@@ -293,7 +294,7 @@ static void effective(const struct dg_clients *t, const struct client *c,
 		for (int i = 0; i < c->ncl; i++) {
 			harvest = fmax(harvest, t->clusters[c->cl[i]].s.harvest);
 			/* Timing alone ties a lockstep cluster: a member must also
-			 * automate like it. */
+			 * shape its requests like it. */
 			if (t->clusters[c->cl[i]].f.lockstep_keys)
 				automation = fmax(automation,
 						  request_shape(&t->sc, &t->clusters[c->cl[i]].s));
