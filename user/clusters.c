@@ -11,8 +11,7 @@ struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
 	double w;
-	double tw;             /* the part of w on real templates (not lockstep) */
-	int lockstep;          /* a merged row: one of its entries is a lockstep group */
+	int lockstep;          /* a lockstep group's row (its own component, never mixed) */
 };
 
 static int cmp_idx(const void *a, const void *b)
@@ -68,7 +67,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->out_tokens += (uint64_t)llround(g->out_tokens * pw);
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
-		f->template_share += r * ix[k].tw;
+		/* A lockstep group is no template: its rows add no template share. */
+		f->template_share += ix[k].lockstep ? 0 : r * pw;
 		f->near_dup_share += r * g->near_dup_share;
 		f->cot_share += r * g->cot_share;
 		f->reasoning_share += r * g->reasoning_share;
@@ -253,21 +253,16 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		byk[nk].i = i;
 		byk[nk].w = m[i].weight;
 		byk[nk].lockstep = m[i].lockstep;
-		byk[nk].tw = m[i].lockstep ? 0 : m[i].weight;
 		nk++;
 	}
 	qsort(byk, nk, sizeof(*byk), cmp_idx);
 	/* A client's rows merge into one, kept when the component carries at
 	 * least DG_LINK_SHARE of its traffic; [0, nr) then holds the kept. */
 	for (size_t a = 0, b; a < nk; a = b) {
-		double w = 0, tw = 0;
-		int lockstep = 0;
+		double w = 0;
 
-		for (b = a; b < nk && byk[b].key == byk[a].key; b++) {
+		for (b = a; b < nk && byk[b].key == byk[a].key; b++)
 			w += byk[b].w;
-			tw += byk[b].tw;
-			lockstep |= byk[b].lockstep;
-		}
 		if (w < DG_LINK_SHARE) {
 			for (size_t k = a; k < b; k++)
 				ent_t[byk[k].i] = UINT32_MAX;
@@ -275,8 +270,6 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		}
 		byk[nr] = byk[a];
 		byk[nr].w = w > 1 ? 1 : w;
-		byk[nr].lockstep = lockstep;
-		byk[nr].tw = tw > 1 ? 1 : tw;
 		nr++;
 	}
 	for (size_t a = 0, b; a < nr; a = b) {

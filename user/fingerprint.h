@@ -111,9 +111,7 @@ struct dg_frame {
 	struct dg_normstate st;   /* normaliser of the current line */
 	uint8_t line[DG_LABEL_MAX + 2];  /* the current line's first bytes, unclassified */
 	uint8_t used;
-	uint8_t mode;             /* 0 unclassified, 1 copy to out, 2 skip */
-	uint8_t colon;            /* line[used-1] is a label's colon */
-	uint8_t spaces;
+	uint8_t mode;             /* the current line: unclassified, copied to out, skipped */
 	uint8_t elems;            /* elements emitted (saturates at 255) */
 	uint8_t star;             /* payload lines now add nothing */
 };

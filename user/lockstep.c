@@ -1,5 +1,6 @@
 /* lockstep.c — group clients whose per-minute activity moves together. */
 #include "lockstep.h"
+#include "hll.h"
 
 #include <stdlib.h>
 
@@ -67,16 +68,6 @@ static int similar(uint32_t a, uint32_t b)
 	return jaccard_at_least(a, b) && jaccard_at_least(~a, ~b);
 }
 
-static uint64_t mix64(uint64_t x)
-{
-	x ^= x >> 33;
-	x *= 0xff51afd7ed558ccdULL;
-	x ^= x >> 33;
-	x *= 0xc4ceb9fe1a85ec53ULL;
-	x ^= x >> 33;
-	return x;
-}
-
 size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, uint64_t *group)
 {
 	struct cand *c = malloc((n ? n : 1) * NBANDS * sizeof(*c));
@@ -128,9 +119,11 @@ size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, u
 	}
 	for (size_t i = 0; i < n; i++) {
 		uint32_t r = uf_find(parent, (uint32_t)i);
+		uint64_t salted = min_id[r] ^ 0x6c6f636b73746570ULL;   /* "lockstep" */
+
 		if (size[r] < DG_LOCKSTEP_MIN_GROUP)
 			continue;
-		group[i] = mix64(min_id[r] ^ 0x6c6f636b73746570ULL) | 1;
+		group[i] = dg_hash64(&salted, sizeof(salted)) | 1;
 		groups += (uint32_t)i == r;
 	}
 out:

@@ -126,6 +126,17 @@ static void check(const struct want *w, const struct sink *s, int expect)
 	}
 }
 
+/* A reassembler with the test secret whose records land in s (emptied). */
+static struct dg_reasm *reasm_into(struct sink *s)
+{
+	struct dg_reasm_config cfg;
+
+	dg_reasm_config_default(&cfg);
+	cfg.secret = secret;
+	memset(s, 0, sizeof(*s));
+	return dg_reasm_new(&cfg, on_record, NULL, s);
+}
+
 /* Feed in (split at a) then out (split at b), each piece in calls of at
  * most step bytes (0: the piece in one call); the records land in s. */
 static void feed_split(const char *in, size_t il, size_t a, const char *out, size_t ol,
@@ -135,14 +146,9 @@ static void feed_split(const char *in, size_t il, size_t a, const char *out, siz
 		{ DG_DIR_IN, in, a }, { DG_DIR_IN, in + a, il - a },
 		{ DG_DIR_OUT, out, b }, { DG_DIR_OUT, out + b, ol - b },
 	};
-	struct dg_reasm_config cfg;
-	struct dg_reasm *ra;
+	struct dg_reasm *ra = reasm_into(s);
 	uint64_t ts = 1;
 
-	dg_reasm_config_default(&cfg);
-	cfg.secret = secret;
-	memset(s, 0, sizeof(*s));
-	ra = dg_reasm_new(&cfg, on_record, NULL, s);
 	for (size_t k = 0; k < 4; k++) {
 		size_t n = step ? step : pieces[k].len;
 		for (size_t off = 0; off < pieces[k].len; off += n)
@@ -208,14 +214,9 @@ static void test_ja4_on_records(void **state)
 		exp[el] = 0;
 	}
 	for (int order = 0; order < 2; order++) {
-		struct dg_reasm_config cfg;
-		struct dg_reasm *ra;
+		struct dg_reasm *ra = reasm_into(s);
 		uint64_t ts = 1;
 
-		dg_reasm_config_default(&cfg);
-		cfg.secret = secret;
-		memset(s, 0, sizeof(*s));
-		ra = dg_reasm_new(&cfg, on_record, NULL, s);
 		if (order == 1)
 			put(ra, DG_DIR_IN, in, il, &ts);
 		/* The hello in two pieces, as over two packets. */
