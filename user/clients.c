@@ -11,6 +11,7 @@
 #include "hll.h"
 #include "lockstep.h"
 #include "netaddr.h"
+#include "tlsgroups.h"
 
 #define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
 #define MAX_MODELS 4096
@@ -124,7 +125,7 @@ static void table_free(struct table *t)
 /* ---------- entities ---------- */
 
 #define RECENT_IPS 4                   /* addresses remembered per key, exactly */
-#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 1) /* its templates, and its lockstep group */
+#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 2) /* its templates, lockstep and TLS groups */
 
 struct client {
 	struct node n;
@@ -132,15 +133,16 @@ struct client {
 	struct dg_client_state st;
 	double first_flag_ts;
 	uint64_t first_flag_requests;
-	/* Its clusters, one per template it sends enough of and one for its
-	 * lockstep group (current when cluster_gen == t->gen): index in
-	 * t->clusters and share. */
+	/* Its clusters, one per template it sends enough of and one each for
+	 * its lockstep and TLS groups (current when cluster_gen == t->gen):
+	 * index in t->clusters and share. */
 	int32_t cl[DG_MEMBER_ROWS];
 	float cl_share[DG_MEMBER_ROWS];
 	uint8_t ncl;
 	uint64_t cluster_gen;
 	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
 	uint8_t next_ip;
+	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */
 };
 
 struct addr {
@@ -175,6 +177,8 @@ struct dg_clients {
 	size_t *member_client;             /* member -> index in act/feat */
 	uint32_t *lk_bits;                 /* lockstep: activity, id and group per act[] */
 	uint64_t *lk_ids, *lk_group;
+	uint64_t *tls_fp, *tls_group;      /* TLS client and its group per act[] */
+	double *tls_share;
 	struct dg_cluster *clusters;
 	size_t nclusters;
 	uint64_t gen;
@@ -218,6 +222,9 @@ void dg_clients_free(struct dg_clients *t)
 	free(t->lk_bits);
 	free(t->lk_ids);
 	free(t->lk_group);
+	free(t->tls_fp);
+	free(t->tls_group);
+	free(t->tls_share);
 	free(t->clusters);
 	free(t);
 }
@@ -253,57 +260,67 @@ static double request_shape(const struct dg_score_config *sc, const struct dg_sc
 	return 1 - keep;
 }
 
-/* The client's score with its clusters' counted in: the clusters' scores
- * averaged by the client's share of requests on each cluster's template
- * (a campaign key rotating through four templates of flagged clusters
+/* How much the client's own requests, however few, look like the
+ * cluster's, as a factor in [0, 1]: its harvest against the cluster's, and
+ * for a lockstep or TLS group (ties that chance or a popular client can
+ * make) its requests' shape too. A legitimate job that happens to use a
+ * campaign's template, a person whose conversation keeps the same minutes
+ * as a campaign's, or a customer on the campaign's TLS client does not
+ * inherit its score. */
+static double affinity(const struct dg_score_config *sc, const struct dg_cluster *cl,
+		       const struct dg_features *f, const struct dg_score *own)
+{
+	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0, shape;
+
+	if (cl->link != DG_LINK_TEMPLATE) {
+		/* Every conversation opens with a single-turn request: one
+		 * request shows no shape yet. */
+		if (f->req_1h < 2)
+			return 0;
+		if ((shape = request_shape(sc, &cl->s)) > 0)
+			a = fmin(a, request_shape(sc, own) / shape);
+	}
+	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
+}
+
+/* The client's score with its clusters' counted in. Template clusters
+ * count by the client's share of requests on their templates: the mean of
+ * their scores, in full once they carry at least half of its traffic (a
+ * campaign key rotating through four templates of flagged clusters
  * inherits their score; a person whose app shares a popular system prompt
- * inherits that crowd's low one). */
+ * inherits that crowd's low one). A lockstep or TLS group covers all of
+ * the client's traffic and counts whole. Each cluster's score is scaled by
+ * the client's affinity with it; the highest of the two counts. */
 static void effective(const struct dg_clients *t, const struct client *c,
 		      const struct dg_features *f, struct dg_score *s)
 {
 	const struct dg_cluster *best = NULL;
-	double eff = 0, best_part = 0, share = 0, harvest = 0, automation = 0, affinity;
+	double eff, tsum = 0, tshare = 0, group = 0, best_part = 0;
 	struct dg_score_config raw = t->sc;
 	struct dg_score own;
 
-	if (c->cluster_gen != t->gen)
+	if (c->cluster_gen != t->gen || !c->ncl)
 		return;
+	raw.min_requests = 1;
+	dg_score_client(&raw, &t->pop, f, &own);
 	for (int i = 0; i < c->ncl; i++) {
 		const struct dg_cluster *cl = &t->clusters[c->cl[i]];
-		double part = cl->s.score * c->cl_share[i];
+		double part = cl->s.score * affinity(&t->sc, cl, f, &own), w = 1;
 
-		eff += part;
-		share += c->cl_share[i];
-		if (part > best_part) {
-			best_part = part;
+		if (cl->link == DG_LINK_TEMPLATE) {
+			w = c->cl_share[i];
+			tsum += part * w;
+			tshare += w;
+		} else {
+			group = fmax(group, part);
+		}
+		if (part * w > best_part) {
+			best_part = part * w;
 			best = cl;
 		}
 	}
-	/* The mean over its clustered templates, in full once they carry at
-	 * least half of its traffic (templates under 10% are not counted). */
-	if (share > 0)
-		eff = eff / share * fmin(1, share / 0.5);
-	/* ... and in proportion to how much the client itself harvests like its
-	 * crowd (and, in a lockstep cluster, shapes its requests like it), judged on
-	 * however few requests it has: a legitimate job that happens to use a
-	 * campaign's template, or a person whose minutes happen to fall in step
-	 * with a campaign's, does not inherit its score. */
-	if (best) {
-		raw.min_requests = 1;
-		dg_score_client(&raw, &t->pop, f, &own);
-		for (int i = 0; i < c->ncl; i++) {
-			harvest = fmax(harvest, t->clusters[c->cl[i]].s.harvest);
-			/* Timing alone ties a lockstep cluster: a member must also
-			 * shape its requests like it. */
-			if (t->clusters[c->cl[i]].f.lockstep_keys)
-				automation = fmax(automation,
-						  request_shape(&t->sc, &t->clusters[c->cl[i]].s));
-		}
-		affinity = fmin(harvest > 0 ? own.harvest / harvest : 0,
-				automation > 0 ? fmin(1, request_shape(&t->sc, &own) / automation) : 1);
-		eff *= affinity <= 0.3 ? 0 : affinity >= 0.8 ? 1 : (affinity - 0.3) / 0.5;
-	}
-	eff = round(fmin(eff, 100) * 10) / 10;
+	eff = tshare > 0 ? tsum / tshare * fmin(1, tshare / 0.5) : 0;
+	eff = round(fmin(fmax(eff, group), 100) * 10) / 10;
 	if (!best || eff <= s->score)
 		return;
 	s->score = eff;
@@ -313,16 +330,52 @@ static void effective(const struct dg_clients *t, const struct client *c,
 	memcpy(s->reasons, best->s.reasons, sizeof(s->reasons));
 }
 
+/* The cluster that explains most of the client's score: the highest score
+ * times the client's share in it (a whole share for a lockstep or TLS
+ * group). */
 static const char *cluster_id(const struct dg_clients *t, const struct client *c)
 {
-	int best = -1;
+	const struct dg_cluster *best = NULL;
+	double best_part = -1;
 
 	if (c->cluster_gen != t->gen)
 		return NULL;
-	for (int i = 0; i < c->ncl; i++)
-		if (best < 0 || c->cl_share[i] > c->cl_share[best])
-			best = i;
-	return best < 0 ? NULL : t->clusters[c->cl[best]].id;
+	for (int i = 0; i < c->ncl; i++) {
+		const struct dg_cluster *cl = &t->clusters[c->cl[i]];
+		double w = cl->link == DG_LINK_TEMPLATE ? c->cl_share[i] : 1;
+		double part = (cl->s.score + 1) * w;
+
+		if (part > best_part) {
+			best_part = part;
+			best = cl;
+		}
+	}
+	return best ? best->id : NULL;
+}
+
+/* Rows for the keys in a lockstep or TLS group (group[i] non-zero): the
+ * group id as their template, weight 1. Returns the new row count. */
+static size_t add_group_rows(struct dg_clients *t, size_t n, size_t nm, const uint64_t *group,
+			     enum dg_link link)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct dg_cluster_member *m = &t->members[nm];
+
+		if (!group[i])
+			continue;
+		memset(m, 0, sizeof(*m));
+		m->client = i;
+		m->tmpl = group[i];
+		m->weight = 1;
+		m->f = &t->feat[i];
+		m->is_key = 1;
+		m->peers = &t->act[i]->st.peers;
+		m->subnets = &t->act[i]->st.subnets;
+		m->link = link;
+		t->member_client[nm] = i;
+		nm++;
+	}
+	return nm;
 }
 
 /* Every POP_EVERY of record time: features of the clients active in the
@@ -343,8 +396,12 @@ static void refresh(struct dg_clients *t, double now)
 		t->lk_bits = calloc(max, sizeof(*t->lk_bits));
 		t->lk_ids = calloc(max, sizeof(*t->lk_ids));
 		t->lk_group = calloc(max, sizeof(*t->lk_group));
+		t->tls_fp = calloc(max, sizeof(*t->tls_fp));
+		t->tls_group = calloc(max, sizeof(*t->tls_group));
+		t->tls_share = calloc(max, sizeof(*t->tls_share));
 		if (!t->act || !t->feat || !t->members || !t->member_cluster || !t->member_client ||
-		    !t->scratch || !t->lk_bits || !t->lk_ids || !t->lk_group)
+		    !t->scratch || !t->lk_bits || !t->lk_ids || !t->lk_group || !t->tls_fp ||
+		    !t->tls_group || !t->tls_share)
 			return;
 	}
 	tok = t->scratch;
@@ -371,13 +428,14 @@ static void refresh(struct dg_clients *t, double now)
 			m->peers = c->is_key ? &c->st.peers : NULL;
 			m->subnets = c->is_key ? &c->st.subnets : NULL;
 			m->ip = c->is_key ? NULL : c->n.name + 3;
-			m->lockstep = 0;
+			m->link = DG_LINK_TEMPLATE;
 			t->member_client[nm] = n;
 			nm++;
 		}
 		/* Only keys move in lockstep: an address is shared by whoever. */
 		t->lk_bits[n] = c->is_key ? dg_client_activity(&c->st, now) : 0;
 		t->lk_ids[n] = c->n.h;
+		t->tls_fp[n] = c->is_key ? c->tls.fp : 0;
 		if (t->feat[n].req_1h >= t->sc.min_requests) {
 			tok[np] = t->feat[n].tok_rate_1h;
 			req[np] = t->feat[n].rate_1h;
@@ -391,26 +449,17 @@ static void refresh(struct dg_clients *t, double now)
 		median_mad(req, np, &t->pop.req_rate_median, &t->pop.req_rate_mad);
 		t->pop.clients = (uint32_t)np;
 	}
-	/* A lockstep group is one more template, carrying all of each member's
-	 * traffic. */
-	if (dg_lockstep_groups(t->lk_bits, t->lk_ids, n, t->lk_group) != (size_t)-1) {
-		for (size_t i = 0; i < n; i++) {
-			struct dg_cluster_member *m = &t->members[nm];
-
-			if (!t->lk_group[i])
-				continue;
-			memset(m, 0, sizeof(*m));
-			m->client = i;
-			m->tmpl = t->lk_group[i];
-			m->weight = 1;
-			m->f = &t->feat[i];
-			m->is_key = 1;
-			m->peers = &t->act[i]->st.peers;
-			m->subnets = &t->act[i]->st.subnets;
-			m->lockstep = 1;
-			t->member_client[nm] = i;
-			nm++;
-		}
+	/* Lockstep and TLS groups are one more template each, carrying all of
+	 * each member's traffic; every row knows its client's TLS group. */
+	if (dg_lockstep_groups(t->lk_bits, t->lk_ids, n, (uint32_t)t->sc.lockstep_min_keys,
+			       t->lk_group) != (size_t)-1)
+		nm = add_group_rows(t, n, nm, t->lk_group, DG_LINK_LOCKSTEP);
+	if (dg_tls_groups(t->tls_fp, n, (uint32_t)t->sc.tls_min_keys, t->sc.tls_max_share,
+			  t->tls_group, t->tls_share) != (size_t)-1)
+		nm = add_group_rows(t, n, nm, t->tls_group, DG_LINK_TLS);
+	for (size_t j = 0; j < nm; j++) {
+		t->members[j].tls_group = t->tls_group[t->member_client[j]];
+		t->members[j].tls_share = t->tls_share[t->member_client[j]];
 	}
 	free(t->clusters);
 	t->nclusters = dg_clusters_build(t->members, nm, 3, &t->sc, &t->pop, &t->clusters,
@@ -531,6 +580,8 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		c->is_key = !strncmp(name, "key:", 4);
 	}
 	dg_client_observe(&c->st, &o, t->sc.template_half_life);
+	if (c->is_key && r->ja4[0])
+		dg_tls_vote(&c->tls, dg_hash64(r->ja4, strnlen(r->ja4, sizeof(r->ja4))));
 	if (c->is_key && r->ip[0]) {
 		int seen = 0;
 		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)), dg_subnet_hash(r->ip));

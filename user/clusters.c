@@ -11,7 +11,7 @@ struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
 	double w;
-	int lockstep;          /* a lockstep group's row (its own component, never mixed) */
+	enum dg_link link;     /* a lockstep or TLS group's row: its own component */
 };
 
 static int cmp_idx(const void *a, const void *b)
@@ -36,6 +36,37 @@ static uint32_t uf_find(uint32_t *parent, uint32_t x)
 		x = parent[x];
 	}
 	return x;
+}
+
+/* The TLS group most of the crowd's keys share: how many keys carry it
+ * (written to f) and that group's share of the host's keys. */
+static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
+		       struct dg_features *f)
+{
+	uint64_t *g = malloc((n ? n : 1) * sizeof(*g));
+	size_t k = 0, best = 0;
+
+	if (!g)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (m[ix[i].i].is_key && m[ix[i].i].tls_group)
+			g[k++] = m[ix[i].i].tls_group;
+	qsort(g, k, sizeof(*g), cmp_u64);
+	for (size_t a = 0, b; a < k; a = b) {
+		for (b = a; b < k && g[b] == g[a]; b++)
+			;
+		if (b - a > best) {
+			best = b - a;
+			for (size_t i = 0; i < n; i++) {
+				if (m[ix[i].i].tls_group == g[a]) {
+					f->tls_share = m[ix[i].i].tls_share;
+					break;
+				}
+			}
+		}
+	}
+	f->tls_keys = (uint32_t)best;
+	free(g);
 }
 
 /* Pool members' features: counts add, shares weight by requests. */
@@ -67,8 +98,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->out_tokens += (uint64_t)llround(g->out_tokens * pw);
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
-		/* A lockstep group is no template: its rows add no template share. */
-		f->template_share += ix[k].lockstep ? 0 : r * pw;
+		/* A lockstep or TLS group is no template: no template share. */
+		f->template_share += ix[k].link != DG_LINK_TEMPLATE ? 0 : r * pw;
 		f->near_dup_share += r * g->near_dup_share;
 		f->cot_share += r * g->cot_share;
 		f->reasoning_share += r * g->reasoning_share;
@@ -88,7 +119,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 			dg_hll_add(&nets, dg_subnet_hash(p->ip));
 		}
 		f->crowd_keys += p->is_key;
-		f->lockstep_keys += ix[k].lockstep;
+		f->lockstep_keys += ix[k].link == DG_LINK_LOCKSTEP;
 	}
 	if (w > 0) {
 		f->template_share /= w;
@@ -107,6 +138,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 	f->crowd_subnets = dg_hll_count(&nets);
 	/* Timing of a crowd is not one client's: no regularity evidence. */
 	f->iat_n = 0;
+	common_tls(m, ix, n, f);
 }
 
 /* Templates are linked when at least two clients (and a tenth of the
@@ -124,11 +156,11 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 		return;
 	size_t nc = 0;
 
-	/* A lockstep group links to nothing: chance may put a few unrelated
-	 * keys in step with a campaign, and their own templates must not pull
-	 * their crowds into it. */
+	/* A lockstep or TLS group links to nothing: chance may put a few
+	 * unrelated keys in step with a campaign, or on its TLS client, and
+	 * their own templates must not pull their crowds into it. */
 	for (size_t k = 0; k < q; k++) {
-		if (m[byt[k].i].lockstep)
+		if (m[byt[k].i].link != DG_LINK_TEMPLATE)
 			continue;
 		byc[nc].key = m[byt[k].i].client;
 		byc[nc].i = k;         /* position in byt: its template id is tid[k] */
@@ -252,7 +284,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		byk[nk].key = (uint64_t)uf_find(parent, t) << 32 | (uint32_t)m[i].client;
 		byk[nk].i = i;
 		byk[nk].w = m[i].weight;
-		byk[nk].lockstep = m[i].lockstep;
+		byk[nk].link = m[i].link;
 		nk++;
 	}
 	qsort(byk, nk, sizeof(*byk), cmp_idx);
@@ -294,6 +326,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		root_cl[root] = (int32_t)ncl;
 		snprintf(c->id, sizeof(c->id), "c-%08x", (unsigned)(dg_hash64(&c->tmpl, 8) >> 32));
 		c->members = (uint32_t)(b - a);
+		c->link = byk[a].link;
 		pool(m, byk + a, b - a, &c->f);
 		dg_score_client(sc, pop, &c->f, &c->s);
 		ncl++;

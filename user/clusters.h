@@ -2,14 +2,15 @@
  * template (system prompt / instruction frame fingerprint) that dominates
  * their traffic (and clients that rotate through several templates belong
  * to each, in proportion). Templates that the same clients rotate through
- * are linked into one component (paraphrased campaigns). A lockstep group
- * (keys that start and stop in the same minutes) enters as one more
- * template that carries all of each member's traffic; it is a cluster of
- * its own, never linked to its members' templates. A cluster's features are its members' pooled
- * together, so
- * 200 keys that each send 2 requests a minute through 10 addresses with one
- * template read as one client sending 400 a minute, with a crowd evidence
- * (keys per address) on top; it gets its own score. */
+ * are linked into one component (paraphrased campaigns). Two more kinds of
+ * tie enter as one more "template" that carries all of each member's
+ * traffic, each a cluster of its own, never linked to its members'
+ * templates: a lockstep group (keys that start and stop in the same
+ * minutes, lockstep.h) and a TLS group (keys that share a TLS client rare
+ * on the host, tlsgroups.h). A cluster's features are its members' pooled
+ * together, so 200 keys that each send 2 requests a minute through 10
+ * addresses with one template read as one client sending 400 a minute,
+ * with a crowd evidence (keys per address) on top; it gets its own score. */
 #ifndef DG_CLUSTERS_H
 #define DG_CLUSTERS_H
 
@@ -18,6 +19,9 @@
 #include "client_features.h"
 #include "hll.h"
 #include "score.h"
+
+/* What ties a cluster's members. */
+enum dg_link { DG_LINK_TEMPLATE = 0, DG_LINK_LOCKSTEP, DG_LINK_TLS };
 
 /* One (client, template) pair: a client that sends several templates is a
  * member of each of their clusters, weighted by its share on each. */
@@ -30,13 +34,16 @@ struct dg_cluster_member {
 	const struct dg_hll *subnets;  /* a key's /24 and /48 groups; NULL for an address */
 	const char *ip;                /* an address client's own address, else NULL */
 	int is_key;
-	int lockstep;                  /* tmpl is a lockstep group (lockstep.h), weight 1 */
+	enum dg_link link;             /* a lockstep or TLS group: tmpl is its id, weight 1 */
+	uint64_t tls_group;            /* the client's TLS group (tlsgroups.h), 0 none */
+	double tls_share;              /* share of the host's keys on its TLS client */
 };
 
 struct dg_cluster {
 	uint64_t tmpl;                 /* the smallest template of the component */
 	char id[16];                   /* "c-" + 8 hex, stable for a template */
 	uint32_t members;
+	enum dg_link link;
 	struct dg_features f;          /* pooled */
 	struct dg_score s;
 };

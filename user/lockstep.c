@@ -68,7 +68,8 @@ static int similar(uint32_t a, uint32_t b)
 	return jaccard_at_least(a, b) && jaccard_at_least(~a, ~b);
 }
 
-size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, uint64_t *group)
+size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, uint32_t min_group,
+			  uint64_t *group)
 {
 	struct cand *c = malloc((n ? n : 1) * NBANDS * sizeof(*c));
 	uint32_t *parent = malloc((n ? n : 1) * sizeof(*parent));
@@ -121,7 +122,7 @@ size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, u
 		uint32_t r = uf_find(parent, (uint32_t)i);
 		uint64_t salted = min_id[r] ^ 0x6c6f636b73746570ULL;   /* "lockstep" */
 
-		if (size[r] < DG_LOCKSTEP_MIN_GROUP)
+		if (size[r] < min_group)
 			continue;
 		group[i] = dg_hash64(&salted, sizeof(salted)) | 1;
 		groups += (uint32_t)i == r;

@@ -14,7 +14,8 @@
  * minutes have a Jaccard similarity of at least DG_LOCKSTEP_JACCARD (keys
  * of one scheduler start seconds apart, sometimes across a minute
  * boundary, so a wave's edges may differ by a minute). Groups are the connected components of those pairs
- * with at least DG_LOCKSTEP_MIN_GROUP members. O(n log n), deterministic. */
+ * with at least min_group members (DG_LOCKSTEP_MIN_GROUP by default, the
+ * score.lockstep_min_keys setting). O(n log n), deterministic. */
 #ifndef DG_LOCKSTEP_H
 #define DG_LOCKSTEP_H
 
@@ -37,6 +38,7 @@ int dg_lockstep_eligible(uint32_t bits);
  * smallest id in the group, so stable while that member stays) or 0.
  * Returns the number of groups, or (size_t)-1 when out of memory (then
  * every group[i] is 0). */
-size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, uint64_t *group);
+size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, uint32_t min_group,
+			  uint64_t *group);
 
 #endif

@@ -1,5 +1,6 @@
 /* score.c — evidence from features, the combination, reasons, action. */
 #include "score.h"
+#include "lockstep.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -15,6 +16,7 @@ static const char *ev_names[DG_EV__MAX] = {
 	[DG_EV_SINGLE] = "single_turn",
 	[DG_EV_CROWD] = "crowd",
 	[DG_EV_LOCKSTEP] = "lockstep",
+	[DG_EV_TLS] = "tls_client",
 	[DG_EV_ELICIT] = "cot",
 	[DG_EV_REASONING] = "reasoning",
 	[DG_EV_LOGPROBS] = "logprobs",
@@ -37,8 +39,10 @@ const char *dg_action_name(enum dg_action a)
  *   strongest weights sit there; log-probabilities alone are weaker, since
  *   evaluation harnesses use them too.
  * - Template concentration, near-duplicates, a crowd of keys and keys in
- *   lockstep are strong automation signals; single-turn and duty cycle are weak alone (many legitimate
- *   pipelines are single-turn and always on). */
+ *   lockstep are strong automation signals; single-turn and duty cycle are
+ *   weak alone (many legitimate pipelines are single-turn and always on).
+ * - A TLS client shared by a crowd is weaker than lockstep: the users of
+ *   one vendor's app share its client too. */
 void dg_score_config_default(struct dg_score_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -51,6 +55,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->weight[DG_EV_SINGLE] = 0.3;
 	c->weight[DG_EV_CROWD] = 0.7;
 	c->weight[DG_EV_LOCKSTEP] = 0.6;
+	c->weight[DG_EV_TLS] = 0.4;
 	c->weight[DG_EV_ELICIT] = 0.7;
 	c->weight[DG_EV_REASONING] = 0.3;
 	c->weight[DG_EV_LOGPROBS] = 0.4;
@@ -63,6 +68,9 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->template_half_life = 600;
 	c->new_model_window = 86400;
 	c->new_model_warmup = 3600;
+	c->tls_min_keys = 4;
+	c->tls_max_share = 0.1;
+	c->lockstep_min_keys = DG_LOCKSTEP_MIN_GROUP;
 }
 
 int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
@@ -87,6 +95,9 @@ int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
 	NUM(template_half_life, 1, 86400)
 	NUM(new_model_window, 60, 30 * 86400)
 	NUM(new_model_warmup, 0, 30 * 86400)
+	NUM(tls_min_keys, 2, 1e9)
+	NUM(tls_max_share, 0, 1)
+	NUM(lockstep_min_keys, 2, 1e9)
 #undef NUM
 	return -1;
 }
@@ -142,6 +153,9 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 			      ramp(f->crowd_keys, 20, 100));
 	/* Keys that start and stop in the same minutes, again and again. */
 	e[DG_EV_LOCKSTEP] = ramp(f->lockstep_keys, 2, 10);
+	/* Keys on one TLS client, the rarer on the host the stronger. */
+	e[DG_EV_TLS] = c->tls_max_share <= 0 ? 0 : ramp(f->tls_keys, 3, 12) *
+		       ramp(f->tls_share, c->tls_max_share, c->tls_max_share / 4);
 	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6);
 	e[DG_EV_REASONING] = ramp(f->reasoning_share, 0.2, 0.8);
 	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
@@ -185,6 +199,10 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 		break;
 	case DG_EV_LOCKSTEP:
 		snprintf(out, size, "%u keys start and stop in the same minutes", f->lockstep_keys);
+		break;
+	case DG_EV_TLS:
+		snprintf(out, size, "%u keys share a TLS client that %.1f%% of keys use", f->tls_keys,
+			 100 * f->tls_share);
 		break;
 	case DG_EV_ELICIT:
 		snprintf(out, size, "%.0f%% ask for step-by-step reasoning", 100 * f->cot_share);
@@ -239,6 +257,20 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 			j--;
 		}
 		order[j] = v;
+	}
+	/* A cluster's first reason is what ties its members (crowd, lockstep,
+	 * TLS client): members inherit its reasons, and a small key's reader
+	 * needs to see why it belongs. */
+	for (int i = 0; f->crowd_keys && i < DG_EV__MAX; i++) {
+		int v = order[i];
+
+		if (v != DG_EV_CROWD && v != DG_EV_LOCKSTEP && v != DG_EV_TLS)
+			continue;
+		if (i > 0 && contrib[v] >= 0.15) {
+			memmove(order + 1, order, (size_t)i * sizeof(order[0]));
+			order[0] = v;
+		}
+		break;
 	}
 	for (int i = 0; i < DG_EV__MAX && s->n_reasons < DG_MAX_REASONS; i++) {
 		if (contrib[order[i]] < 0.15)

@@ -6,7 +6,8 @@
  *   automation — volume against the host's own population (robust z),
  *     template concentration, near-duplicate prompts, regular timing,
  *     a high duty cycle, parallelism, single-turn exchanges, and for a
- *     cluster the crowd (many keys, few addresses) and keys in lockstep;
+ *     cluster the crowd (many keys, few addresses), keys in lockstep and
+ *     keys on a TLS client that is rare on the host;
  *   harvest — asking for reasoning (chain-of-thought phrases, reasoning
  *     parameters), log-probabilities, output-heavy exchanges at the token
  *     cap, a rush to a newly released model.
@@ -22,7 +23,7 @@
 
 enum dg_evidence {
 	DG_EV_VOLUME, DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_REGULAR, DG_EV_DUTY,
-	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD, DG_EV_LOCKSTEP, /* automation */
+	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD, DG_EV_LOCKSTEP, DG_EV_TLS, /* automation */
 	DG_EV_ELICIT, DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_OUTPUT_HEAVY,
 	DG_EV_NEW_MODEL,                                    /* harvest */
 	DG_EV__MAX
@@ -40,6 +41,9 @@ struct dg_score_config {
 	double template_half_life;     /* seconds (600) */
 	double new_model_window;       /* a model is new for this long after first seen (86400) */
 	double new_model_warmup;       /* models seen this soon after start are not new (3600) */
+	double tls_min_keys;           /* keys on one TLS client that make a group (4) */
+	double tls_max_share;          /* ... when at most this share of keys use it (0.1) */
+	double lockstep_min_keys;      /* keys in step that make a group (4) */
 };
 
 /* Robust location and scale of the host's clients (population.c). */

@@ -53,7 +53,7 @@ static void test_waves_group(void **state)
 		bits[n++] = (uint32_t)lcg(&seed) & (i % 2 ? (uint32_t)lcg(&seed) : ~0u);
 	for (size_t i = 0; i < n; i++)
 		ids[i] = 1000 + i;
-	groups = dg_lockstep_groups(bits, ids, n, group);
+	groups = dg_lockstep_groups(bits, ids, n, DG_LOCKSTEP_MIN_GROUP, group);
 	assert_int_equal(groups, 1);
 	assert_int_not_equal(group[0], 0);
 	for (size_t i = 0; i < 10; i++)
@@ -73,12 +73,12 @@ static void test_phases_apart(void **state)
 		bits[i] = i % 2 ? WAVE : ~WAVE;
 		ids[i] = 50 - (uint64_t)i;
 	}
-	assert_int_equal(dg_lockstep_groups(bits, ids, 10, group), 2);
+	assert_int_equal(dg_lockstep_groups(bits, ids, 10, DG_LOCKSTEP_MIN_GROUP, group), 2);
 	assert_true(group[0] != 0 && group[1] != 0 && group[0] != group[1]);
 	for (int i = 2; i < 10; i++)
 		assert_true(group[i] == group[i % 2]);
 	/* Three in step are too few. */
-	assert_int_equal(dg_lockstep_groups(bits, ids, 6, group), 0);
+	assert_int_equal(dg_lockstep_groups(bits, ids, 6, DG_LOCKSTEP_MIN_GROUP, group), 0);
 	for (int i = 0; i < 6; i++)
 		assert_true(group[i] == 0);
 }
@@ -93,14 +93,14 @@ static void test_stable_id(void **state)
 		bits[i] = i < 5 ? WAVE : 0x0f0f0f0fu;
 		ids[i] = 900 + (uint64_t)i;
 	}
-	assert_int_equal(dg_lockstep_groups(bits, ids, 8, g1), 1);
+	assert_int_equal(dg_lockstep_groups(bits, ids, 8, DG_LOCKSTEP_MIN_GROUP, g1), 1);
 	/* Reversed order, one member fewer (not the smallest id): same id. */
 	for (int i = 0; i < 8; i++) {
 		bits[i] = i < 3 ? 0x0f0f0f0fu : WAVE;
 		ids[i] = 907 - (uint64_t)i;
 	}
 	bits[3] = 0;
-	assert_int_equal(dg_lockstep_groups(bits, ids, 8, g2), 1);
+	assert_int_equal(dg_lockstep_groups(bits, ids, 8, DG_LOCKSTEP_MIN_GROUP, g2), 1);
 	assert_true(g2[7] == g1[0] && g2[4] == g1[0]);
 	assert_true(g2[3] == 0);
 }
@@ -127,7 +127,7 @@ static void test_chance_does_not_group(void **state)
 		eligible += dg_lockstep_eligible(bits[i]);
 	}
 	assert_true(eligible > N / 2);
-	assert_int_equal(dg_lockstep_groups(bits, ids, N, group), 0);
+	assert_int_equal(dg_lockstep_groups(bits, ids, N, DG_LOCKSTEP_MIN_GROUP, group), 0);
 	free(bits);
 	free(ids);
 	free(group);

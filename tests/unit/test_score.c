@@ -277,6 +277,8 @@ static void test_monotonic(void **state)
 		f.crowd_keys = (uint32_t)(r[18] * 60);
 		f.crowd_addrs = 1 + r[19] * 40;
 		f.lockstep_keys = (uint32_t)(r[0] * 15);
+		f.tls_keys = (uint32_t)(r[1] * 20);
+		f.tls_share = r[2] * 0.15;
 		dg_score_client(&c, &pop, &f, &a);
 		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
 			g = f;
@@ -297,6 +299,11 @@ static void test_monotonic(void **state)
 		assert_true(b.score >= a.score);
 		g = f;                            /* more keys in lockstep */
 		g.lockstep_keys += 3;
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+		g = f;                            /* more keys on a rarer TLS client */
+		g.tls_keys += 3;
+		g.tls_share *= 0.5;
 		dg_score_client(&c, &pop, &g, &b);
 		assert_true(b.score >= a.score);
 		g = f;                            /* more regular timing */
@@ -654,6 +661,107 @@ static void test_lockstep_cluster(void **state)
 	dg_clients_free(t);
 }
 
+/* Keys tied only by a TLS client rare on the host: each request its own
+ * frame, each key its own address, unsynchronised. */
+static size_t run_tls_host(const struct dg_score_config *c, const struct dg_client_view **v,
+			   struct dg_clients **tp)
+{
+	struct dg_clients *t = dg_clients_new(c, 1024);
+	struct dg_record r;
+	char key[13], ip[32];
+	uint64_t u = 0;
+
+	for (int s = 0; s < 20 * 60; s += 5) {
+		for (int k = 0; k < 214; k++) {
+			/* 200 customers on a common client; on a rare one, 12
+			 * campaign keys, a person in a conversation and a person
+			 * who asks one single-turn question. */
+			int camp = k >= 200 && k < 212, person = k == 212, once = k == 213;
+
+			if (once) {
+				if (s != 600)
+					continue;
+				camp = 1;          /* shaped like a campaign request */
+			}
+			/* Each campaign key at its own pace: no lockstep. */
+			int period = camp ? 100 + 10 * (k - 200) : 60, phase = (k * 37) % period;
+
+			if (!once && (s + phase) % period >= 5)
+				continue;
+			/* The person pauses at random, as people do. */
+			if (person && ((uint32_t)(s / 60) * 2654435761u >> 7) % 3 == 0)
+				continue;
+			snprintf(key, sizeof(key), "%c%011x", once ? 'q' : camp ? 'w' : person ? 'p' : 'x', k);
+			snprintf(ip, sizeof(ip), "10.%d.%d.9", k / 200, k % 200);
+			rec(&r, T0 + s + k * 0.01, key, ip, camp || person);
+			u++;
+			r.system_fp = dg_hash64(&u, sizeof(u));       /* a frame of its own */
+			r.prompt_simhash = dg_hash64(&r.system_fp, 8);
+			r.logprobs = 0;
+			/* Nobody's volume stands out: 300 output tokens a minute. */
+			r.output_tokens = camp ? 600 : 300;
+			if (person) {
+				r.messages = 6;
+				r.max_tokens = 1024;
+			}
+			snprintf(r.ja4, sizeof(r.ja4), "%s",
+				 k < 200 ? "t13d1812h1_85036bcba153_b26ce05bbdd6" :
+				 "t13d2107h2_9c3f1e6a2b44_7d19e0c4a8f5");
+			dg_clients_ingest(t, &r);
+		}
+	}
+	*tp = t;
+	return dg_clients_snapshot(t, 0, v);
+}
+
+static void test_tls_cluster(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v;
+	size_t n, found = 0;
+
+	(void)state;
+	dg_score_config_default(&c);
+	n = run_tls_host(&c, &v, &t);
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name[4] == 'w') {
+			int said = 0;
+
+			found++;
+			assert_non_null(v[i].cluster);
+			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
+			for (int k = 0; k < v[i].s.n_reasons; k++)
+				said |= strstr(v[i].s.reasons[k], "14 keys share a TLS client that 6.5% of keys use") != NULL;
+			assert_true(said);
+		} else if (v[i].name[4] == 'p' || v[i].name[4] == 'q') {
+			/* On the campaign's client and asking for reasoning, but a
+			 * conversation, or a single request (every conversation
+			 * opens like a campaign's request): neither inherits the
+			 * campaign's score. */
+			found += 100;
+			assert_non_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+			assert_true(v[i].first_flag_ts == 0);
+		} else {
+			/* The common client ties nobody. */
+			assert_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+		}
+	}
+	assert_int_equal(found, 212);
+	dg_clients_free(t);
+
+	/* With TLS groups off, nothing else ties the campaign's keys. */
+	assert_int_equal(dg_score_config_set(&c, "tls_max_share", 0), 0);
+	n = run_tls_host(&c, &v, &t);
+	for (size_t i = 0; i < n; i++) {
+		assert_null(v[i].cluster);
+		assert_int_equal(v[i].s.action, DG_ACT_NONE);
+	}
+	dg_clients_free(t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -670,6 +778,7 @@ int main(void)
 		cmocka_unit_test(test_hydra_cluster),
 		cmocka_unit_test(test_cluster_membership_sums_shares),
 		cmocka_unit_test(test_lockstep_cluster),
+		cmocka_unit_test(test_tls_cluster),
 	};
 	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }
