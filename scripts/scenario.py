@@ -13,13 +13,14 @@ usage: scenario.py [--mode records|http] [--seed N] [--start ISO|UNIX] [--durati
                    [--truth-raw-keys] [--http-token-cap N] [--timeout S]
                    [--chat-* ...] [--agent-* ...] [--batch-* ...] [--eval-* ...]
                    [--loud-* ...] [--hydra-* ...] [--lowslow-* ...] [--mixed-* ...]
-                   [--waves-* ...]
+                   [--waves-* ...] [--stack-* ...]
 
 Populations (POP for --only): chat, agent, batch, eval (legitimate) and the
 distillation campaign styles loud, hydra, lowslow, mixed (a commercial
-proxy carrying ordinary customers' keys and a campaign's keys) and waves
+proxy carrying ordinary customers' keys and a campaign's keys), waves
 (keys that one scheduler starts and stops together, each request with a
-frame of its own). Every
+frame of its own) and stack (keys tied only by their own TLS client, each
+request with a frame of its own, at a steady jittered pace). Every
 population has its own options (`--help` lists them with their defaults);
 `--scale F` multiplies the population sizes (users, agents, jobs, harnesses,
 campaigns' keys and addresses), not the rates. `--seed` fixes the output
@@ -1005,12 +1006,14 @@ JA4S = {
     "rust": "t13d0912h1_f91f431d341e_7f2e4b1c9a05",
     "envoy": "t13d2613h2_2a284e3b0c56_a4c1e7f3b829",
     "okhttp": "t13d1613h2_46e7e9700bed_45f260be83e2",
+    "scraper": "t13d2107h2_9c3f1e6a2b44_7d19e0c4a8f5",   # a campaign's own client
 }
 USER_AGENTS = {"chrome": "Mozilla/5.0 (X11; Linux x86_64) Chrome/131.0",
                "firefox": "Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Firefox/133.0",
                "python": "OpenAI/Python 1.54.0", "node": "OpenAI/JS 4.73.0",
                "go": "Go-http-client/1.1", "curl": "curl/8.5.0", "java": "Java-http-client/21",
-               "rust": "reqwest/0.12", "envoy": "envoy", "okhttp": "okhttp/4.12.0"}
+               "rust": "reqwest/0.12", "envoy": "envoy", "okhttp": "okhttp/4.12.0",
+               "scraper": "python-httpx/0.27.2"}
 LEGIT_STACKS = [("python", 30), ("node", 25), ("chrome", 12), ("firefox", 4), ("go", 8),
                 ("curl", 6), ("java", 6), ("rust", 5), ("okhttp", 4)]
 
@@ -1531,6 +1534,28 @@ POPS = {
         Opt("model", str, "dg-large", "model"),
         Opt("p429", float, 0.001, "share of 429 answers"),
     ]),
+    "stack": ("campaign style 6: keys tied only by their own TLS client, each request its own frame", [
+        Opt("campaigns", int, 1, "such campaigns"),
+        Opt("keys", int, 60, "keys per campaign", True),
+        Opt("addresses", int, 60, "addresses per campaign (each key keeps its own)", True),
+        Opt("subnets", int, 30, "/24s holding the addresses"),
+        Opt("tls", str, "scraper", "the campaign's TLS client (JA4), shared by all keys"),
+        Opt("rate", float, 0.5, "requests per minute per key"),
+        Opt("jitter", float, 0.6, "log-normal sigma of the inter-arrival time"),
+        Opt("templates", str, "cot-math-2,cot-logic-1,cot-agent-1", "templates (none with a system prompt)"),
+        Opt("paraphrase", float, 0.5, "paraphrase probability per slot"),
+        Opt("preamble-share", float, 1.0,
+            "share of requests opening with a line of their own (no shared frame)"),
+        Opt("logprobs-share", float, 0.1, "share with logprobs"),
+        Opt("top-logprobs", int, 5, "top_logprobs"),
+        Opt("reasoning-share", float, 0.3, "share with reasoning parameters"),
+        Opt("cap-share", float, 0.8, "share with max_tokens at the cap (else half of it)"),
+        Opt("stream-share", float, 0.3, "share that stream"),
+        Opt("output-median", float, 1500.0, "median answer tokens"),
+        Opt("temperature", float, 0.7, "temperature"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.001, "share of 429 answers"),
+    ]),
 }
 
 
@@ -1935,7 +1960,8 @@ def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
 
 # ------------------------------------------------------------ the scenario
 
-POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed", "waves"]
+POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed", "waves",
+             "stack"]
 
 
 def build_actors(ctx):
@@ -2105,6 +2131,23 @@ def build_actors(ctx):
                 client = Client(ctx, raw_key(krng), p.stack, lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, None, addrs, style, 0.0),
                             p.rate * D / 60.0)
+    if "stack" in only:
+        # Nothing shared but the TLS client: a frame per request, steady
+        # jittered pace (no lockstep), one residential address per key.
+        p = P(opts, "stack")
+        for c in range(p.campaigns):
+            rng = ctx.rng("stack", c)
+            cid = "stack-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "stack", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("stack", c, k)
+                client = Client(ctx, raw_key(krng), p.tls, lab)
+                gens.append(gen_slow_key(ctx, p, krng, client, addrs[k % len(addrs)], addrs,
+                                         style, 1.0), p.rate * D / 60.0)
     return list(gens)
 
 
@@ -2645,12 +2688,12 @@ def validate(ap, opts):
             if x not in POPS:
                 ap.error("--only: no population %r (one of %s)" % (x, ", ".join(POP_ORDER)))
     for opt in ("batch_templates", "loud_templates", "hydra_templates", "lowslow_templates",
-                "mixed_templates", "waves_templates", "eval_benchmarks"):
+                "mixed_templates", "waves_templates", "stack_templates", "eval_benchmarks"):
         for t in names_list(getattr(opts, opt)):
             if t not in TEMPLATES:
                 ap.error("--%s: no template %r (see --list-templates)"
                          % (opt.replace("_", "-"), t))
-    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack", "waves_stacks"):
+    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack", "waves_stacks", "stack_tls"):
         for x in names_list(getattr(opts, opt)):
             if x not in JA4S:
                 ap.error("--%s: no TLS stack %r (one of %s)"
@@ -2671,7 +2714,7 @@ def validate(ap, opts):
         ap.error("--batch-rates and --tz-offsets are comma lists of numbers")
     if any(float(x) <= 0 for x in names_list(opts.batch_rates)):
         ap.error("--batch-rates must be positive")
-    for pop in ("loud", "hydra", "lowslow", "mixed", "waves"):
+    for pop in ("loud", "hydra", "lowslow", "mixed", "waves", "stack"):
         if getattr(opts, pop + "_rate") <= 0:
             ap.error("--%s-rate must be positive" % pop)
     if opts.waves_on <= 0 or opts.waves_off < 0:

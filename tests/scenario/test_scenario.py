@@ -116,7 +116,8 @@ class Records(unittest.TestCase):
             self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "campaign"))
             self.assertIsInstance(lab["actor"], str)
             if lab["population"] == "campaign":
-                self.assertIn(lab["style"], ("loud", "hydra", "lowslow", "mixed-proxy", "waves"))
+                self.assertIn(lab["style"],
+                              ("loud", "hydra", "lowslow", "mixed-proxy", "waves", "stack"))
                 self.assertEqual(lab["campaign"], lab["actor"])
             else:
                 self.assertIsNone(lab["style"])
@@ -124,7 +125,7 @@ class Records(unittest.TestCase):
 
     def test_every_population_present_and_summary(self):
         for k in ("chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed-proxy",
-                  "waves"):
+                  "waves", "stack"):
             self.assertIn(k, self.by)
         self.assertIn("population", self.err)
         total = [line for line in self.err.splitlines() if line.startswith("total")]
@@ -206,6 +207,25 @@ class Records(unittest.TestCase):
         self.assertGreater(max(gaps), 90)
         for v in keys.values():
             self.assertLess(min(r["ts"] for r in v) - t0, 240 + 20)
+
+    def test_stack(self):
+        # Tied only by their TLS client: one JA4 that no legitimate client
+        # uses, a frame per request, one address per key, no shared pace.
+        rs = self.by["stack"]
+        keys = collections.defaultdict(list)
+        for r in rs:
+            keys[r["key"]].append(r)
+        self.assertGreaterEqual(len(keys), 10)
+        self.assertEqual(len({r["ja4"] for r in rs}), 1)
+        legit = {r["ja4"] for p in ("chat", "agent", "batch", "eval") for r in self.by[p]}
+        self.assertNotIn(rs[0]["ja4"], legit)
+        self.assertTrue(all(len({r["ip"] for r in v}) == 1 for v in keys.values()))
+        self.assertEqual(len({r["ip"] for r in rs}), len(keys))
+        self.assertGreater(len({r["system_fp"] for r in rs}), 0.95 * len(rs))
+        self.assertTrue(all(r["cot_prompt"] and r["messages"] == 1 for r in rs))
+        # No shared pace: the keys' first requests spread over minutes.
+        firsts = sorted(min(r["ts"] for r in v) for v in keys.values())
+        self.assertGreater(firsts[-1] - firsts[0], 60)
 
     def test_batch(self):
         rs = self.by["batch"]
