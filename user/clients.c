@@ -247,17 +247,25 @@ static void median_mad(double *v, size_t n, double *median, double *mad)
 	*mad = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
-/* The automation a single member's requests show on their own, however
- * few: their shape (one template, near-duplicates, single-turn), not the
- * volume, timing or crowd that only the pooled traffic has. */
-static double request_shape(const struct dg_score_config *sc, const struct dg_score *s)
+/* How much of the cluster's request shape (one template, near-duplicates,
+ * single-turn: what a member's requests show on their own, however few,
+ * unlike the volume, timing or crowd that only pooled traffic has) the
+ * member's own requests reproduce, in [0, 1]: each shape evidence counts
+ * up to the cluster's strength, so a member cannot make up for missing
+ * single-turn requests with a template of its own. */
+static double shape_match(const struct dg_score_config *sc, const struct dg_score *cl,
+			  const struct dg_score *own)
 {
 	static const int ev[] = { DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_SINGLE };
-	double keep = 1;
+	double want = 0, got = 0;
 
-	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++)
-		keep *= 1 - sc->weight[ev[i]] * s->evidence[ev[i]];
-	return 1 - keep;
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		double w = sc->weight[ev[i]];
+
+		want += w * cl->evidence[ev[i]];
+		got += w * fmin(own->evidence[ev[i]], cl->evidence[ev[i]]);
+	}
+	return want > 0 ? got / want : 1;
 }
 
 /* How much the client's own requests, however few, look like the
@@ -270,15 +278,14 @@ static double request_shape(const struct dg_score_config *sc, const struct dg_sc
 static double affinity(const struct dg_score_config *sc, const struct dg_cluster *cl,
 		       const struct dg_features *f, const struct dg_score *own)
 {
-	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0, shape;
+	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0;
 
 	if (cl->link != DG_LINK_TEMPLATE) {
 		/* Every conversation opens with a single-turn request: one
 		 * request shows no shape yet. */
 		if (f->req_1h < 2)
 			return 0;
-		if ((shape = request_shape(sc, &cl->s)) > 0)
-			a = fmin(a, request_shape(sc, own) / shape);
+		a = fmin(a, shape_match(sc, &cl->s, own));
 	}
 	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
 }

@@ -672,11 +672,12 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 	uint64_t u = 0;
 
 	for (int s = 0; s < 20 * 60; s += 5) {
-		for (int k = 0; k < 214; k++) {
+		for (int k = 0; k < 215; k++) {
 			/* 200 customers on a common client; on a rare one, 12
-			 * campaign keys, a person in a conversation and a person
-			 * who asks one single-turn question. */
-			int camp = k >= 200 && k < 212, person = k == 212, once = k == 213;
+			 * campaign keys, a person in a conversation, a person who
+			 * asks one single-turn question, and an app with a system
+			 * prompt of its own whose conversations are short. */
+			int camp = k >= 200 && k < 212, person = k == 212 || k == 214, once = k == 213;
 
 			if (once) {
 				if (s != 600)
@@ -691,7 +692,8 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 			/* The person pauses at random, as people do. */
 			if (person && ((uint32_t)(s / 60) * 2654435761u >> 7) % 3 == 0)
 				continue;
-			snprintf(key, sizeof(key), "%c%011x", once ? 'q' : camp ? 'w' : person ? 'p' : 'x', k);
+			snprintf(key, sizeof(key), "%c%011x",
+				 once ? 'q' : camp ? 'w' : k == 214 ? 'r' : person ? 'p' : 'x', k);
 			snprintf(ip, sizeof(ip), "10.%d.%d.9", k / 200, k % 200);
 			rec(&r, T0 + s + k * 0.01, key, ip, camp || person);
 			u++;
@@ -703,6 +705,12 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 			if (person) {
 				r.messages = 6;
 				r.max_tokens = 1024;
+			}
+			if (k == 214) {
+				/* Half its requests single-turn, all on its own template:
+				 * shaped, but not like the campaign's. */
+				r.messages = s % 120 < 60 ? 2 : 4;
+				r.system_fp = 4242;
 			}
 			snprintf(r.ja4, sizeof(r.ja4), "%s",
 				 k < 200 ? "t13d1812h1_85036bcba153_b26ce05bbdd6" :
@@ -732,9 +740,9 @@ static void test_tls_cluster(void **state)
 			assert_non_null(v[i].cluster);
 			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
 			for (int k = 0; k < v[i].s.n_reasons; k++)
-				said |= strstr(v[i].s.reasons[k], "14 keys share a TLS client that 6.5% of keys use") != NULL;
+				said |= strstr(v[i].s.reasons[k], "15 keys share a TLS client that 7.0% of keys use") != NULL;
 			assert_true(said);
-		} else if (v[i].name[4] == 'p' || v[i].name[4] == 'q') {
+		} else if (v[i].name[4] == 'p' || v[i].name[4] == 'q' || v[i].name[4] == 'r') {
 			/* On the campaign's client and asking for reasoning, but a
 			 * conversation, or a single request (every conversation
 			 * opens like a campaign's request): neither inherits the
@@ -749,7 +757,7 @@ static void test_tls_cluster(void **state)
 			assert_int_equal(v[i].s.action, DG_ACT_NONE);
 		}
 	}
-	assert_int_equal(found, 212);
+	assert_int_equal(found, 312);
 	dg_clients_free(t);
 
 	/* With TLS groups off, nothing else ties the campaign's keys. */
