@@ -156,7 +156,12 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 	/* Keys on one TLS client, the rarer on the host the stronger. */
 	e[DG_EV_TLS] = c->tls_max_share <= 0 ? 0 : ramp(f->tls_keys, 3, 12) *
 		       ramp(f->tls_share, c->tls_max_share, c->tls_max_share / 4);
-	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6);
+	/* Asking for reasoning harvests it only when the reasoning is written
+	 * out: the answers must not be shorter than the prompts (a review tool
+	 * that says "think step by step" over a long diff and gets a short
+	 * list back is no harvest). Full at twice the prompt, none at half. */
+	e[DG_EV_ELICIT] = ramp(f->cot_share, 0.1, 0.6) *
+			  ramp(f->out_in_ratio > 0 ? log10(f->out_in_ratio) : -9, -0.3, 0.3);
 	e[DG_EV_REASONING] = ramp(f->reasoning_share, 0.2, 0.8);
 	e[DG_EV_LOGPROBS] = ramp(f->logprob_share, 0.1, 0.6);
 	/* Short prompts, long answers: the output/input token ratio; max_tokens

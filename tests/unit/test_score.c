@@ -227,6 +227,23 @@ static void test_score_families(void **state)
 	dg_score_client(&c, &pop, &f, &s);
 	assert_int_equal(s.action, DG_ACT_NONE);
 
+	/* A review tool: automated, one template, and "think step by step"
+	 * in its system prompt, over prompts longer than the answers. Asking
+	 * for reasoning that is not written out harvests nothing. */
+	batch_features(&f);
+	f.cot_share = 1;
+	f.out_in_ratio = 0.5;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.evidence[DG_EV_ELICIT] == 0);
+	assert_int_equal(s.action, DG_ACT_NONE);
+	f.out_in_ratio = 1;                   /* as long as the prompt: half */
+	dg_score_client(&c, &pop, &f, &s);
+	assert_float_equal(s.evidence[DG_EV_ELICIT], 0.5, 1e-9);
+	f.out_in_ratio = 2;                   /* written out: in full */
+	dg_score_client(&c, &pop, &f, &s);
+	assert_float_equal(s.evidence[DG_EV_ELICIT], 1, 1e-9);
+	assert_int_not_equal(s.action, DG_ACT_NONE);
+
 	f.req_1h = 5;                         /* too few requests: no evidence */
 	campaign_features(&f);
 	f.req_1h = 5;
