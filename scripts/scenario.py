@@ -902,6 +902,12 @@ TEMPLATES = {
         "user": "Complete the following Python function. Return only the code.\n\n"
                 "def solve(values):\n    \"\"\"{Q}\"\"\"",
         "payload": (15, 50), "out": (40, 250), "max_tokens": 512},
+    "corp-review": {
+        "system": "You are the code review assistant of our engineering team. Think step by "
+                  "step about correctness, security and style, then list the problems you "
+                  "found, most serious first.",
+        "user": "Review this change to {Q}:\n{P}",
+        "payload": (150, 600), "out": (150, 500), "max_tokens": 1024},
     "eval-qa": {
         "system": None,
         "user": "Read the passage and answer the question with a short phrase.\n\nPassage: "
@@ -1534,6 +1540,19 @@ POPS = {
         Opt("model", str, "dg-large", "model"),
         Opt("p429", float, 0.001, "share of 429 answers"),
     ]),
+    "corp": ("a company's internal tool: per-employee keys behind its egress, one system prompt", [
+        Opt("companies", int, 1, "companies"),
+        Opt("users", int, 60, "employees' keys per company", True),
+        Opt("addresses", int, 2, "egress addresses per company"),
+        Opt("template", str, "corp-review", "the tool's template (single-turn)"),
+        Opt("tls", str, "java", "the tool's TLS client (JA4)"),
+        Opt("sessions-per-hour", float, 3.0, "times an employee uses the tool per hour"),
+        Opt("requests-mean", float, 2.0, "requests per use"),
+        Opt("pause-median", float, 45.0, "seconds between requests of one use"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("temperature", float, 0.2, "temperature"),
+        Opt("p429", float, 0.002, "share of 429 answers"),
+    ]),
     "stack": ("campaign style 6: keys tied only by their own TLS client, each request its own frame", [
         Opt("campaigns", int, 1, "such campaigns"),
         Opt("keys", int, 60, "keys per campaign", True),
@@ -1779,6 +1798,34 @@ def gen_batch(ctx, p, rng, client, ip, tpl, model, rate):
         t += interval * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
 
 
+def gen_corp(ctx, p, rng, client, ips, tpl, tz):
+    """One employee of a company using its internal tool: uses at human,
+    diurnal times, a few single-turn requests each, through the company's
+    egress addresses."""
+    corpus = ctx.corpus
+    base = campaign_conv(ctx, tpl, False, {})
+    ut = T(tpl["user"])
+    lo, hi = tpl["payload"]
+    olo, ohi = tpl["out"]
+    t = next_arrival(ctx, rng, ctx.t0, p.sessions_per_hour / 3600.0, tz)
+    while t < ctx.end:
+        n = 1 + int(rng.expovariate(1.0 / max(0.01, p.requests_mean - 1.0)))
+        for _ in range(n):
+            conv = base.fork()
+            fill = {"Q": [corpus.random_piece(rng, ri(rng, 3, 9))],
+                    "P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}
+            conv.add("user", ut.build(rng, fill))
+            r = ctx.request(rng, client, t, ips[int(rng.random() * len(ips))],
+                            "/v1/chat/completions", p.model, False, conv, tpl["max_tokens"],
+                            None, p.temperature, False, None, False, False,
+                            ri(rng, olo, ohi + 1), p.p429)
+            yield r
+            t += r.dur / 1000.0 + lognorm(rng, p.pause_median, 0.8)
+            if t >= ctx.end:
+                return
+        t = next_arrival(ctx, rng, t, p.sessions_per_hour / 3600.0, tz)
+
+
 # -- eval --------------------------------------------------------------------
 
 SUBJECTS = ["astronomy", "anatomy", "world history", "computer security", "econometrics",
@@ -1961,7 +2008,7 @@ def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
 # ------------------------------------------------------------ the scenario
 
 POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed", "waves",
-             "stack"]
+             "stack", "corp"]
 
 
 def build_actors(ctx):
@@ -2131,6 +2178,21 @@ def build_actors(ctx):
                 client = Client(ctx, raw_key(krng), p.stack, lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, None, addrs, style, 0.0),
                             p.rate * D / 60.0)
+    if "corp" in only:
+        p = P(opts, "corp")
+        tpl = template(p.template)
+        for x in range(p.companies):
+            rng = ctx.rng("corp", x)
+            if p.users <= 0 or p.addresses <= 0:
+                continue
+            ips = A.block(rng, "dc", max(1, p.addresses), 1)
+            tz = rng.choice(ctx.tzs)
+            for u in range(p.users):
+                urng = ctx.rng("corp", x, u)
+                name = "corp-%d/user-%d" % (x + 1, u + 1)
+                client = Client(ctx, raw_key(urng), p.tls, label("corp", None, name, None))
+                gens.append(gen_corp(ctx, p, urng, client, ips, tpl, tz),
+                            p.sessions_per_hour * p.requests_mean * D / 3600.0)
     if "stack" in only:
         # Nothing shared but the TLS client: a frame per request, steady
         # jittered pace (no lockstep), one residential address per key.
@@ -2222,7 +2284,7 @@ class Summary:
         f.write("%-10s %-12s %9s %8s %8s %7s %9s\n" % ("population", "style", "requests", "clients",
                                                      "keys", "addrs", "actors"))
         tot = [0, set(), set(), set()]
-        order = ["chat", "agent", "batch", "eval", "campaign"]
+        order = ["chat", "agent", "batch", "eval", "corp", "campaign"]
         for k in sorted(self.rows, key=lambda k: (order.index(k[0]), k[1] or "")):
             n, cl, ips, act = self.rows[k]
             keys = sum(1 for c in cl if c.startswith("key:"))
@@ -2688,12 +2750,14 @@ def validate(ap, opts):
             if x not in POPS:
                 ap.error("--only: no population %r (one of %s)" % (x, ", ".join(POP_ORDER)))
     for opt in ("batch_templates", "loud_templates", "hydra_templates", "lowslow_templates",
-                "mixed_templates", "waves_templates", "stack_templates", "eval_benchmarks"):
+                "mixed_templates", "waves_templates", "stack_templates", "corp_template",
+                "eval_benchmarks"):
         for t in names_list(getattr(opts, opt)):
             if t not in TEMPLATES:
                 ap.error("--%s: no template %r (see --list-templates)"
                          % (opt.replace("_", "-"), t))
-    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack", "waves_stacks", "stack_tls"):
+    for opt in ("hydra_stack", "lowslow_stacks", "mixed_stack", "waves_stacks", "stack_tls",
+                "corp_tls"):
         for x in names_list(getattr(opts, opt)):
             if x not in JA4S:
                 ap.error("--%s: no TLS stack %r (one of %s)"

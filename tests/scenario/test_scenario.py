@@ -113,7 +113,7 @@ class Records(unittest.TestCase):
                 self.assertLessEqual(r["output_tokens"], r["max_tokens"] * (r["n"] or 1))
             lab = r["label"]
             self.assertEqual(list(lab), ["population", "style", "actor", "campaign"])
-            self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "campaign"))
+            self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "corp", "campaign"))
             self.assertIsInstance(lab["actor"], str)
             if lab["population"] == "campaign":
                 self.assertIn(lab["style"],
@@ -124,8 +124,8 @@ class Records(unittest.TestCase):
                 self.assertIsNone(lab["campaign"])
 
     def test_every_population_present_and_summary(self):
-        for k in ("chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed-proxy",
-                  "waves", "stack"):
+        for k in ("chat", "agent", "batch", "eval", "corp", "loud", "hydra", "lowslow",
+                  "mixed-proxy", "waves", "stack"):
             self.assertIn(k, self.by)
         self.assertIn("population", self.err)
         total = [line for line in self.err.splitlines() if line.startswith("total")]
@@ -226,6 +226,21 @@ class Records(unittest.TestCase):
         # No shared pace: the keys' first requests spread over minutes.
         firsts = sorted(min(r["ts"] for r in v) for v in keys.values())
         self.assertGreater(firsts[-1] - firsts[0], 60)
+
+    def test_corp(self):
+        # A legitimate crowd that looks like a hydra on most axes: many keys
+        # behind two addresses, one system prompt that asks for
+        # step-by-step reasoning, single-turn; but human-paced, and the
+        # answers are shorter than the prompts.
+        rs = self.by["corp"]
+        self.assertGreaterEqual(len({r["key"] for r in rs}), 5)
+        self.assertLessEqual(len({r["ip"] for r in rs}), 2)
+        self.assertEqual(len({r["system_fp"] for r in rs}), 1)
+        self.assertEqual(len({r["ja4"] for r in rs}), 1)
+        self.assertTrue(all(r["cot_prompt"] and r["messages"] == 2 for r in rs))
+        out = sum(r["output_tokens"] for r in rs)
+        inp = sum(r["prompt_bytes"] / 4 for r in rs)
+        self.assertLess(out, inp)
 
     def test_batch(self):
         rs = self.by["batch"]
