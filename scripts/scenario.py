@@ -1798,16 +1798,17 @@ def gen_batch(ctx, p, rng, client, ip, tpl, model, rate):
         t += interval * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
 
 
-def gen_corp(ctx, p, rng, client, ips, tpl, tz):
-    """One employee of a company using its internal tool: uses at human,
-    diurnal times, a few single-turn requests each, through the company's
-    egress addresses."""
+def gen_corp(ctx, p, rng, client, ips, tpl):
+    """One employee of a company using its internal tool during working
+    hours (the simulated hour is one): uses at random times, a few
+    single-turn requests each, through the company's egress addresses."""
     corpus = ctx.corpus
     base = campaign_conv(ctx, tpl, False, {})
     ut = T(tpl["user"])
     lo, hi = tpl["payload"]
     olo, ohi = tpl["out"]
-    t = next_arrival(ctx, rng, ctx.t0, p.sessions_per_hour / 3600.0, tz)
+    rate = p.sessions_per_hour / 3600.0
+    t = ctx.t0 + rng.expovariate(rate)
     while t < ctx.end:
         n = 1 + int(rng.expovariate(1.0 / max(0.01, p.requests_mean - 1.0)))
         for _ in range(n):
@@ -1823,7 +1824,7 @@ def gen_corp(ctx, p, rng, client, ips, tpl, tz):
             t += r.dur / 1000.0 + lognorm(rng, p.pause_median, 0.8)
             if t >= ctx.end:
                 return
-        t = next_arrival(ctx, rng, t, p.sessions_per_hour / 3600.0, tz)
+        t += rng.expovariate(rate)
 
 
 # -- eval --------------------------------------------------------------------
@@ -2186,12 +2187,11 @@ def build_actors(ctx):
             if p.users <= 0 or p.addresses <= 0:
                 continue
             ips = A.block(rng, "dc", max(1, p.addresses), 1)
-            tz = rng.choice(ctx.tzs)
             for u in range(p.users):
                 urng = ctx.rng("corp", x, u)
                 name = "corp-%d/user-%d" % (x + 1, u + 1)
                 client = Client(ctx, raw_key(urng), p.tls, label("corp", None, name, None))
-                gens.append(gen_corp(ctx, p, urng, client, ips, tpl, tz),
+                gens.append(gen_corp(ctx, p, urng, client, ips, tpl),
                             p.sessions_per_hour * p.requests_mean * D / 3600.0)
     if "stack" in only:
         # Nothing shared but the TLS client: a frame per request, steady
