@@ -1367,6 +1367,22 @@ class Opt:
         self.name, self.typ, self.default, self.help, self.scaled = name, typ, default, help, scaled
 
 
+def campaign_request_opts(logprobs, reasoning, cap, stream, output, temperature):
+    """What a campaign's requests ask for: the options of the styles that
+    share CampaignStyle's full set."""
+    return [
+        Opt("logprobs-share", float, logprobs, "share with logprobs"),
+        Opt("top-logprobs", int, 5, "top_logprobs"),
+        Opt("reasoning-share", float, reasoning, "share with reasoning parameters"),
+        Opt("cap-share", float, cap, "share with max_tokens at the cap (else half of it)"),
+        Opt("stream-share", float, stream, "share that stream"),
+        Opt("output-median", float, output, "median answer tokens"),
+        Opt("temperature", float, temperature, "temperature"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.001, "share of 429 answers"),
+    ]
+
+
 POPS = {
     "chat": ("interactive chat users", [
         Opt("users", int, 3000, "users (one key each)", True),
@@ -1484,16 +1500,8 @@ POPS = {
         Opt("paraphrase", float, 0.4, "paraphrase probability per slot"),
         Opt("stickiness", float, 0.85, "share of a key's requests from its home address"),
         Opt("stacks", str, "python,node,go", "TLS stacks (JA4s) of the keys"),
-        Opt("logprobs-share", float, 0.2, "share with logprobs"),
-        Opt("top-logprobs", int, 5, "top_logprobs"),
-        Opt("reasoning-share", float, 0.3, "share with reasoning parameters"),
-        Opt("cap-share", float, 0.8, "share with max_tokens at the cap (else half of it)"),
-        Opt("stream-share", float, 0.5, "share that stream"),
-        Opt("output-median", float, 1500.0, "median answer tokens"),
-        Opt("temperature", float, 0.6, "temperature"),
-        Opt("model", str, "dg-large", "model"),
-        Opt("p429", float, 0.001, "share of 429 answers"),
-    ]),
+    ] + campaign_request_opts(logprobs=0.2, reasoning=0.3, cap=0.8, stream=0.5, output=1500.0,
+                              temperature=0.6)),
     "waves": ("campaign style 5: keys driven in lockstep waves, each request its own frame", [
         Opt("campaigns", int, 1, "wave campaigns"),
         Opt("keys", int, 80, "keys per campaign", True),
@@ -1509,16 +1517,8 @@ POPS = {
         Opt("preamble-share", float, 1.0,
             "share of requests opening with a line of their own (no shared frame)"),
         Opt("stacks", str, "python,node,go", "TLS stacks (JA4s) of the keys"),
-        Opt("logprobs-share", float, 0.1, "share with logprobs"),
-        Opt("top-logprobs", int, 5, "top_logprobs"),
-        Opt("reasoning-share", float, 0.3, "share with reasoning parameters"),
-        Opt("cap-share", float, 0.8, "share with max_tokens at the cap (else half of it)"),
-        Opt("stream-share", float, 0.3, "share that stream"),
-        Opt("output-median", float, 1500.0, "median answer tokens"),
-        Opt("temperature", float, 0.7, "temperature"),
-        Opt("model", str, "dg-large", "model"),
-        Opt("p429", float, 0.001, "share of 429 answers"),
-    ]),
+    ] + campaign_request_opts(logprobs=0.1, reasoning=0.3, cap=0.8, stream=0.3, output=1500.0,
+                              temperature=0.7)),
     "mixed": ("campaign style 4: a commercial proxy carrying customers and a campaign", [
         Opt("proxies", int, 1, "commercial proxies (each with its own campaign)"),
         Opt("addresses", int, 4, "addresses per proxy"),
@@ -1530,16 +1530,8 @@ POPS = {
         Opt("jitter", float, 0.2, "log-normal sigma of the campaign's inter-arrival time"),
         Opt("templates", str, "cot-code-2,cot-reason-2", "campaign templates"),
         Opt("paraphrase", float, 0.2, "paraphrase probability per slot"),
-        Opt("logprobs-share", float, 0.3, "share with logprobs"),
-        Opt("top-logprobs", int, 5, "top_logprobs"),
-        Opt("reasoning-share", float, 0.5, "share with reasoning parameters"),
-        Opt("cap-share", float, 0.9, "share with max_tokens at the cap"),
-        Opt("stream-share", float, 0.3, "share that stream"),
-        Opt("output-median", float, 1500.0, "median answer tokens"),
-        Opt("temperature", float, 0.7, "temperature"),
-        Opt("model", str, "dg-large", "model"),
-        Opt("p429", float, 0.001, "share of 429 answers"),
-    ]),
+    ] + campaign_request_opts(logprobs=0.3, reasoning=0.5, cap=0.9, stream=0.3, output=1500.0,
+                              temperature=0.7)),
     "corp": ("a company's internal tool: per-employee keys behind its egress, one system prompt", [
         Opt("companies", int, 1, "companies"),
         Opt("users", int, 60, "employees' keys per company", True),
@@ -1565,16 +1557,8 @@ POPS = {
         Opt("paraphrase", float, 0.5, "paraphrase probability per slot"),
         Opt("preamble-share", float, 1.0,
             "share of requests opening with a line of their own (no shared frame)"),
-        Opt("logprobs-share", float, 0.1, "share with logprobs"),
-        Opt("top-logprobs", int, 5, "top_logprobs"),
-        Opt("reasoning-share", float, 0.3, "share with reasoning parameters"),
-        Opt("cap-share", float, 0.8, "share with max_tokens at the cap (else half of it)"),
-        Opt("stream-share", float, 0.3, "share that stream"),
-        Opt("output-median", float, 1500.0, "median answer tokens"),
-        Opt("temperature", float, 0.7, "temperature"),
-        Opt("model", str, "dg-large", "model"),
-        Opt("p429", float, 0.001, "share of 429 answers"),
-    ]),
+    ] + campaign_request_opts(logprobs=0.1, reasoning=0.3, cap=0.8, stream=0.3, output=1500.0,
+                              temperature=0.7)),
 }
 
 

@@ -617,6 +617,39 @@ static void test_cluster_membership_sums_shares(void **state)
  * template and prompt of its own, each key on its own address: only their
  * timing ties them. The same traffic on unrelated schedules stays apart,
  * and a conversation that happens to keep the same minutes is not flagged. */
+/* The verdicts of a group test: keys named 'w...' are the campaign
+ * (clustered, flagged, `reason` among their reasons); keys whose letter is
+ * in `bystanders` share the campaign's tie but not its requests' shape
+ * (clustered, never flagged); the rest are in no cluster and not flagged.
+ * Returns the campaign keys plus 100 per bystander. */
+static size_t group_verdicts(const struct dg_client_view *v, size_t n, const char *bystanders,
+			     const char *reason)
+{
+	size_t found = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name[4] == 'w') {
+			int said = 0;
+
+			found++;
+			assert_non_null(v[i].cluster);
+			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
+			for (int k = 0; k < v[i].s.n_reasons; k++)
+				said |= strstr(v[i].s.reasons[k], reason) != NULL;
+			assert_true(said);
+		} else if (v[i].name[4] && strchr(bystanders, v[i].name[4])) {
+			found += 100;
+			assert_non_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+			assert_true(v[i].first_flag_ts == 0);
+		} else {
+			assert_null(v[i].cluster);
+			assert_int_equal(v[i].s.action, DG_ACT_NONE);
+		}
+	}
+	return found;
+}
+
 static void test_lockstep_cluster(void **state)
 {
 	struct dg_score_config c;
@@ -653,27 +686,9 @@ static void test_lockstep_cluster(void **state)
 		}
 	}
 	n = dg_clients_snapshot(t, 0, &v);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].name[4] == 'w') {
-			found++;
-			assert_non_null(v[i].cluster);
-			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
-			int said = 0;
-			for (int k = 0; k < v[i].s.n_reasons; k++)
-				said |= strstr(v[i].s.reasons[k], "13 keys start and stop in the same minutes") != NULL;
-			assert_true(said);
-		} else if (v[i].name[4] == 'p') {
-			/* In step, and asking for reasoning, but a conversation:
-			 * it does not inherit the campaign's score. */
-			found += 100;
-			assert_non_null(v[i].cluster);
-			assert_int_equal(v[i].s.action, DG_ACT_NONE);
-			assert_true(v[i].first_flag_ts == 0);
-		} else {
-			assert_null(v[i].cluster);
-			assert_int_equal(v[i].s.action, DG_ACT_NONE);
-		}
-	}
+	/* Key 'p', in step and asking for reasoning but in a conversation,
+	 * does not inherit the campaign's score. */
+	found = group_verdicts(v, n, "p", "13 keys start and stop in the same minutes");
 	assert_int_equal(found, 112);
 	dg_clients_free(t);
 }
@@ -749,31 +764,11 @@ static void test_tls_cluster(void **state)
 	(void)state;
 	dg_score_config_default(&c);
 	n = run_tls_host(&c, &v, &t);
-	for (size_t i = 0; i < n; i++) {
-		if (v[i].name[4] == 'w') {
-			int said = 0;
-
-			found++;
-			assert_non_null(v[i].cluster);
-			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
-			for (int k = 0; k < v[i].s.n_reasons; k++)
-				said |= strstr(v[i].s.reasons[k], "15 keys share a TLS client that 7.0% of keys use") != NULL;
-			assert_true(said);
-		} else if (v[i].name[4] == 'p' || v[i].name[4] == 'q' || v[i].name[4] == 'r') {
-			/* On the campaign's client and asking for reasoning, but a
-			 * conversation, or a single request (every conversation
-			 * opens like a campaign's request): neither inherits the
-			 * campaign's score. */
-			found += 100;
-			assert_non_null(v[i].cluster);
-			assert_int_equal(v[i].s.action, DG_ACT_NONE);
-			assert_true(v[i].first_flag_ts == 0);
-		} else {
-			/* The common client ties nobody. */
-			assert_null(v[i].cluster);
-			assert_int_equal(v[i].s.action, DG_ACT_NONE);
-		}
-	}
+	/* On the campaign's client and asking for reasoning, but a
+	 * conversation ('p'), a single request ('q': every conversation opens
+	 * like a campaign's request) or requests of another shape ('r'): none
+	 * inherits the campaign's score. The common client ties nobody. */
+	found = group_verdicts(v, n, "pqr", "15 keys share a TLS client that 7.0% of keys use");
 	assert_int_equal(found, 312);
 	dg_clients_free(t);
 
