@@ -39,30 +39,29 @@ static uint32_t uf_find(uint32_t *parent, uint32_t x)
 }
 
 /* The TLS group most of the crowd's keys share: how many keys carry it
- * (written to f) and that group's share of the host's keys. */
+ * and that group's share of the host's keys (written to f). */
 static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
 		       struct dg_features *f)
 {
-	uint64_t *g = malloc((n ? n : 1) * sizeof(*g));
+	struct idx *g = malloc((n ? n : 1) * sizeof(*g));   /* key: group, i: member */
 	size_t k = 0, best = 0;
 
 	if (!g)
 		return;
-	for (size_t i = 0; i < n; i++)
-		if (m[ix[i].i].is_key && m[ix[i].i].tls_group)
-			g[k++] = m[ix[i].i].tls_group;
-	qsort(g, k, sizeof(*g), cmp_u64);
+	for (size_t i = 0; i < n; i++) {
+		if (m[ix[i].i].is_key && m[ix[i].i].tls_group) {
+			g[k].key = m[ix[i].i].tls_group;
+			g[k].i = ix[i].i;
+			k++;
+		}
+	}
+	qsort(g, k, sizeof(*g), cmp_idx);
 	for (size_t a = 0, b; a < k; a = b) {
-		for (b = a; b < k && g[b] == g[a]; b++)
+		for (b = a; b < k && g[b].key == g[a].key; b++)
 			;
 		if (b - a > best) {
 			best = b - a;
-			for (size_t i = 0; i < n; i++) {
-				if (m[ix[i].i].tls_group == g[a]) {
-					f->tls_share = m[ix[i].i].tls_share;
-					break;
-				}
-			}
+			f->tls_share = m[g[a].i].tls_share;
 		}
 	}
 	f->tls_keys = (uint32_t)best;
