@@ -114,12 +114,9 @@ def main():
         if r["population"] == "campaign":
             # Waves hide every per-key and template signal but their timing:
             # keys in lockstep are known after they have stopped and started
-            # together twice (user/lockstep.h). Stack keys share nothing but
-            # their TLS client, and a member of such a group inherits its
-            # score only from its second request on (every conversation
-            # opens with a request shaped like a campaign's; clients.c), two
-            # minutes apart on average. Both get 10 minutes.
-            limit = 600 if r["style"] in ("waves", "stack") else 300
+            # together twice (user/lockstep.h), which at the default 4-minute
+            # period takes 8 to 9 minutes. They get 10.
+            limit = 600 if r["style"] == "waves" else 300
             ok = r["rate"] >= 0.95 and (r["t_p95"] is not None and r["t_p95"] <= limit)
             if r["style"] == "loud":
                 ok = ok and r["n_max"] is not None and r["n_max"] <= 200

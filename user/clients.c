@@ -268,6 +268,16 @@ static double shape_match(const struct dg_score_config *sc, const struct dg_scor
 	return want > 0 ? got / want : 1;
 }
 
+/* Does a lockstep or TLS group speak for a member's first request? Every
+ * conversation opens with a single-turn request shaped like a campaign's,
+ * so one request shows no shape, unless nearly every member that has shown
+ * its shape (at least tls_min_keys of them) has the group's: a scraper's
+ * own TLS client, not a proxy that carries customers too. */
+static int group_alike(const struct dg_score_config *sc, const struct dg_cluster *cl)
+{
+	return cl->shown >= sc->tls_min_keys && cl->alike >= sc->group_alike_share * cl->shown;
+}
+
 /* How much the client's own requests, however few, look like the
  * cluster's, as a factor in [0, 1]: its harvest against the cluster's, and
  * for a lockstep or TLS group (ties that chance or a popular client can
@@ -281,13 +291,38 @@ static double affinity(const struct dg_score_config *sc, const struct dg_cluster
 	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0;
 
 	if (cl->link != DG_LINK_TEMPLATE) {
-		/* Every conversation opens with a single-turn request: one
-		 * request shows no shape yet. */
-		if (f->req_1h < 2)
+		if (f->req_1h < 2 && !group_alike(sc, cl))
 			return 0;
 		a = fmin(a, shape_match(sc, &cl->s, own));
 	}
 	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
+}
+
+/* Each lockstep or TLS group's members that have shown their shape (two
+ * requests or more) and how many of those have the group's in full. */
+static void count_alike(struct dg_clients *t, size_t n)
+{
+	struct dg_score_config raw = t->sc;
+
+	raw.min_requests = 1;
+	for (size_t i = 0; i < n; i++) {
+		const struct client *c = t->act[i];
+		struct dg_score own;
+		int scored = 0;
+
+		if (t->feat[i].req_1h < 2)
+			continue;
+		for (int k = 0; k < c->ncl; k++) {
+			struct dg_cluster *cl = &t->clusters[c->cl[k]];
+
+			if (cl->link == DG_LINK_TEMPLATE)
+				continue;
+			if (!scored++)
+				dg_score_client(&raw, &t->pop, &t->feat[i], &own);
+			cl->shown++;
+			cl->alike += affinity(&t->sc, cl, &t->feat[i], &own) >= 1;
+		}
+	}
 }
 
 /* The client's score with its clusters' counted in. Template clusters
@@ -483,6 +518,7 @@ static void refresh(struct dg_clients *t, double now)
 		c->cl_share[c->ncl] = (float)t->members[j].weight;
 		c->ncl++;
 	}
+	count_alike(t, n);
 	for (size_t i = 0; i < n; i++) {
 		struct client *c = t->act[i];
 		struct dg_score s;

@@ -71,6 +71,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->tls_min_keys = 4;
 	c->tls_max_share = 0.1;
 	c->lockstep_min_keys = DG_LOCKSTEP_MIN_GROUP;
+	c->group_alike_share = 0.9;
 }
 
 int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
@@ -98,6 +99,7 @@ int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
 	NUM(tls_min_keys, 2, 1e9)
 	NUM(tls_max_share, 0, 1)
 	NUM(lockstep_min_keys, 2, 1e9)
+	NUM(group_alike_share, 0, 2)
 #undef NUM
 	return -1;
 }

@@ -44,6 +44,7 @@ struct dg_score_config {
 	double tls_min_keys;           /* keys on one TLS client that make a group (4) */
 	double tls_max_share;          /* ... when at most this share of keys use it (0.1) */
 	double lockstep_min_keys;      /* keys in step that make a group (4) */
+	double group_alike_share;      /* a group this alike speaks for a first request (0.9) */
 };
 
 /* Robust location and scale of the host's clients (population.c). */
