@@ -388,6 +388,68 @@ static char *table_json(struct dg_clients *t)
 	return buf;
 }
 
+static const struct dg_client_view *find_view(const struct dg_client_view *v, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(v[i].name, name))
+			return &v[i];
+	fail_msg("no client %s", name);
+	return NULL;
+}
+
+/* A model is new for new_model_window (24 h) after the host first sees it,
+ * unless it was seen in the warm-up hour after the first record (the
+ * host's established models on a fresh start). */
+static void test_new_model(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v;
+	struct dg_record r;
+	size_t n;
+
+	(void)state;
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 64);
+	for (int m = 0; m < 180; m++) {
+		double ts = T0 + 60 * m;
+
+		rec(&r, ts, "a", "10.0.0.1", 0);           /* stays on m1 */
+		dg_clients_ingest(t, &r);
+		if (m == 10) {                             /* first seen in the warm-up */
+			rec(&r, ts + 1, "c", "10.0.0.3", 0);
+			snprintf(r.model, sizeof(r.model), "m-early");
+			dg_clients_ingest(t, &r);
+		}
+		if (m >= 120 && m < 160) {                 /* 10 on m1, then 30 on m-new */
+			rec(&r, ts + 2, "b", "10.0.0.2", 0);
+			if (m >= 130)
+				snprintf(r.model, sizeof(r.model), "m-new");
+			dg_clients_ingest(t, &r);
+			rec(&r, ts + 3, "c", "10.0.0.3", 0);
+			snprintf(r.model, sizeof(r.model), "m-early");
+			dg_clients_ingest(t, &r);
+		}
+	}
+	n = dg_clients_snapshot(t, 0, &v);
+	assert_true(fabs(find_view(v, n, "key:a")->f.new_model_share) < 1e-9);
+	assert_true(fabs(find_view(v, n, "key:b")->f.new_model_share - 0.75) < 1e-9);
+	assert_true(fabs(find_view(v, n, "key:c")->f.new_model_share) < 1e-9);
+
+	/* A day after it was first seen (T0 + 130 min + 2 s), m-new is
+	 * established: of 20 requests a minute apart from one minute before
+	 * that, only the first is on a new model. */
+	for (int m = 0; m < 20; m++) {
+		rec(&r, T0 + 130 * 60 + 2 + 86400 - 60 + 60 * m, "d", "10.0.0.4", 0);
+		snprintf(r.model, sizeof(r.model), "m-new");
+		dg_clients_ingest(t, &r);
+	}
+	n = dg_clients_snapshot(t, 0, &v);
+	assert_true(fabs(find_view(v, n, "key:d")->f.new_model_share - 0.05) < 1e-9);
+	dg_clients_free(t);
+}
+
 static void test_client_table(void **state)
 {
 	struct dg_score_config c;
@@ -694,9 +756,11 @@ static void test_lockstep_cluster(void **state)
 }
 
 /* Keys tied only by a TLS client rare on the host: each request its own
- * frame, each key its own address, unsynchronised. */
+ * frame, each key its own address, unsynchronised. With `customers` 0 the
+ * rare client carries only the campaign and the single request, which is
+ * then named like the campaign's keys. */
 static size_t run_tls_host(const struct dg_score_config *c, const struct dg_client_view **v,
-			   struct dg_clients **tp)
+			   struct dg_clients **tp, int customers)
 {
 	struct dg_clients *t = dg_clients_new(c, 1024);
 	struct dg_record r;
@@ -716,6 +780,8 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 					continue;
 				camp = 1;          /* shaped like a campaign request */
 			}
+			if (person && !customers)
+				continue;
 			/* Each campaign key at its own pace: no lockstep. */
 			int period = camp ? 100 + 10 * (k - 200) : 60, phase = (k * 37) % period;
 
@@ -725,7 +791,8 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 			if (person && ((uint32_t)(s / 60) * 2654435761u >> 7) % 3 == 0)
 				continue;
 			snprintf(key, sizeof(key), "%c%011x",
-				 once ? 'q' : camp ? 'w' : k == 214 ? 'r' : person ? 'p' : 'x', k);
+				 once && customers ? 'q' : camp ? 'w' : k == 214 ? 'r' : person ? 'p' : 'x',
+				 k);
 			snprintf(ip, sizeof(ip), "10.%d.%d.9", k / 200, k % 200);
 			rec(&r, T0 + s + k * 0.01, key, ip, camp || person);
 			u++;
@@ -763,18 +830,39 @@ static void test_tls_cluster(void **state)
 
 	(void)state;
 	dg_score_config_default(&c);
-	n = run_tls_host(&c, &v, &t);
+	n = run_tls_host(&c, &v, &t, 1);
 	/* On the campaign's client and asking for reasoning, but a
 	 * conversation ('p'), a single request ('q': every conversation opens
-	 * like a campaign's request) or requests of another shape ('r'): none
+	 * like a campaign's request, and customers who have shown another
+	 * shape share this client) or requests of another shape ('r'): none
 	 * inherits the campaign's score. The common client ties nobody. */
 	found = group_verdicts(v, n, "pqr", "15 keys share a TLS client that 7.0% of keys use");
 	assert_int_equal(found, 312);
 	dg_clients_free(t);
 
+	/* A client that only the campaign uses speaks for a new key's first
+	 * request, if it has the campaign's shape: flagged on that request. */
+	n = run_tls_host(&c, &v, &t, 0);
+	found = group_verdicts(v, n, "", "13 keys share a TLS client that 6.1% of keys use");
+	assert_int_equal(found, 13);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name[4] == 'w' && v[i].f.requests == 1)
+			assert_int_equal(v[i].first_flag_requests, 1), found = 0;
+	assert_int_equal(found, 0);
+	dg_clients_free(t);
+
+	/* Above 1, group_alike_share switches that off. */
+	assert_int_equal(dg_score_config_set(&c, "group_alike_share", 1.5), 0);
+	n = run_tls_host(&c, &v, &t, 0);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].name[4] == 'w')
+			assert_int_equal(v[i].s.action == DG_ACT_NONE, v[i].f.requests == 1);
+	dg_clients_free(t);
+	dg_score_config_default(&c);
+
 	/* With TLS groups off, nothing else ties the campaign's keys. */
 	assert_int_equal(dg_score_config_set(&c, "tls_max_share", 0), 0);
-	n = run_tls_host(&c, &v, &t);
+	n = run_tls_host(&c, &v, &t, 1);
 	for (size_t i = 0; i < n; i++) {
 		assert_null(v[i].cluster);
 		assert_int_equal(v[i].s.action, DG_ACT_NONE);
@@ -793,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_score_families),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_config_set),
+		cmocka_unit_test(test_new_model),
 		cmocka_unit_test(test_client_table),
 		cmocka_unit_test(test_client_bound),
 		cmocka_unit_test(test_hydra_cluster),
