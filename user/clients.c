@@ -10,6 +10,7 @@
 #include "clusters.h"
 #include "hll.h"
 #include "lockstep.h"
+#include "lru.h"
 #include "netaddr.h"
 #include "tlsgroups.h"
 
@@ -20,7 +21,8 @@
 /* ---------- a bounded string-keyed table with LRU eviction ---------- */
 
 struct node {
-	struct node *hnext, *prev, *next;
+	struct dg_lru_link lru;        /* first: a link is its node */
+	struct node *hnext;
 	uint64_t h;
 	char name[DG_CLIENT_LEN];
 };
@@ -28,7 +30,7 @@ struct node {
 struct table {
 	struct node **b;
 	size_t nb, n, max, size;
-	struct node *head, *tail;      /* head: most recently used */
+	struct dg_lru lru;
 	uint64_t *evicted;
 };
 
@@ -45,28 +47,15 @@ static int table_init(struct table *t, size_t max, size_t node_size, uint64_t *e
 	return t->b ? 0 : -1;
 }
 
-static void lru_unlink(struct table *t, struct node *n)
+/* The most recently used node first, NULL after the last. */
+static struct node *lru_first(const struct table *t)
 {
-	if (n->prev)
-		n->prev->next = n->next;
-	else
-		t->head = n->next;
-	if (n->next)
-		n->next->prev = n->prev;
-	else
-		t->tail = n->prev;
-	n->prev = n->next = NULL;
+	return (struct node *)t->lru.head;
 }
 
-static void lru_front(struct table *t, struct node *n)
+static struct node *lru_next(const struct node *n)
 {
-	n->next = t->head;
-	n->prev = NULL;
-	if (t->head)
-		t->head->prev = n;
-	t->head = n;
-	if (!t->tail)
-		t->tail = n;
+	return (struct node *)n->lru.next;
 }
 
 static void table_remove(struct table *t, struct node *n)
@@ -77,7 +66,7 @@ static void table_remove(struct table *t, struct node *n)
 		pp = &(*pp)->hnext;
 	if (*pp)
 		*pp = n->hnext;
-	lru_unlink(t, n);
+	dg_lru_unlink(&t->lru, &n->lru);
 	t->n--;
 	free(n);
 }
@@ -92,16 +81,15 @@ static struct node *table_get(struct table *t, const char *name, int create)
 
 	for (n = t->b[h & (t->nb - 1)]; n; n = n->hnext) {
 		if (n->h == h && !strncmp(n->name, name, DG_CLIENT_LEN - 1)) {
-			lru_unlink(t, n);
-			lru_front(t, n);
+			dg_lru_touch(&t->lru, &n->lru);
 			return n;
 		}
 	}
 	if (!create)
 		return NULL;
-	if (t->n >= t->max && t->tail) {
+	if (t->n >= t->max && t->lru.tail) {
 		(*t->evicted)++;
-		table_remove(t, t->tail);
+		table_remove(t, (struct node *)t->lru.tail);
 	}
 	n = calloc(1, t->size);
 	if (!n)
@@ -110,15 +98,15 @@ static struct node *table_get(struct table *t, const char *name, int create)
 	memcpy(n->name, name, len);
 	n->hnext = t->b[h & (t->nb - 1)];
 	t->b[h & (t->nb - 1)] = n;
-	lru_front(t, n);
+	dg_lru_push(&t->lru, &n->lru);
 	t->n++;
 	return n;
 }
 
 static void table_free(struct table *t)
 {
-	while (t->head)
-		table_remove(t, t->head);
+	while (t->lru.head)
+		table_remove(t, lru_first(t));
 	free(t->b);
 }
 
@@ -448,7 +436,7 @@ static void refresh(struct dg_clients *t, double now)
 	}
 	tok = t->scratch;
 	req = t->scratch + max;
-	for (struct node *nd = t->clients.head; nd && n < max; nd = nd->next) {
+	for (struct node *nd = lru_first(&t->clients); nd && n < max; nd = lru_next(nd)) {
 		struct client *c = (struct client *)nd;
 
 		if (c->st.last_ts < now - 3600)
@@ -745,7 +733,7 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		}
 	}
 	refresh(t, now);
-	for (struct node *nd = t->clients.head; nd; nd = nd->next) {
+	for (struct node *nd = lru_first(&t->clients); nd; nd = lru_next(nd)) {
 		struct client *c = (struct client *)nd;
 		struct dg_client_view *v = &t->views[n];
 

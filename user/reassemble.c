@@ -18,6 +18,7 @@
 
 #include "ja4.h"
 #include "keyhash.h"
+#include "lru.h"
 #include "reqbody.h"
 #include "respbody.h"
 
@@ -42,9 +43,9 @@ struct exchange {
 };
 
 struct conn {
+	struct dg_lru_link lru;        /* first: a link is its connection */
 	uint64_t id;
 	struct conn *hnext;
-	struct conn *prev, *next;      /* LRU: head = most recent */
 	struct dg_tuple t;
 	int tied, tls, client_side, have_tuple;
 	char ip[DG_IP_LEN];
@@ -87,7 +88,7 @@ struct dg_reasm {
 	void *arg;
 	struct conn **buckets;
 	size_t nbuckets, nconns;
-	struct conn *lru_head, *lru_tail;
+	struct dg_lru lru;
 	struct dg_reasm_stats st;
 	http_parser_settings ps[2];
 };
@@ -104,28 +105,10 @@ static size_t bucket_of(const struct dg_reasm *ra, uint64_t id)
 	return (size_t)(id & (ra->nbuckets - 1));
 }
 
-static void lru_unlink(struct dg_reasm *ra, struct conn *c)
+/* The least recently used connection, NULL when there is none. */
+static struct conn *lru_oldest(const struct dg_reasm *ra)
 {
-	if (c->prev)
-		c->prev->next = c->next;
-	else
-		ra->lru_head = c->next;
-	if (c->next)
-		c->next->prev = c->prev;
-	else
-		ra->lru_tail = c->prev;
-	c->prev = c->next = NULL;
-}
-
-static void lru_push(struct dg_reasm *ra, struct conn *c)
-{
-	c->next = ra->lru_head;
-	c->prev = NULL;
-	if (ra->lru_head)
-		ra->lru_head->prev = c;
-	ra->lru_head = c;
-	if (!ra->lru_tail)
-		ra->lru_tail = c;
+	return (struct conn *)ra->lru.tail;
 }
 
 static struct conn *conn_find(struct dg_reasm *ra, uint64_t id)
@@ -154,13 +137,12 @@ static struct conn *conn_get(struct dg_reasm *ra, uint64_t id, uint64_t ts)
 	size_t b;
 
 	if (c) {
-		lru_unlink(ra, c);
-		lru_push(ra, c);
+		dg_lru_touch(&ra->lru, &c->lru);
 		return c;
 	}
-	if (ra->nconns >= ra->cfg.max_conns && ra->lru_tail) {
+	if (ra->nconns >= ra->cfg.max_conns && ra->lru.tail) {
 		ra->st.conns_evicted++;
-		conn_finish(ra, ra->lru_tail);
+		conn_finish(ra, lru_oldest(ra));
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c)
@@ -173,7 +155,7 @@ static struct conn *conn_get(struct dg_reasm *ra, uint64_t id, uint64_t ts)
 	b = bucket_of(ra, id);
 	c->hnext = ra->buckets[b];
 	ra->buckets[b] = c;
-	lru_push(ra, c);
+	dg_lru_push(&ra->lru, &c->lru);
 	ra->nconns++;
 	ra->st.conns++;
 	return c;
@@ -870,7 +852,7 @@ static void conn_finish(struct dg_reasm *ra, struct conn *c)
 			break;
 		}
 	}
-	lru_unlink(ra, c);
+	dg_lru_unlink(&ra->lru, &c->lru);
 	ra->nconns--;
 	if (c->reqbody)
 		dg_reqbody_free(c->reqbody);
@@ -886,8 +868,8 @@ void dg_reasm_sweep(struct dg_reasm *ra, uint64_t now_ns)
 	uint64_t idle = (uint64_t)(ra->cfg.idle_timeout * 1e9);
 	struct conn *c, *prev;
 
-	for (c = ra->lru_tail; c; c = prev) {
-		prev = c->prev;
+	for (c = lru_oldest(ra); c; c = prev) {
+		prev = (struct conn *)c->lru.prev;
 		if (c->closed && now_ns >= c->closed_ns + grace && now_ns >= c->last_ns + grace) {
 			conn_finish(ra, c);
 		} else if (!c->closed && now_ns > c->last_ns + idle) {
@@ -899,8 +881,8 @@ void dg_reasm_sweep(struct dg_reasm *ra, uint64_t now_ns)
 
 void dg_reasm_flush(struct dg_reasm *ra)
 {
-	while (ra->lru_tail)
-		conn_finish(ra, ra->lru_tail);
+	while (ra->lru.tail)
+		conn_finish(ra, lru_oldest(ra));
 }
 
 /* ---------- setup ---------- */
