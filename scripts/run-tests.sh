@@ -9,8 +9,7 @@ log=$(mktemp)
 
 # cmocka: count "[  PASSED  ] N test(s)." and "[  FAILED  ] N test(s)."
 for t in build/tests/test_*; do
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-		"$t" >"$log" 2>&1
+	sh scripts/run-unit.sh "$t" >"$log" 2>&1
 	rc=$?
 	cat "$log"
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
