@@ -1479,6 +1479,8 @@ POPS = {
         Opt("jitter", float, 0.02, "relative jitter of the inter-arrival time"),
         Opt("templates", str, "cot-code-2,cot-math-1", "templates"),
         Opt("paraphrase", float, 0.0, "paraphrase probability per slot"),
+        Opt("preamble-share", float, 0.0,
+            "share of requests opening with a line of their own (no shared frame)"),
         Opt("logprobs-share", float, 0.5, "share with logprobs"),
         Opt("top-logprobs", int, 5, "top_logprobs"),
         Opt("reasoning-share", float, 0.5, "share with reasoning parameters"),

@@ -94,6 +94,7 @@ struct dg_features {
 	double crowd_addrs;          /* distinct addresses across them */
 	double crowd_subnets;        /* distinct /24 and /48 groups across them */
 	uint32_t lockstep_keys;      /* members that joined by moving in lockstep */
+	int crowd_by_addr;           /* the crowd is tied by its addresses, not templates */
 	uint32_t tls_keys;           /* members on the crowd's most common rare TLS client */
 	double tls_share;            /* share of the host's keys on that client */
 };

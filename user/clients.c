@@ -113,7 +113,8 @@ static void table_free(struct table *t)
 /* ---------- entities ---------- */
 
 #define RECENT_IPS 4                   /* addresses remembered per key, exactly */
-#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 2) /* its templates, lockstep and TLS groups */
+/* A client's rows: its templates, lockstep and TLS groups, addresses. */
+#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 2 + RECENT_IPS)
 
 struct client {
 	struct node n;
@@ -129,6 +130,7 @@ struct client {
 	uint8_t ncl;
 	uint64_t cluster_gen;
 	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
+	uint32_t ip_hits[RECENT_IPS];  /* its requests through each since remembered */
 	uint8_t next_ip;
 	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */
 };
@@ -136,6 +138,8 @@ struct client {
 struct addr {
 	struct node n;
 	struct dg_hll keys;
+	uint64_t count_gen;            /* nkeys is the count of keys as of this refresh */
+	double nkeys;
 	uint64_t snap_gen;             /* counts below belong to this snapshot */
 	uint32_t legit_keys, flagged_keys;
 };
@@ -256,14 +260,18 @@ static double shape_match(const struct dg_score_config *sc, const struct dg_scor
 	return want > 0 ? got / want : 1;
 }
 
-/* Does a lockstep or TLS group speak for a member's first request? Every
- * conversation opens with a single-turn request shaped like a campaign's,
- * so one request shows no shape, unless nearly every member that has shown
- * its shape (at least tls_min_keys of them) has the group's: a scraper's
- * own TLS client, not a proxy that carries customers too. */
+/* Does a group speak for a member's first request? Every conversation
+ * opens with a single-turn request shaped like a campaign's, so one
+ * request shows no shape, unless the group is a TLS client of which most
+ * members have shown their shape (two requests or more; at least
+ * tls_min_keys, and half of the members) and nearly all of those
+ * (group_alike_share) have the group's: a scraper's own client, not a
+ * proxy that carries customers too. An address never does: a proxy's
+ * customers may simply not have come yet. */
 static int group_alike(const struct dg_score_config *sc, const struct dg_cluster *cl)
 {
-	return cl->shown >= sc->tls_min_keys && cl->alike >= sc->group_alike_share * cl->shown;
+	return cl->link == DG_LINK_TLS && cl->shown >= sc->tls_min_keys &&
+	       2 * cl->shown >= cl->members && cl->alike >= sc->group_alike_share * cl->shown;
 }
 
 /* How much the client's own requests, however few, look like the
@@ -408,6 +416,44 @@ static size_t add_group_rows(struct dg_clients *t, size_t n, size_t nm, const ui
 	return nm;
 }
 
+/* Rows for a key's remembered addresses that have carried at least
+ * addr_min_keys keys: the address as its template (a hash of its own
+ * kind), weight the key's share of requests through it. Returns the new
+ * row count. */
+static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t i, size_t nm)
+{
+	uint32_t total = 0;
+
+	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++)
+		total += c->ip_hits[k];
+	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0] && total; k++) {
+		const char *ip = c->recent_ip[k];
+		struct addr *a = (struct addr *)table_get(&t->addrs, ip, 0);
+		struct dg_cluster_member *m = &t->members[nm];
+
+		if (!a)
+			continue;
+		if (a->count_gen != t->gen + 1) {
+			a->count_gen = t->gen + 1;
+			a->nkeys = dg_hll_count(&a->keys);
+		}
+		if (a->nkeys + 0.5 < t->sc.addr_min_keys)
+			continue;
+		memset(m, 0, sizeof(*m));
+		m->client = i;
+		m->tmpl = dg_hash64(ip, strlen(ip)) ^ 0x6164647265737321ULL;   /* "address!" */
+		m->weight = (double)c->ip_hits[k] / total;
+		m->f = &t->feat[i];
+		m->is_key = 1;
+		m->peers = &c->st.peers;
+		m->subnets = &c->st.subnets;
+		m->link = DG_LINK_ADDR;
+		t->member_client[nm] = i;
+		nm++;
+	}
+	return nm;
+}
+
 /* Every POP_EVERY of record time: features of the clients active in the
  * last hour, the population's robust centre and spread of request and
  * token rates (clients with enough requests), and the template clusters. */
@@ -462,6 +508,8 @@ static void refresh(struct dg_clients *t, double now)
 			t->member_client[nm] = n;
 			nm++;
 		}
+		if (c->is_key)
+			nm = add_addr_rows(t, c, n, nm);
 		/* Only keys move in lockstep: an address is shared by whoever. */
 		t->lk_bits[n] = c->is_key ? dg_client_activity(&c->st, now) : 0;
 		t->lk_ids[n] = c->n.h;
@@ -497,14 +545,24 @@ static void refresh(struct dg_clients *t, double now)
 	t->gen++;
 	for (size_t i = 0; i < n; i++)
 		t->act[i]->cluster_gen = t->gen;
+	/* One entry per cluster: a client's rows on one component (several
+	 * linked templates, several linked addresses) add up. */
 	for (size_t j = 0; j < nm; j++) {
 		struct client *c = t->act[t->member_client[j]];
+		int k = 0;
 
-		if (t->member_cluster[j] < 0 || c->ncl >= DG_MEMBER_ROWS)
+		if (t->member_cluster[j] < 0)
 			continue;
-		c->cl[c->ncl] = t->member_cluster[j];
-		c->cl_share[c->ncl] = (float)t->members[j].weight;
-		c->ncl++;
+		while (k < c->ncl && c->cl[k] != t->member_cluster[j])
+			k++;
+		if (k == c->ncl) {
+			if (c->ncl >= DG_MEMBER_ROWS)
+				continue;
+			c->cl[k] = t->member_cluster[j];
+			c->cl_share[k] = 0;
+			c->ncl++;
+		}
+		c->cl_share[k] = fminf(1, c->cl_share[k] + (float)t->members[j].weight);
 	}
 	count_alike(t, n);
 	for (size_t i = 0; i < n; i++) {
@@ -616,10 +674,13 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	if (c->is_key && r->ip[0]) {
 		int seen = 0;
 		dg_client_add_peer(&c->st, dg_hash64(r->ip, strlen(r->ip)), dg_subnet_hash(r->ip));
-		for (int i = 0; i < RECENT_IPS && !seen; i++)
+		for (int i = 0; i < RECENT_IPS && !seen; i++) {
 			seen = !strcmp(c->recent_ip[i], r->ip);
+			c->ip_hits[i] += (uint32_t)seen;
+		}
 		if (!seen) {
 			snprintf(c->recent_ip[c->next_ip], DG_IP_LEN, "%s", r->ip);
+			c->ip_hits[c->next_ip] = 1;
 			c->next_ip = (uint8_t)((c->next_ip + 1) % RECENT_IPS);
 		}
 	}

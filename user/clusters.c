@@ -119,6 +119,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		}
 		f->crowd_keys += p->is_key;
 		f->lockstep_keys += ix[k].link == DG_LINK_LOCKSTEP;
+		f->crowd_by_addr |= ix[k].link == DG_LINK_ADDR;
 	}
 	if (w > 0) {
 		f->template_share /= w;
@@ -157,9 +158,10 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 
 	/* A lockstep or TLS group links to nothing: chance may put a few
 	 * unrelated keys in step with a campaign, or on its TLS client, and
-	 * their own templates must not pull their crowds into it. */
+	 * their own templates must not pull their crowds into it. Addresses
+	 * link only to addresses. */
 	for (size_t k = 0; k < q; k++) {
-		if (m[byt[k].i].link != DG_LINK_TEMPLATE)
+		if (m[byt[k].i].link == DG_LINK_LOCKSTEP || m[byt[k].i].link == DG_LINK_TLS)
 			continue;
 		byc[nc].key = m[byt[k].i].client;
 		byc[nc].i = k;         /* position in byt: its template id is tid[k] */
@@ -172,7 +174,7 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 		for (size_t x = a; x < b; x++) {
 			for (size_t y = x + 1; y < b; y++) {
 				uint32_t t1 = tid[byc[x].i], t2 = tid[byc[y].i];
-				if (t1 == t2)
+				if (t1 == t2 || m[byt[byc[x].i].i].link != m[byt[byc[y].i].i].link)
 					continue;
 				if (np == cap) {
 					uint64_t *g;

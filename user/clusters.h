@@ -7,7 +7,9 @@
  * traffic, each a cluster of its own, never linked to its members'
  * templates: a lockstep group (keys that start and stop in the same
  * minutes, lockstep.h) and a TLS group (keys that share a TLS client rare
- * on the host, tlsgroups.h). A cluster's features are its members' pooled
+ * on the host, tlsgroups.h). A key's addresses enter the same way, and
+ * addresses that the same keys use are linked like templates: the proxy
+ * pool of a hydra is one cluster. A cluster's features are its members' pooled
  * together, so 200 keys that each send 2 requests a minute through 10
  * addresses with one template read as one client sending 400 a minute,
  * with a crowd evidence (keys per address) on top; it gets its own score. */
@@ -20,8 +22,10 @@
 #include "hll.h"
 #include "score.h"
 
-/* What ties a cluster's members. */
-enum dg_link { DG_LINK_TEMPLATE = 0, DG_LINK_LOCKSTEP, DG_LINK_TLS };
+/* What ties a cluster's members. Templates link to templates and
+ * addresses to addresses (through the clients that send both); lockstep
+ * and TLS groups link to nothing. */
+enum dg_link { DG_LINK_TEMPLATE = 0, DG_LINK_LOCKSTEP, DG_LINK_TLS, DG_LINK_ADDR };
 
 /* One (client, template) pair: a client that sends several templates is a
  * member of each of their clusters, weighted by its share on each. */
@@ -34,7 +38,9 @@ struct dg_cluster_member {
 	const struct dg_hll *subnets;  /* a key's /24 and /48 groups; NULL for an address */
 	const char *ip;                /* an address client's own address, else NULL */
 	int is_key;
-	enum dg_link link;             /* a lockstep or TLS group: tmpl is its id, weight 1 */
+	enum dg_link link;             /* a lockstep or TLS group: tmpl is its id, weight 1;
+					* an address: tmpl is its hash, weight the key's
+					* share of requests through it */
 	uint64_t tls_group;            /* the client's TLS group (tlsgroups.h), 0 none */
 	double tls_share;              /* share of the host's keys on its TLS client */
 };

@@ -72,6 +72,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->tls_max_share = 0.1;
 	c->lockstep_min_keys = DG_LOCKSTEP_MIN_GROUP;
 	c->group_alike_share = 0.9;
+	c->addr_min_keys = 4;
 }
 
 int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
@@ -100,6 +101,7 @@ int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
 	NUM(tls_max_share, 0, 1)
 	NUM(lockstep_min_keys, 2, 1e9)
 	NUM(group_alike_share, 0, 2)
+	NUM(addr_min_keys, 2, 1e9)
 #undef NUM
 	return -1;
 }
@@ -200,9 +202,10 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 		snprintf(out, size, "%.0f%% single-turn", 100 * f->single_share);
 		break;
 	case DG_EV_CROWD:
-		snprintf(out, size, "%u keys behind %.0f address%s in %.0f subnet%s share templates",
+		snprintf(out, size, "%u keys behind %.0f address%s in %.0f subnet%s%s",
 			 f->crowd_keys, f->crowd_addrs, lround(f->crowd_addrs) == 1 ? "" : "es",
-			 f->crowd_subnets, lround(f->crowd_subnets) == 1 ? "" : "s");
+			 f->crowd_subnets, lround(f->crowd_subnets) == 1 ? "" : "s",
+			 f->crowd_by_addr ? "" : " share templates");
 		break;
 	case DG_EV_LOCKSTEP:
 		snprintf(out, size, "%u keys start and stop in the same minutes", f->lockstep_keys);

@@ -45,6 +45,7 @@ struct dg_score_config {
 	double tls_max_share;          /* ... when at most this share of keys use it (0.1) */
 	double lockstep_min_keys;      /* keys in step that make a group (4) */
 	double group_alike_share;      /* a group this alike speaks for a first request (0.9) */
+	double addr_min_keys;          /* keys an address has carried before it ties them (4) */
 };
 
 /* Robust location and scale of the host's clients (population.c). */

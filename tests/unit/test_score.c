@@ -755,12 +755,16 @@ static void test_lockstep_cluster(void **state)
 	dg_clients_free(t);
 }
 
-/* Keys tied only by a TLS client rare on the host: each request its own
- * frame, each key its own address, unsynchronised. With `customers` 0 the
- * rare client carries only the campaign and the single request, which is
- * then named like the campaign's keys. */
-static size_t run_tls_host(const struct dg_score_config *c, const struct dg_client_view **v,
-			   struct dg_clients **tp, int customers)
+enum tie { TIE_TLS, TIE_ADDR };
+
+/* Keys tied only by a TLS client rare on the host (TIE_TLS; each key on
+ * its own address) or only by the few proxy addresses they share
+ * (TIE_ADDR; everyone on one common TLS client): each request its own
+ * frame, unsynchronised. With `customers` 0 the tie carries only the
+ * campaign and the single request, which is then named like the
+ * campaign's keys. */
+static size_t run_group_host(const struct dg_score_config *c, const struct dg_client_view **v,
+			     struct dg_clients **tp, int customers, enum tie tie)
 {
 	struct dg_clients *t = dg_clients_new(c, 1024);
 	struct dg_record r;
@@ -793,7 +797,10 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 			snprintf(key, sizeof(key), "%c%011x",
 				 once && customers ? 'q' : camp ? 'w' : k == 214 ? 'r' : person ? 'p' : 'x',
 				 k);
-			snprintf(ip, sizeof(ip), "10.%d.%d.9", k / 200, k % 200);
+			if (tie == TIE_ADDR && k >= 200)   /* three proxies, in turn */
+				snprintf(ip, sizeof(ip), "10.9.0.%d", 1 + (s / 5 + k) % 3);
+			else
+				snprintf(ip, sizeof(ip), "10.%d.%d.9", k / 200, k % 200);
 			rec(&r, T0 + s + k * 0.01, key, ip, camp || person);
 			u++;
 			r.system_fp = dg_hash64(&u, sizeof(u));       /* a frame of its own */
@@ -812,7 +819,7 @@ static size_t run_tls_host(const struct dg_score_config *c, const struct dg_clie
 				r.system_fp = 4242;
 			}
 			snprintf(r.ja4, sizeof(r.ja4), "%s",
-				 k < 200 ? "t13d1812h1_85036bcba153_b26ce05bbdd6" :
+				 k < 200 || tie == TIE_ADDR ? "t13d1812h1_85036bcba153_b26ce05bbdd6" :
 				 "t13d2107h2_9c3f1e6a2b44_7d19e0c4a8f5");
 			dg_clients_ingest(t, &r);
 		}
@@ -830,7 +837,7 @@ static void test_tls_cluster(void **state)
 
 	(void)state;
 	dg_score_config_default(&c);
-	n = run_tls_host(&c, &v, &t, 1);
+	n = run_group_host(&c, &v, &t, 1, TIE_TLS);
 	/* On the campaign's client and asking for reasoning, but a
 	 * conversation ('p'), a single request ('q': every conversation opens
 	 * like a campaign's request, and customers who have shown another
@@ -842,7 +849,7 @@ static void test_tls_cluster(void **state)
 
 	/* A client that only the campaign uses speaks for a new key's first
 	 * request, if it has the campaign's shape: flagged on that request. */
-	n = run_tls_host(&c, &v, &t, 0);
+	n = run_group_host(&c, &v, &t, 0, TIE_TLS);
 	found = group_verdicts(v, n, "", "13 keys share a TLS client that 6.1% of keys use");
 	assert_int_equal(found, 13);
 	for (size_t i = 0; i < n; i++)
@@ -853,7 +860,7 @@ static void test_tls_cluster(void **state)
 
 	/* Above 1, group_alike_share switches that off. */
 	assert_int_equal(dg_score_config_set(&c, "group_alike_share", 1.5), 0);
-	n = run_tls_host(&c, &v, &t, 0);
+	n = run_group_host(&c, &v, &t, 0, TIE_TLS);
 	for (size_t i = 0; i < n; i++)
 		if (v[i].name[4] == 'w')
 			assert_int_equal(v[i].s.action == DG_ACT_NONE, v[i].f.requests == 1);
@@ -862,7 +869,50 @@ static void test_tls_cluster(void **state)
 
 	/* With TLS groups off, nothing else ties the campaign's keys. */
 	assert_int_equal(dg_score_config_set(&c, "tls_max_share", 0), 0);
-	n = run_tls_host(&c, &v, &t, 1);
+	n = run_group_host(&c, &v, &t, 1, TIE_TLS);
+	for (size_t i = 0; i < n; i++) {
+		assert_null(v[i].cluster);
+		assert_int_equal(v[i].s.action, DG_ACT_NONE);
+	}
+	dg_clients_free(t);
+}
+
+/* Keys tied only by the proxy addresses they share: one campaign. Its
+ * customers on the same proxies keep their own scores, and a first request
+ * is not enough while the proxies carry customers. */
+static void test_addr_cluster(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v;
+	size_t n, found;
+
+	(void)state;
+	dg_score_config_default(&c);
+	n = run_group_host(&c, &v, &t, 1, TIE_ADDR);
+	found = group_verdicts(v, n, "pqr", "15 keys behind 3 addresses in 1 subnet");
+	assert_int_equal(found, 312);
+	for (size_t i = 0; i < n; i++)
+		if (v[i].s.n_reasons)
+			assert_null(strstr(v[i].s.reasons[0], "share templates"));
+	dg_clients_free(t);
+
+	/* Unlike a rare TLS client, proxies that carry only the campaign so
+	 * far do not speak for a first request: customers may come later. */
+	n = run_group_host(&c, &v, &t, 0, TIE_ADDR);
+	found = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (v[i].name[4] != 'w')
+			continue;
+		found++;
+		assert_int_equal(v[i].s.action == DG_ACT_NONE, v[i].f.requests == 1);
+	}
+	assert_int_equal(found, 13);
+	dg_clients_free(t);
+
+	/* An address ties keys only once it has carried addr_min_keys. */
+	assert_int_equal(dg_score_config_set(&c, "addr_min_keys", 16), 0);
+	n = run_group_host(&c, &v, &t, 1, TIE_ADDR);
 	for (size_t i = 0; i < n; i++) {
 		assert_null(v[i].cluster);
 		assert_int_equal(v[i].s.action, DG_ACT_NONE);
@@ -888,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_cluster_membership_sums_shares),
 		cmocka_unit_test(test_lockstep_cluster),
 		cmocka_unit_test(test_tls_cluster),
+		cmocka_unit_test(test_addr_cluster),
 	};
 	return cmocka_run_group_tests_name("score", tests, NULL, NULL);
 }
