@@ -1480,7 +1480,8 @@ POPS = {
         Opt("templates", str, "cot-code-2,cot-math-1", "templates"),
         Opt("paraphrase", float, 0.0, "paraphrase probability per slot"),
         Opt("preamble-share", float, 0.0,
-            "share of requests opening with a line of their own (no shared frame)"),
+            "share of requests opening with a line of their own (no shared frame; "
+            "templates without a system prompt)"),
         Opt("logprobs-share", float, 0.5, "share with logprobs"),
         Opt("top-logprobs", int, 5, "top_logprobs"),
         Opt("reasoning-share", float, 0.5, "share with reasoning parameters"),

@@ -300,6 +300,16 @@ class Records(unittest.TestCase):
         self.assertGreater(len(legit), 0)
         self.assertGreater(len({r["client"] for r in camp}), 3)
 
+    def test_hydra_without_frame(self):
+        # Tied by its proxies alone: every request a frame of its own.
+        raw, _ = generate(["--duration", "5m", "--scale", "0.1", "--only", "hydra",
+                           "--hydra-preamble-share", "1",
+                           "--hydra-templates", "cot-math-2,cot-logic-1"])
+        rs = [json.loads(line) for line in raw.decode().splitlines()]
+        self.assertGreater(len(rs), 50)
+        self.assertLessEqual(len({r["ip"] for r in rs}), 3)
+        self.assertGreater(len({r["system_fp"] for r in rs}), 0.95 * len(rs))
+
     def test_new_model(self):
         raw, _ = generate(["--duration", "30m", "--scale", "0.1", "--only", "hydra,chat",
                            "--new-model", "dg-next", "--new-model-at", "10m",
