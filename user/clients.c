@@ -276,11 +276,11 @@ static int group_alike(const struct dg_score_config *sc, const struct dg_cluster
 
 /* How much the client's own requests, however few, look like the
  * cluster's, as a factor in [0, 1]: its harvest against the cluster's, and
- * for a lockstep or TLS group (ties that chance or a popular client can
- * make) its requests' shape too. A legitimate job that happens to use a
- * campaign's template, a person whose conversation keeps the same minutes
- * as a campaign's, or a customer on the campaign's TLS client does not
- * inherit its score. */
+ * for a lockstep, TLS or address group (ties that chance, a popular client
+ * or a shared proxy can make) its requests' shape too. A legitimate job
+ * that happens to use a campaign's template, a person whose conversation
+ * keeps the same minutes as a campaign's, or a customer on the campaign's
+ * TLS client or proxy does not inherit its score. */
 static double affinity(const struct dg_score_config *sc, const struct dg_cluster *cl,
 		       const struct dg_features *f, const struct dg_score *own)
 {
@@ -294,8 +294,8 @@ static double affinity(const struct dg_score_config *sc, const struct dg_cluster
 	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
 }
 
-/* Each lockstep or TLS group's members that have shown their shape (two
- * requests or more) and how many of those have the group's in full. */
+/* Each TLS group's members that have shown their shape (two requests or
+ * more) and how many of those have the group's in full (group_alike). */
 static void count_alike(struct dg_clients *t, size_t n)
 {
 	struct dg_score_config raw = t->sc;
@@ -311,7 +311,7 @@ static void count_alike(struct dg_clients *t, size_t n)
 		for (int k = 0; k < c->ncl; k++) {
 			struct dg_cluster *cl = &t->clusters[c->cl[k]];
 
-			if (cl->link == DG_LINK_TEMPLATE)
+			if (cl->link != DG_LINK_TLS)
 				continue;
 			if (!scored++)
 				dg_score_client(&raw, &t->pop, &t->feat[i], &own);
@@ -326,8 +326,8 @@ static void count_alike(struct dg_clients *t, size_t n)
  * their scores, in full once they carry at least half of its traffic (a
  * campaign key rotating through four templates of flagged clusters
  * inherits their score; a person whose app shares a popular system prompt
- * inherits that crowd's low one). A lockstep or TLS group covers all of
- * the client's traffic and counts whole. Each cluster's score is scaled by
+ * inherits that crowd's low one). A lockstep, TLS or address group
+ * counts whole (a key's addresses are all it has). Each cluster's score is scaled by
  * the client's affinity with it; the highest of the two counts. */
 static void effective(const struct dg_clients *t, const struct client *c,
 		      const struct dg_features *f, struct dg_score *s)
@@ -369,8 +369,8 @@ static void effective(const struct dg_clients *t, const struct client *c,
 }
 
 /* The cluster that explains most of the client's score: the highest score
- * times the client's share in it (a whole share for a lockstep or TLS
- * group). */
+ * times the client's share in it (a whole share for a lockstep, TLS or
+ * address group). */
 static const char *cluster_id(const struct dg_clients *t, const struct client *c)
 {
 	const struct dg_cluster *best = NULL;

@@ -52,9 +52,9 @@ struct dg_cluster {
 	enum dg_link link;
 	struct dg_features f;          /* pooled */
 	struct dg_score s;
-	/* Lockstep and TLS groups, filled in by the caller (clients.c): the
-	 * members that have shown their requests' shape (two requests or
-	 * more) and how many of those have the group's. */
+	/* TLS groups, filled in by the caller (clients.c): the members that
+	 * have shown their requests' shape (two requests or more) and how
+	 * many of those have the group's. */
 	uint32_t shown, alike;
 };
 
