@@ -391,28 +391,36 @@ static const char *cluster_id(const struct dg_clients *t, const struct client *c
 	return best ? best->id : NULL;
 }
 
+/* Member row nm: active client i (t->act[i]) on tmpl, with its share of
+ * requests there and what ties it. Returns nm + 1. */
+static size_t put_row(struct dg_clients *t, size_t nm, size_t i, uint64_t tmpl, double weight,
+		      enum dg_link link)
+{
+	const struct client *c = t->act[i];
+	struct dg_cluster_member *m = &t->members[nm];
+
+	memset(m, 0, sizeof(*m));
+	m->client = i;
+	m->tmpl = tmpl;
+	m->weight = weight;
+	m->f = &t->feat[i];
+	m->is_key = c->is_key;
+	m->peers = c->is_key ? &c->st.peers : NULL;
+	m->subnets = c->is_key ? &c->st.subnets : NULL;
+	m->ip = c->is_key ? NULL : c->n.name + 3;
+	m->link = link;
+	t->member_client[nm] = i;
+	return nm + 1;
+}
+
 /* Rows for the keys in a lockstep or TLS group (group[i] non-zero): the
  * group id as their template, weight 1. Returns the new row count. */
 static size_t add_group_rows(struct dg_clients *t, size_t n, size_t nm, const uint64_t *group,
 			     enum dg_link link)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct dg_cluster_member *m = &t->members[nm];
-
-		if (!group[i])
-			continue;
-		memset(m, 0, sizeof(*m));
-		m->client = i;
-		m->tmpl = group[i];
-		m->weight = 1;
-		m->f = &t->feat[i];
-		m->is_key = 1;
-		m->peers = &t->act[i]->st.peers;
-		m->subnets = &t->act[i]->st.subnets;
-		m->link = link;
-		t->member_client[nm] = i;
-		nm++;
-	}
+	for (size_t i = 0; i < n; i++)
+		if (group[i])
+			nm = put_row(t, nm, i, group[i], 1, link);
 	return nm;
 }
 
@@ -429,7 +437,6 @@ static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0] && total; k++) {
 		const char *ip = c->recent_ip[k];
 		struct addr *a = (struct addr *)table_get(&t->addrs, ip, 0);
-		struct dg_cluster_member *m = &t->members[nm];
 
 		if (!a)
 			continue;
@@ -439,17 +446,8 @@ static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t
 		}
 		if (a->nkeys + 0.5 < t->sc.addr_min_keys)
 			continue;
-		memset(m, 0, sizeof(*m));
-		m->client = i;
-		m->tmpl = dg_hash64(ip, strlen(ip)) ^ 0x6164647265737321ULL;   /* "address!" */
-		m->weight = (double)c->ip_hits[k] / total;
-		m->f = &t->feat[i];
-		m->is_key = 1;
-		m->peers = &c->st.peers;
-		m->subnets = &c->st.subnets;
-		m->link = DG_LINK_ADDR;
-		t->member_client[nm] = i;
-		nm++;
+		nm = put_row(t, nm, i, dg_hash64(ip, strlen(ip)) ^ 0x6164647265737321ULL, /* "address!" */
+			     (double)c->ip_hits[k] / total, DG_LINK_ADDR);
 	}
 	return nm;
 }
@@ -492,21 +490,9 @@ static void refresh(struct dg_clients *t, double now)
 		c->ncl = 0;
 		for (int k = 0; k < DG_FEAT_TMPL && c->st.tmpl_total > 0; k++) {
 			double share = c->st.tmpl[k].w / c->st.tmpl_total;
-			struct dg_cluster_member *m = &t->members[nm];
 
-			if (share <= 0)
-				continue;
-			m->client = n;
-			m->tmpl = c->st.tmpl[k].fp;
-			m->weight = share;
-			m->f = &t->feat[n];
-			m->is_key = c->is_key;
-			m->peers = c->is_key ? &c->st.peers : NULL;
-			m->subnets = c->is_key ? &c->st.subnets : NULL;
-			m->ip = c->is_key ? NULL : c->n.name + 3;
-			m->link = DG_LINK_TEMPLATE;
-			t->member_client[nm] = n;
-			nm++;
+			if (share > 0)
+				nm = put_row(t, nm, n, c->st.tmpl[k].fp, share, DG_LINK_TEMPLATE);
 		}
 		if (c->is_key)
 			nm = add_addr_rows(t, c, n, nm);

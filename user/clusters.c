@@ -1,6 +1,7 @@
 /* clusters.c — group clients by linked templates, pool, score. */
 #include "clusters.h"
 #include "netaddr.h"
+#include "unionfind.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -11,7 +12,7 @@ struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
 	double w;
-	enum dg_link link;     /* a lockstep or TLS group's row: its own component */
+	enum dg_link link;     /* what ties the row (clusters.h) */
 };
 
 static int cmp_idx(const void *a, const void *b)
@@ -27,15 +28,6 @@ static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
-}
-
-static uint32_t uf_find(uint32_t *parent, uint32_t x)
-{
-	while (parent[x] != x) {
-		parent[x] = parent[parent[x]];
-		x = parent[x];
-	}
-	return x;
 }
 
 /* The TLS group most of the crowd's keys share: how many keys carry it
@@ -198,7 +190,7 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 		t2 = (uint32_t)pairs[a];
 		small = tsize[t1] < tsize[t2] ? tsize[t1] : tsize[t2];
 		if (b - a >= 2 && (b - a) * 10 >= small)
-			parent[uf_find(parent, t1)] = uf_find(parent, t2);
+			parent[dg_uf_find(parent, t1)] = dg_uf_find(parent, t2);
 	}
 out:
 	free(pairs);
@@ -266,7 +258,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		root_cl[t] = -1;
 	}
 	for (uint32_t t = 0; t < nt; t++) {
-		uint32_t r = uf_find(parent, t);
+		uint32_t r = dg_uf_find(parent, t);
 		if (tval[t] < min_t[r])
 			min_t[r] = tval[t];
 	}
@@ -282,7 +274,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		    (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
 			continue;
 		ent_t[i] = t;
-		byk[nk].key = (uint64_t)uf_find(parent, t) << 32 | (uint32_t)m[i].client;
+		byk[nk].key = (uint64_t)dg_uf_find(parent, t) << 32 | (uint32_t)m[i].client;
 		byk[nk].i = i;
 		byk[nk].w = m[i].weight;
 		byk[nk].link = m[i].link;
@@ -335,7 +327,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	/* Every kept entry of a member points at its component's cluster. */
 	for (size_t i = 0; i < n; i++)
 		if (ent_t[i] != UINT32_MAX)
-			member_cluster[i] = root_cl[uf_find(parent, ent_t[i])];
+			member_cluster[i] = root_cl[dg_uf_find(parent, ent_t[i])];
 out:
 	free(byt);
 	free(byk);

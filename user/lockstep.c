@@ -1,6 +1,7 @@
 /* lockstep.c — group clients whose per-minute activity moves together. */
 #include "lockstep.h"
 #include "hll.h"
+#include "unionfind.h"
 
 #include <stdlib.h>
 
@@ -19,15 +20,6 @@ static int cmp_cand(const void *a, const void *b)
 	if (x->key != y->key)
 		return x->key < y->key ? -1 : 1;
 	return x->i < y->i ? -1 : x->i > y->i;
-}
-
-static uint32_t uf_find(uint32_t *parent, uint32_t x)
-{
-	while (parent[x] != x) {
-		parent[x] = parent[parent[x]];
-		x = parent[x];
-	}
-	return x;
 }
 
 static uint32_t rotl32(uint32_t v, unsigned r)
@@ -110,16 +102,16 @@ size_t dg_lockstep_groups(const uint32_t *bits, const uint64_t *ids, size_t n, u
 			if (c[j].key >> 32 != c[k].key >> 32)
 				break;
 			if (similar(bits[a], bits[b]))
-				parent[uf_find(parent, a)] = uf_find(parent, b);
+				parent[dg_uf_find(parent, a)] = dg_uf_find(parent, b);
 		}
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t r = uf_find(parent, (uint32_t)i);
+		uint32_t r = dg_uf_find(parent, (uint32_t)i);
 		if (!size[r]++ || ids[i] < min_id[r])
 			min_id[r] = ids[i];
 	}
 	for (size_t i = 0; i < n; i++) {
-		uint32_t r = uf_find(parent, (uint32_t)i);
+		uint32_t r = dg_uf_find(parent, (uint32_t)i);
 		uint64_t salted = min_id[r] ^ 0x6c6f636b73746570ULL;   /* "lockstep" */
 
 		if (size[r] < min_group)
