@@ -13,7 +13,7 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(OUT)
-LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread
+LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lnghttp2 -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
