@@ -1,13 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /* plain.bpf.c — unencrypted HTTP on the watched ports, from the read/write
  * family of syscall tracepoints. A connection whose first bytes are a TLS
- * record is marked TLS and left to tls.bpf.c. */
+ * record is marked TLS and left to tls.bpf.c; its reads and writes made
+ * outside SSL calls (a server feeding OpenSSL through memory BIOs) are only
+ * noted per thread (struct tls_io), which is how tls.bpf.c ties them. */
 #include "dg_capture.bpf.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
 
 enum { IO_BUF = 0, IO_IOV = 1 };
 
@@ -29,7 +26,7 @@ struct {
 	__type(value, struct io_call);
 } io_calls SEC(".maps");
 
-enum { CS_UNKNOWN = 0, CS_PLAIN = 1, CS_TLS = 2 };
+enum { CS_UNKNOWN = 0, CS_PLAIN = 1, CS_TLS = 2, CS_H2 = 3 };
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -54,8 +51,6 @@ static __always_inline int io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, 
 		return 0;
 	c.conn = dg_sk_cookie(sk);
 	st = bpf_map_lookup_elem(&conn_state, &c.conn);
-	if (st && *st == CS_TLS)
-		return 0;
 	c.state = st ? *st : CS_UNKNOWN;
 	if (bpf_map_update_elem(&io_calls, &id, &c, BPF_ANY))
 		dg_count(DG_C_MAP_FULL);
@@ -68,50 +63,100 @@ static __always_inline void set_state(__u64 conn, __u8 s)
 		dg_count(DG_C_MAP_FULL);
 }
 
+/* A watched TLS connection's ciphertext moved outside an SSL call: note the
+ * read for tie_bio (tls.bpf.c), check a write against bio_expect. */
+static __always_inline void note_tls_io(struct io_call *c, __u64 id, long ret)
+{
+	if (c->dir == DG_DIR_IN) {
+		struct tls_io io = {
+			.conn = c->conn, .ts_ns = bpf_ktime_get_ns(), .t = c->t,
+			.bytes = (__u32)ret, .fresh = 1,
+		};
+
+		bpf_map_update_elem(&tls_io, &id, &io, BPF_ANY);
+		return;
+	}
+	__u64 *want = bpf_map_lookup_elem(&bio_expect, &id);
+
+	if (!want)
+		return;
+	dg_count(*want == c->conn ? DG_C_BIO_CONFIRMED : DG_C_BIO_MISMATCH);
+	bpf_map_delete_elem(&bio_expect, &id);
+}
+
+/* The first bytes of a connection say what it is: a TLS record starts with
+ * its content type (0x14-0x17) and version major 3, which no HTTP message
+ * can; HTTP/2 with the client preface. Checked in both directions, so
+ * connections already open when we started (first bytes seen mid-stream)
+ * are recognised too. */
+static __always_inline __u8 classify(struct io_call *c, long ret)
+{
+	__u8 hdr[4] = {};
+	__u64 p = c->buf;
+
+	if (c->kind == IO_IOV)
+		bpf_probe_read_user(&p, sizeof(p), (void *)c->buf);
+	bpf_probe_read_user(hdr, sizeof(hdr), (void *)p);
+	/* nginx peeks at a single byte first (recv MSG_PEEK, len 1). */
+	if (hdr[0] >= 0x14 && hdr[0] <= 0x17 && (ret == 1 || hdr[1] == 0x03))
+		return CS_TLS;
+	if (c->dir != DG_DIR_IN)
+		return CS_UNKNOWN;
+	if (ret >= 4 && hdr[0] == 'P' && hdr[1] == 'R' && hdr[2] == 'I' && hdr[3] == ' ')
+		return CS_H2;
+	return CS_PLAIN;
+}
+
+static __always_inline void send_plain(struct io_call *c, __u64 buf, __u32 len, __u64 seq,
+				       __u64 other)
+{
+	struct dg_data_event *ev = dg_scratch();
+
+	if (!ev)
+		return;
+	dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
+	ev->flags = DG_F_TIED;
+	ev->conn = c->conn;
+	ev->t = c->t;
+	ev->seq = seq;
+	ev->other_seq = other;
+	dg_send_call(ev, buf, len,
+		     c->dir == DG_DIR_IN || c->state == CS_H2 ? cap_in : cap_out);
+}
+
 static __always_inline int io_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct io_call *c = bpf_map_lookup_elem(&io_calls, &id);
 	struct dg_data_event *ev;
-	__u64 left;
+	__u64 left, seq, other;
 
 	if (!c)
 		return 0;
 	if (ret <= 0)
 		goto out;
 	if (c->state == CS_UNKNOWN) {
-		/* A TLS record starts with its content type (0x14-0x17) and
-		 * version major 3; no HTTP message can. Checked in both
-		 * directions, so connections already open when we started
-		 * (first bytes seen mid-stream) are recognised too. */
-		__u8 hdr[2] = {};
-		__u64 p = c->buf;
-
-		if (c->kind == IO_IOV)
-			bpf_probe_read_user(&p, sizeof(p), (void *)c->buf);
-		bpf_probe_read_user(hdr, sizeof(hdr), (void *)p);
-		/* nginx peeks at a single byte first (recv MSG_PEEK, len 1). */
-		if (hdr[0] >= 0x14 && hdr[0] <= 0x17 && (ret == 1 || hdr[1] == 0x03)) {
-			set_state(c->conn, CS_TLS);
-			goto out;
-		}
-		if (c->dir == DG_DIR_IN)
-			set_state(c->conn, CS_PLAIN);
+		c->state = classify(c, ret);
+		if (c->state != CS_UNKNOWN)
+			set_state(c->conn, c->state);
 	}
+	if (c->state == CS_TLS) {
+		note_tls_io(c, id, ret);
+		goto out;
+	}
+	dg_count(DG_C_PLAIN_CALLS);
 	ev = dg_scratch();
 	if (!ev)
 		goto out;
-	dg_count(DG_C_PLAIN_CALLS);
-	dg_conn_account(c->conn, c->dir, (__u32)ret, 0);
+	dg_conn_account(ev, c->conn, c->dir, (__u32)ret, 0);
+	seq = ev->seq;
+	other = ev->other_seq;
 	if (c->kind == IO_BUF) {
-		dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
-		ev->flags = DG_F_TIED;
-		ev->conn = c->conn;
-		ev->t = c->t;
-		dg_send_data(&events, ev, (const __u8 *)c->buf, (__u32)ret);
+		send_plain(c, c->buf, (__u32)ret, seq, other);
 		goto out;
 	}
-	/* readv/writev: one event per segment, up to ret bytes in all. */
+	/* readv/writev: each segment is sent as a call of its own, at its
+	 * place in the stream; segments past DG_MAX_IOV become a gap. */
 	left = ret;
 	for (int i = 0; i < DG_MAX_IOV; i++) {
 		struct iovec iov;
@@ -122,12 +167,11 @@ static __always_inline int io_exit(long ret)
 		if (bpf_probe_read_user(&iov, sizeof(iov), (struct iovec *)c->buf + i))
 			break;
 		n = iov.iov_len < left ? iov.iov_len : left;
+		if (n)
+			send_plain(c, (__u64)iov.iov_base, (__u32)n, seq, other);
 		left -= n;
-		dg_ev_init(ev, c->dir, DG_SRC_PLAIN);
-		ev->flags = DG_F_TIED;
-		ev->conn = c->conn;
-		ev->t = c->t;
-		dg_send_data(&events, ev, (const __u8 *)iov.iov_base, (__u32)n);
+		if (seq != DG_SEQ_NONE)
+			seq += n;
 	}
 out:
 	bpf_map_delete_elem(&io_calls, &id);

@@ -2,13 +2,11 @@
 /* tls.bpf.c — plaintext of OpenSSL connections: uprobes on SSL_read(_ex) and
  * SSL_write(_ex), tied to their TCP socket by the nested syscall (the
  * read/write that OpenSSL makes inside the call, seen on syscall
- * tracepoints of the same thread) or by an SSL* → connection cache. */
+ * tracepoints of the same thread), by an SSL* → connection cache, or, for
+ * servers that feed OpenSSL through memory BIOs (asyncio, Node), by the
+ * socket read the same thread made just before (struct tls_io). A call
+ * nothing ties is counted and not sent: its port is unknown. */
 #include "dg_capture.bpf.h"
-
-struct {
-	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
-} events SEC(".maps");
 
 struct ssl_key {
 	__u64 ssl;
@@ -16,13 +14,16 @@ struct ssl_key {
 	__u32 pad;
 };
 
+enum { TIE_FD = 1, TIE_BIO = 2 };
+
 struct ssl_conn {
 	__u64 conn;
 	struct dg_tuple t;
-	__s32 fd;              /* the fd it was tied through, -1 untied */
+	__s32 fd;              /* the fd it was tied through, -1 for a memory BIO */
 	__u8  watched;
-	__u8  untied;          /* no socket known: conn is a generated id */
-	__u8  pad[2];
+	__u8  how;             /* TIE_FD or TIE_BIO */
+	__u8  first_in;        /* request-side bytes were seen */
+	__u8  h2;              /* the client preface began the stream: HTTP/2 */
 };
 
 struct {
@@ -31,6 +32,8 @@ struct {
 	__type(key, struct ssl_key);
 	__type(value, struct ssl_conn);
 } ssl_conns SEC(".maps");
+
+#define BIO_FRESH_NS 1000000000ULL   /* a socket read older than this ties nothing */
 
 static __always_inline int call_enter(__u64 ssl, __u64 buf, __u64 nptr, __u8 dir, __u8 hs)
 {
@@ -45,48 +48,74 @@ static __always_inline int call_enter(__u64 ssl, __u64 buf, __u64 nptr, __u8 dir
 	return 0;
 }
 
-/* Resolve the connection of a finished call: the nested syscall's fd, else
- * the cache. Returns false when the call should not be reported (a client
- * side or unwatched connection). */
-static __always_inline bool tie(struct ssl_call *c, __u32 tgid, struct ssl_conn *out,
-				bool *tied)
+static __always_inline struct ssl_conn *cache_put(struct ssl_key *k, struct ssl_conn *v)
 {
-	struct ssl_key k = { .ssl = c->ssl, .tgid = tgid };
-	struct ssl_conn *cached;
+	if (bpf_map_update_elem(&ssl_conns, k, v, BPF_ANY)) {
+		dg_count(DG_C_MAP_FULL);
+		return NULL;
+	}
+	return bpf_map_lookup_elem(&ssl_conns, k);
+}
+
+/* A memory BIO makes no nested syscall: take the watched TLS socket this
+ * thread read just before, if no SSL call has used that read yet. */
+static __always_inline struct ssl_conn *tie_bio(struct ssl_key *k, __u64 id)
+{
+	struct tls_io *io = bpf_map_lookup_elem(&tls_io, &id);
+	struct ssl_conn v = {};
+
+	if (!io || !io->fresh || bpf_ktime_get_ns() - io->ts_ns > BIO_FRESH_NS)
+		return NULL;
+	io->fresh = 0;
+	v.conn = io->conn;
+	v.t = io->t;
+	v.fd = -1;
+	v.watched = 1;
+	v.how = TIE_BIO;
+	dg_count(DG_C_BIO_TIED);
+	return cache_put(k, &v);
+}
+
+/* A memory-BIO tie is checked against every fresh read that follows. */
+static __always_inline void check_bio(struct ssl_conn *sc, __u64 id)
+{
+	struct tls_io *io = bpf_map_lookup_elem(&tls_io, &id);
+
+	if (!io || !io->fresh)
+		return;
+	io->fresh = 0;
+	if (io->conn != sc->conn)
+		dg_count(DG_C_BIO_CONFLICT);
+}
+
+/* The connection of a finished call: the nested syscall's fd, the cache,
+ * or the thread's socket read. NULL when nothing ties it. */
+static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
+{
+	struct ssl_key k = { .ssl = c->ssl, .tgid = id >> 32 };
+	struct ssl_conn *cached, v = {};
 	struct sock *sk;
 
-	*tied = false;
 	/* The cache answers unless the nested syscall names another fd: the
 	 * file-table walk runs once per SSL*, not once per call. */
 	cached = bpf_map_lookup_elem(&ssl_conns, &k);
 	if (cached && (c->fd < 0 || c->fd == cached->fd)) {
-		*out = *cached;
-		*tied = !cached->untied;
-		if (*tied && c->fd < 0 && out->watched && !c->handshake)
+		if (cached->how == TIE_BIO)
+			check_bio(cached, id);
+		else if (c->fd < 0 && cached->watched && !c->handshake)
 			dg_count(DG_C_TLS_CACHE_TIED);
-		return out->watched;
+		return cached;
 	}
-	if (c->fd >= 0 && (sk = dg_fd_sock(c->fd)) && dg_sk_tuple(sk, &out->t)) {
-		out->watched = dg_port_watched(out->t.lport);
-		out->conn = out->watched ? dg_sk_cookie(sk) : 0;
-		out->fd = c->fd;
-		out->untied = 0;
-		if (bpf_map_update_elem(&ssl_conns, &k, out, BPF_ANY))
-			dg_count(DG_C_MAP_FULL);
-		*tied = true;
-		return out->watched;
+	if (c->fd >= 0 && (sk = dg_fd_sock(c->fd)) && dg_sk_tuple(sk, &v.t)) {
+		v.watched = dg_port_watched(v.t.lport);
+		v.conn = v.watched ? dg_sk_cookie(sk) : 0;
+		v.fd = c->fd;
+		v.how = TIE_FD;
+		return cache_put(&k, &v);
 	}
-	/* Untied (memory BIO): reported, the controller decides. It gets an id
-	 * for the life of this SSL* (until SSL_free), unique even when the
-	 * allocator hands the same address to the next connection. */
-	__builtin_memset(out, 0, sizeof(*out));
-	out->conn = (1ULL << 62) | ((__u64)tgid << 32) ^ (bpf_ktime_get_ns() & 0xffffffffULL) ^ c->ssl;
-	out->fd = -1;
-	out->watched = 1;
-	out->untied = 1;
-	if (bpf_map_update_elem(&ssl_conns, &k, out, BPF_ANY))
-		dg_count(DG_C_MAP_FULL);
-	return true;
+	if (c->fd < 0)
+		return tie_bio(&k, id);
+	return NULL;
 }
 
 static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
@@ -94,15 +123,15 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ssl_call *c = bpf_map_lookup_elem(&ssl_calls, &id);
 	struct dg_data_event *ev;
-	struct ssl_conn sc = {};
-	bool tied;
+	struct ssl_conn *sc;
 	long ret = PT_REGS_RC(ctx);
 	__u64 len = 0;
+	__u32 bound;
 
 	if (!c)
 		return 0;
 	if (c->handshake) {
-		tie(c, id >> 32, &sc, &tied);
+		tie(c, id);
 		goto out;
 	}
 	if (ex) {
@@ -116,23 +145,30 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 	dg_count(DG_C_TLS_CALLS);
 	if (c->two_fds)
 		dg_count(DG_C_TLS_TWO_FDS);
-	if (!tie(c, id >> 32, &sc, &tied))
+	sc = tie(c, id);
+	if (!sc) {
+		dg_count(DG_C_TLS_UNTIED);
 		goto out;
+	}
+	if (!sc->watched)
+		goto out;
+	if (c->dir == DG_DIR_IN && !sc->first_in) {
+		sc->first_in = 1;
+		sc->h2 = dg_is_h2_preface(c->buf, (__u32)len);
+	}
+	if (c->dir == DG_DIR_OUT && sc->how == TIE_BIO)
+		bpf_map_update_elem(&bio_expect, &id, &sc->conn, BPF_ANY);
 	ev = dg_scratch();
 	if (!ev)
 		goto out;
 	dg_ev_init(ev, c->dir, DG_SRC_TLS);
 	ev->ssl = c->ssl;
-	if (tied) {
-		ev->flags |= DG_F_TIED;
-		ev->conn = sc.conn;
-		ev->t = sc.t;
-		dg_conn_account(sc.conn, c->dir, (__u32)len, 1);
-	} else {
-		dg_count(DG_C_TLS_UNTIED);
-		ev->conn = sc.conn;
-	}
-	dg_send_data(&events, ev, (const __u8 *)c->buf, (__u32)len);
+	ev->flags = DG_F_TIED | (sc->how == TIE_BIO ? DG_F_BIO : 0);
+	ev->conn = sc->conn;
+	ev->t = sc->t;
+	dg_conn_account(ev, sc->conn, c->dir, (__u32)len, 1);
+	bound = c->dir == DG_DIR_IN || sc->h2 ? cap_in : cap_out;
+	dg_send_call(ev, c->buf, (__u32)len, bound);
 out:
 	bpf_map_delete_elem(&ssl_calls, &id);
 	return 0;

@@ -8,10 +8,49 @@
 #endif
 
 #define DG_MAX_PORTS   16      /* listening ports watched (server side only) */
-#define DG_CAP_HEAD    16384   /* bytes kept from the start of one call's buffer */
-#define DG_CAP_TAIL    4096    /* bytes kept from its end when it is longer */
-#define DG_CAP_MAX     (DG_CAP_HEAD + DG_CAP_TAIL)
 #define DG_MAX_IOV     8       /* iovec segments looked at by readv/writev */
+
+/* Capture bounds. A call's bytes travel as pieces of at most DG_CHUNK bytes,
+ * each a data event with its offset in the call. A call is sent whole up to
+ * its direction's bound; past the bound only its last DG_CAP_TAIL bytes
+ * follow, and the bytes between are a gap the reader sees from the offsets.
+ *   request side (client → server): cap_in, DG_CAP_IN_DEFAULT unless set,
+ *     a multiple of DG_CHUNK up to DG_CAP_IN_MAX;
+ *   response side: DG_CHUNK (HTTP/1.1 keeps its framing through a gap in a
+ *     body of known length), or cap_in on an HTTP/2 connection, whose
+ *     header compression cannot skip a byte. */
+#define DG_CHUNK           16384
+#define DG_CAP_TAIL        4096
+#define DG_CAP_IN_DEFAULT  (1u << 20)
+#define DG_CAP_IN_MAX      (16u << 20)
+#define DG_SEQ_NONE        (~0ULL)
+
+/* The capture plan, shared by the kernel (which sends the pieces) and the
+ * tests (which check that a reader rebuilds every call from them): a call
+ * of len bytes under bound is dg_plan_count() pieces; piece i covers
+ * [*off, *off + *n). Head pieces cover [0, min(len, bound)); past the bound
+ * one tail piece covers the last DG_CAP_TAIL bytes, or fewer when the call
+ * ends sooner, so the call is whole up to bound + DG_CAP_TAIL. */
+static inline __u32 dg_plan_count(__u32 len, __u32 bound)
+{
+	__u32 head = len < bound ? len : bound;
+
+	return (head + DG_CHUNK - 1) / DG_CHUNK + (len > bound ? 1 : 0);
+}
+
+static inline void dg_plan_piece(__u32 len, __u32 bound, __u32 i, __u32 *off, __u32 *n)
+{
+	__u32 head = len < bound ? len : bound;
+	__u32 nhead = (head + DG_CHUNK - 1) / DG_CHUNK;
+
+	if (i < nhead) {
+		*off = i * DG_CHUNK;
+		*n = head - *off < DG_CHUNK ? head - *off : DG_CHUNK;
+		return;
+	}
+	*off = len - bound > DG_CAP_TAIL ? len - DG_CAP_TAIL : bound;
+	*n = len - *off;
+}
 #define DG_COMM_LEN    16
 
 enum dg_ev_type {
@@ -32,8 +71,9 @@ enum dg_src {
 };
 
 enum dg_data_flags {
-	DG_F_TIED = 1,         /* conn/tuple are known (nested syscall or SSL* cache) */
-	DG_F_CUT = 2,          /* call longer than DG_CAP_HEAD: head + tail (+ gap between) */
+	DG_F_TIED = 1,         /* conn/tuple are known (every data event today) */
+	DG_F_CUT = 2,          /* the call is longer than its bound: a middle is not sent */
+	DG_F_BIO = 4,          /* TLS tied through the thread's socket I/O (memory BIO) */
 };
 
 /* A connection as the server sees it. Addresses are 16 bytes; IPv4 sits in
@@ -47,6 +87,15 @@ struct dg_tuple {
 	__u16 pad;
 };
 
+/* One piece of one call. Every byte a watched connection carries in one
+ * direction has a place in that direction's stream: `seq` is where the
+ * call starts (the connection's captured byte count before it, kept by the
+ * kernel in struct dg_conn_stats), `off` where this piece starts within the
+ * call. A reader that tracks the next expected place sees every byte that
+ * did not arrive, whatever lost it (bound, full ring, failed read), as a
+ * gap of known size; and since both directions of a connection share one
+ * ring buffer, other_seq tells it at once when the other direction lost
+ * bytes, before a response is paired with the wrong request. */
 struct dg_data_event {
 	__u32 type;            /* DG_EV_DATA */
 	__u8  dir;             /* enum dg_dir */
@@ -54,16 +103,21 @@ struct dg_data_event {
 	__u8  flags;           /* enum dg_data_flags */
 	__u8  pad;
 	__u64 ts_ns;           /* CLOCK_MONOTONIC (bpf_ktime_get_ns) at call end */
-	__u64 conn;            /* socket cookie; untied TLS: an id per SSL* life */
+	__u64 conn;            /* socket cookie */
 	__u64 ssl;             /* SSL* for TLS, 0 for plain */
 	__u32 pid;
 	__u32 tid;
-	struct dg_tuple t;     /* zero when not tied */
+	struct dg_tuple t;
+	__u64 seq;             /* stream offset of the call's first byte; DG_SEQ_NONE unknown */
+	__u64 other_seq;       /* the other direction's byte count when the call ended:
+	                          bytes of it the reader has not seen by now were lost */
 	__u32 len;             /* bytes the call moved */
-	__u16 head_len;        /* data[0, head_len) = start of the buffer */
-	__u16 tail_len;        /* data[head_len, +tail_len) = its last bytes */
+	__u32 off;             /* offset of data[0] within the call */
+	__u32 cap;             /* bytes in data, at most DG_CHUNK */
+	__u32 bound;           /* the call's capture bound: [bound, len - DG_CAP_TAIL)
+	                          is skipped by design when len > bound + DG_CAP_TAIL */
 	char  comm[DG_COMM_LEN];
-	__u8  data[DG_CAP_MAX];
+	__u8  data[DG_CHUNK];
 };
 #define DG_DATA_HDR_SIZE ((unsigned long)&((struct dg_data_event *)0)->data)
 
@@ -76,8 +130,9 @@ struct dg_data_event {
 struct dg_conn_stats {
 	__u64 opened_ns;       /* 0 when opened before we were loaded */
 	__u64 last_ns;         /* last captured call */
-	__u64 app_in;          /* HTTP bytes read by the server (plaintext) */
-	__u64 app_out;         /* HTTP bytes written by the server */
+	__u64 app_in;          /* HTTP bytes read by the server (plaintext); the
+	                          next call's seq on the request side */
+	__u64 app_out;         /* HTTP bytes written by the server; likewise */
 	__u32 calls_in;
 	__u32 calls_out;
 	__u32 pid;
@@ -121,7 +176,7 @@ enum dg_counter {
 	DG_C_CAP_CUT,          /* a call was longer than DG_CAP_MAX: its middle was not sent */
 	DG_C_MAP_FULL,         /* a map update failed (table full) */
 	DG_C_TLS_CALLS,        /* SSL_read/SSL_write calls that returned data */
-	DG_C_TLS_UNTIED,       /* ... of which no fd or SSL* cache tied to a socket */
+	DG_C_TLS_UNTIED,       /* ... of which nothing tied to a socket: not sent */
 	DG_C_TLS_TWO_FDS,      /* ... in which two different fds were seen */
 	DG_C_TLS_CACHE_TIED,   /* ... tied through the SSL* → conn cache */
 	DG_C_PLAIN_CALLS,      /* plain syscalls captured on watched ports */
@@ -131,6 +186,11 @@ enum dg_counter {
 	DG_C_READ_FAIL,        /* bpf_probe_read_user of a buffer failed */
 	DG_C_HELLOS,           /* ClientHello records seen */
 	DG_C_HELLO_CUT,        /* ... longer than DG_HELLO_MAX (JA4 may be unknown) */
+	DG_C_BIO_TIED,         /* memory-BIO SSL* tied by the socket read before it */
+	DG_C_BIO_CONFIRMED,    /* ... whose ciphertext write after SSL_write went to that socket */
+	DG_C_BIO_MISMATCH,     /* ... went to another socket (a wrong tie would show here) */
+	DG_C_BIO_CONFLICT,     /* a fresh socket read named another conn than the SSL*'s tie */
+	DG_C_NO_SEQ,           /* per-connection counters missing: a call sent without seq */
 	DG_C__MAX
 };
 

@@ -15,6 +15,7 @@ void dg_config_init(struct dg_config *c)
 	snprintf(c->secret_file, sizeof(c->secret_file), "%s", "/var/lib/distillguard/secret");
 	c->max_conns = 16384;
 	c->idle_timeout = 300;
+	c->max_body = DG_CAP_IN_DEFAULT;
 	dg_score_config_default(&c->score);
 	for (size_t i = 0; i < sizeof(default_ports) / sizeof(default_ports[0]); i++)
 		c->ports[c->n_ports++] = default_ports[i];
@@ -41,6 +42,28 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 	if (errno || *end || v > max)
 		return -1;
 	*out = v;
+	return 0;
+}
+
+/* A byte count with an optional k or m suffix (KiB, MiB). */
+static int parse_size(const char *s, unsigned long *out)
+{
+	char buf[32];
+	size_t n = strlen(s);
+	unsigned long mult = 1, v;
+
+	if (!n || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n + 1);
+	if (buf[n - 1] == 'k' || buf[n - 1] == 'K')
+		mult = 1024;
+	else if (buf[n - 1] == 'm' || buf[n - 1] == 'M')
+		mult = 1024 * 1024;
+	if (mult > 1)
+		buf[n - 1] = 0;
+	if (parse_ulong(buf, 1UL << 40, &v))
+		return -1;
+	*out = v * mult;
 	return 0;
 }
 
@@ -110,6 +133,13 @@ int dg_config_set(struct dg_config *c, const char *key, const char *v,
 			return -1;
 		}
 		c->idle_timeout = (double)u;
+	} else if (!strcmp(key, "max_body") || !strcmp(key, "max-body")) {
+		if (parse_size(v, &u) || u < DG_CHUNK || u > DG_CAP_IN_MAX) {
+			snprintf(err, errlen, "max_body: '%s' is not a size from %u to %u bytes "
+				 "(suffix k or m allowed)", v, DG_CHUNK, DG_CAP_IN_MAX);
+			return -1;
+		}
+		c->max_body = (uint32_t)u;
 	} else if (!strncmp(key, "score.", 6)) {
 		char *end;
 		double d = strtod(v, &end);

@@ -26,6 +26,7 @@ struct dg_config {
 	char secret_file[256];
 	size_t max_conns;
 	double idle_timeout;
+	uint32_t max_body;             /* request body bytes captured and parsed */
 	struct dg_score_config score;  /* `score.NAME value` lines (score.h) */
 };
 

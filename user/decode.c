@@ -41,10 +41,10 @@ enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decode
 		out->why = "short data event";
 		return out->kind = DG_DEC_BAD;
 	}
-	if (d->head_len > DG_CAP_HEAD || d->tail_len > DG_CAP_TAIL ||
-	    DG_DATA_HDR_SIZE + (size_t)d->head_len + d->tail_len > size ||
-	    (size_t)d->head_len + d->tail_len > d->len ||
-	    (d->tail_len && !(d->flags & DG_F_CUT)) || d->dir > DG_DIR_OUT) {
+	if (d->cap == 0 || d->cap > DG_CHUNK || DG_DATA_HDR_SIZE + (size_t)d->cap > size ||
+	    (uint64_t)d->off + d->cap > d->len || d->dir > DG_DIR_OUT ||
+	    (d->seq != DG_SEQ_NONE && d->seq > (1ULL << 62)) ||
+	    (d->other_seq != DG_SEQ_NONE && d->other_seq > (1ULL << 62))) {
 		out->why = "inconsistent data lengths";
 		return out->kind = DG_DEC_BAD;
 	}
@@ -59,10 +59,12 @@ enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decode
 	memcpy(out->comm, d->comm, DG_COMM_LEN);
 	out->comm[DG_COMM_LEN] = 0;
 	out->chunk.comm = out->comm;
-	out->chunk.head = d->data;
-	out->chunk.head_len = d->head_len;
-	out->chunk.tail = d->data + d->head_len;
-	out->chunk.tail_len = d->tail_len;
-	out->chunk.gap = d->len - d->head_len - d->tail_len;
+	out->chunk.seq = d->seq;
+	out->chunk.other_seq = d->other_seq;
+	out->chunk.call_len = d->len;
+	out->chunk.off = d->off;
+	out->chunk.bound = d->bound;
+	out->chunk.data = d->data;
+	out->chunk.len = d->cap;
 	return out->kind = DG_DEC_DATA;
 }

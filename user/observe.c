@@ -2,6 +2,7 @@
 #include "observe.h"
 
 #include <inttypes.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -66,6 +67,7 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 	rc.mono_to_real = mono_to_real();
 	rc.max_conns = cfg->max_conns;
 	rc.idle_timeout = cfg->idle_timeout;
+	rc.max_body = cfg->max_body;
 	memcpy(rc.proxies, cfg->proxies, sizeof(rc.proxies));
 	rc.n_proxies = cfg->n_proxies;
 	o->reasm = dg_reasm_new(&rc, on_record, on_conn, arg);
@@ -122,10 +124,26 @@ static void count_live(uint64_t conn, const struct dg_conn_stats *st, void *arg)
 	(*(uint64_t *)arg)++;
 }
 
+/* The reassembly counters, by name: one table for every place that prints
+ * them. */
+#define RS(f) { #f, offsetof(struct dg_reasm_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} reasm_counters[] = {
+	RS(records), { "partial", offsetof(struct dg_reasm_stats, records_partial) },
+	RS(parse_errors), RS(gaps), RS(gap_bytes), RS(skipped_bytes), RS(gaps_framing_lost), RS(overlap_dropped),
+	RS(seq_resets), RS(resync_dropped), RS(conns),
+	{ "evicted", offsetof(struct dg_reasm_stats, conns_evicted) },
+	{ "idle", offsetof(struct dg_reasm_stats, conns_idle) },
+	RS(pending_full), RS(orphan_responses), RS(header_truncated), RS(mixed_dropped),
+	RS(ja4), RS(ja4_failed),
+};
+#undef RS
+
 void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 {
 	uint64_t live = 0;
-
 	uint64_t c[DG_C__MAX], ns = 0, runs = 0;
 	const struct dg_reasm_stats *s = dg_reasm_stats(o->reasm);
 
@@ -137,15 +155,9 @@ void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 	dg_probes_conns(o->probes, count_live, &live);
 	fprintf(out, " bpf_run_ns=%" PRIu64 " bpf_runs=%" PRIu64 " conns_live=%" PRIu64 "\n",
 		ns, runs, live);
-	fprintf(out, "reassembly: records=%" PRIu64 " partial=%" PRIu64 " parse_errors=%" PRIu64
-		" gaps=%" PRIu64 " gaps_framing_lost=%" PRIu64 " resync_dropped=%" PRIu64
-		" conns=%" PRIu64 " evicted=%" PRIu64 " idle=%" PRIu64 " pending_full=%" PRIu64
-		" orphan_responses=%" PRIu64 " client_side=%" PRIu64 " header_truncated=%" PRIu64
-		" mixed_dropped=%" PRIu64 " ja4=%" PRIu64 " ja4_failed=%" PRIu64
-		" bad_samples=%" PRIu64 "\n",
-		s->records, s->records_partial, s->parse_errors, s->gaps, s->gaps_framing_lost,
-		s->resync_dropped, s->conns, s->conns_evicted, s->conns_idle, s->pending_full,
-		s->orphan_responses, s->client_side, s->header_truncated, s->mixed_dropped, s->ja4,
-		s->ja4_failed,
-		o->bad_samples);
+	fprintf(out, "reassembly:");
+	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
+		fprintf(out, " %s=%" PRIu64, reasm_counters[i].name,
+			*(const uint64_t *)((const char *)s + reasm_counters[i].off));
+	fprintf(out, " bad_samples=%" PRIu64 "\n", o->bad_samples);
 }

@@ -59,6 +59,11 @@ static const char *counter_names[DG_C__MAX] = {
 	[DG_C_READ_FAIL] = "read_fail",
 	[DG_C_HELLOS] = "hellos",
 	[DG_C_HELLO_CUT] = "hello_cut",
+	[DG_C_BIO_TIED] = "bio_tied",
+	[DG_C_BIO_CONFIRMED] = "bio_confirmed",
+	[DG_C_BIO_MISMATCH] = "bio_mismatch",
+	[DG_C_BIO_CONFLICT] = "bio_conflict",
+	[DG_C_NO_SEQ] = "no_seq",
 };
 
 const char *dg_counter_name(int c)
@@ -298,8 +303,12 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	set_ports(cfg, p->tls->rodata->watch_ports, &p->tls->rodata->n_ports);
 	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports);
 	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports);
-	if ((e = tls_bpf__load(p->tls)) || (e = plain_bpf__load(p->plain)) ||
-	    (e = hello_bpf__load(p->hello))) {
+	p->tls->rodata->cap_in = p->plain->rodata->cap_in = cfg->max_body;
+	/* tls and plain share the per-thread notes that tie memory-BIO servers. */
+	if ((e = tls_bpf__load(p->tls)) ||
+	    (e = bpf_map__reuse_fd(p->plain->maps.tls_io, bpf_map__fd(p->tls->maps.tls_io))) ||
+	    (e = bpf_map__reuse_fd(p->plain->maps.bio_expect, bpf_map__fd(p->tls->maps.bio_expect))) ||
+	    (e = plain_bpf__load(p->plain)) || (e = hello_bpf__load(p->hello))) {
 		snprintf(err, errlen, "cannot load BPF programs: %s (run as root; DG_DEBUG=1 for the verifier log)",
 			 strerror(-e));
 		goto fail;

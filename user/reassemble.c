@@ -4,9 +4,11 @@
  * request that finishes its headers becomes an exchange on the connection's
  * pending queue (pipelining); the next response to start is paired with the
  * oldest exchange, and when it completes the exchange becomes a record.
- * A call captured only in part (head, gap, tail) keeps HTTP framing when the
- * gap falls inside a body of known length; otherwise the exchange is marked
- * truncated and the parser resynchronises on the next message start. */
+ * Each direction's bytes are placed by their stream position (seq + off,
+ * reassemble.h), so every byte that was not captured is a gap of known
+ * size. A gap inside a body of known length keeps HTTP framing; otherwise
+ * the exchange is marked truncated and the parser resynchronises on the
+ * next message start. */
 #include "reassemble.h"
 
 #include <limits.h>
@@ -40,6 +42,15 @@ struct exchange {
 	uint64_t t_start, t_req_end, t_resp_first, t_resp_end;
 	int head;              /* HEAD request: the response has no body */
 	int req_done;          /* request message complete */
+	uint64_t no;           /* its place among the connection's requests (1, 2, ...) */
+};
+
+/* Where a direction's stream is: the next byte expected, and the extent of
+ * the call being received (for pieces without seq). */
+struct stream_pos {
+	int have;
+	uint64_t next;
+	uint64_t call_base, call_end;
 };
 
 struct conn {
@@ -47,7 +58,8 @@ struct conn {
 	uint64_t id;
 	struct conn *hnext;
 	struct dg_tuple t;
-	int tied, tls, client_side, have_tuple;
+	int tied, tls, have_tuple;
+	struct stream_pos pos[2];
 	char ip[DG_IP_LEN];
 	char proc[40];                 /* "comm/pid" of the server process */
 	char ja4[DG_JA4_LEN];          /* of the ClientHello, "" unknown */
@@ -62,6 +74,15 @@ struct conn {
 
 	http_parser p[2];              /* [DG_DIR_IN] request, [DG_DIR_OUT] response */
 	int resync[2];                 /* dropping until a message start */
+	uint8_t carry[2][8];           /* ... the start of one, split over pieces */
+	size_t carry_len[2];
+	/* Pairing after a loss: a response may answer a request that was lost,
+	 * or a request's response may have been lost. */
+	int out_lost;                  /* a response may have been lost */
+	int in_lost;                   /* a request may have been lost ... */
+	uint64_t in_lost_after;        /* ... after the request numbered this */
+	uint64_t req_no;               /* requests queued so far */
+	int pipelined;                 /* a request came before the last was answered */
 	int in_body[2];
 	int filler;                    /* body bytes now fed are gap filler */
 	struct hdr_acc h[2];
@@ -177,11 +198,21 @@ static double to_unix(const struct dg_reasm *ra, uint64_t ns)
 	return (double)ns / 1e9 + ra->cfg.mono_to_real;
 }
 
+static void req_fields(struct exchange *x, struct dg_reqbody *rb);
+
 static void emit(struct conn *c, struct exchange *x, int partial)
 {
 	struct dg_reasm *ra = c->ra;
 	struct dg_record *r = &x->rec;
 
+	/* A request emitted before its body ended (its answer came first, or
+	 * bytes of either side were lost) says so, with what was found. */
+	if (!x->req_done) {
+		if (c->cur_req == x && c->reqbody)
+			req_fields(x, c->reqbody);
+		r->req_truncated = 1;
+		x->req_done = 1;
+	}
 	if (x->t_resp_end && x->t_start)
 		r->duration_ms = (double)(x->t_resp_end - x->t_start) / 1e6;
 	if (x->t_resp_first && x->t_req_end && x->t_resp_first >= x->t_req_end)
@@ -419,6 +450,9 @@ static int req_headers_done(http_parser *p)
 		emit(c, c->pend_head, 1);
 		pend_pop_free(c);
 	}
+	x->no = ++c->req_no;
+	if (c->pend_tail && c->pend_tail->req_done)
+		c->pipelined = 1;
 	if (c->pend_tail)
 		c->pend_tail->next = x;
 	else
@@ -426,8 +460,8 @@ static int req_headers_done(http_parser *p)
 	c->pend_tail = x;
 	c->n_pend++;
 	c->in_body[DG_DIR_IN] = 1;
-	if (!c->reqbody)
-		c->reqbody = dg_reqbody_new(c->ra->cfg.secret);
+	if (!c->reqbody && (c->reqbody = dg_reqbody_new(c->ra->cfg.secret)))
+		dg_reqbody_set_limit(c->reqbody, c->ra->cfg.max_body);
 	return 0;
 }
 
@@ -495,6 +529,50 @@ static int req_complete(http_parser *p)
 
 /* ---------- response side ---------- */
 
+/* Emit every pending exchange before upto (NULL: all) as unanswered. */
+static void drop_pending_before(struct conn *c, struct exchange *upto)
+{
+	while (c->pend_head && c->pend_head != upto && c->pend_head != c->resp) {
+		emit(c, c->pend_head, 1);
+		pend_pop_free(c);
+	}
+}
+
+/* Which pending exchange a new response answers, after bytes were lost;
+ * x is the oldest unanswered (NULL: none). Returns NULL for a response to
+ * a request that was lost. A client that waits for each answer before its
+ * next request leaves no doubt; on a connection that pipelines, a pairing
+ * that could be wrong is said in the record (resp_truncated). */
+static struct exchange *pair_after_loss(struct conn *c, struct exchange *x)
+{
+	struct exchange *newest = c->pend_tail;
+	int lost_in = c->in_lost, lost_out = c->out_lost;
+
+	c->out_lost = 0;
+	if (!x)
+		return NULL;
+	if (lost_out) {
+		/* Responses were lost: the older requests lost theirs and this
+		 * answers the newest, unless a request was lost after it. */
+		if (lost_in && c->in_lost_after >= newest->no) {
+			drop_pending_before(c, NULL);
+			return NULL;
+		}
+		if (x != newest) {
+			drop_pending_before(c, newest);
+			if (c->pipelined)
+				newest->rec.resp_truncated = 1;
+		}
+		x = newest;
+	} else if (lost_in && c->in_lost_after < x->no && c->pipelined) {
+		/* A request lost before x may be the one answered. */
+		x->rec.resp_truncated = 1;
+	}
+	if (lost_in && x->no > c->in_lost_after)
+		c->in_lost = 0;
+	return x;
+}
+
 static int resp_begin(http_parser *p)
 {
 	struct conn *c = p->data;
@@ -503,6 +581,7 @@ static int resp_begin(http_parser *p)
 	/* Pair with the oldest request not yet answered. */
 	for (x = c->pend_head; x && x == c->resp; x = x->next)
 		;
+	x = pair_after_loss(c, x);
 	if (!x) {
 		c->ra->st.orphan_responses++;
 		c->resp = NULL;
@@ -582,14 +661,16 @@ static int resp_complete(http_parser *p)
 	}
 	x->t_resp_end = c->now_ns;
 	resp_fields(c, x);
-	/* A response that beats the end of its request body still pairs. */
+	/* A response that beats the end of its request body still pairs (emit
+	 * marks the request cut); the rest of that body is not parsed. */
 	if (!x->req_done && c->cur_req == x) {
+		emit(c, x, 0);
 		c->cur_req = NULL;
-		x->rec.req_truncated = 1;
 		parser_reset(c, DG_DIR_IN);
 		c->resync[DG_DIR_IN] = 1;
+	} else {
+		emit(c, x, 0);
 	}
-	emit(c, x, 0);
 	pend_remove(c, x);
 	return 0;
 }
@@ -609,6 +690,43 @@ static int starts_message(int dir, const uint8_t *p, size_t len)
 			return 1;
 	}
 	return 0;
+}
+
+/* Could p (short) be the first bytes of a message start? */
+static int could_start_message(int dir, const uint8_t *p, size_t len)
+{
+	static const char *starts[] = { "HTTP/1.", "GET ", "POST ", "PUT ", "DELETE ", "HEAD ",
+					"OPTIONS ", "PATCH " };
+
+	for (size_t i = dir == DG_DIR_OUT ? 0 : 1; i < sizeof(starts) / sizeof(starts[0]); i++) {
+		if (len < strlen(starts[i]) && !memcmp(p, starts[i], len))
+			return 1;
+		if (dir == DG_DIR_OUT)
+			break;
+	}
+	return 0;
+}
+
+/* While resynchronising: does data (after what was kept) begin a message?
+ * 1 yes, 0 not yet known (kept: a server may write "H", then "TTP/1.1"),
+ * -1 no (dropped, counted). */
+static int resync_start(struct conn *c, int dir, const uint8_t *data, size_t len)
+{
+	uint8_t buf[16];
+	size_t have = c->carry_len[dir], take = len < sizeof(buf) - have ? len : sizeof(buf) - have;
+
+	memcpy(buf, c->carry[dir], have);
+	memcpy(buf + have, data, take);
+	if (starts_message(dir, buf, have + take))
+		return 1;
+	if (have + len <= sizeof(c->carry[dir]) && could_start_message(dir, buf, have + take)) {
+		memcpy(c->carry[dir] + have, data, len);
+		c->carry_len[dir] += len;
+		return 0;
+	}
+	c->ra->st.resync_dropped += have + len;
+	c->carry_len[dir] = 0;
+	return -1;
 }
 
 /* Lose the current message of one direction: the exchange it belongs to
@@ -635,6 +753,13 @@ static void lose_framing(struct conn *c, int dir)
 	}
 	parser_reset(c, dir);
 	c->resync[dir] = 1;
+	c->carry_len[dir] = 0;
+	if (dir == DG_DIR_OUT) {
+		c->out_lost = 1;
+	} else {
+		c->in_lost = 1;
+		c->in_lost_after = c->req_no;
+	}
 }
 
 static void feed(struct conn *c, int dir, const uint8_t *data, size_t len)
@@ -646,11 +771,15 @@ static void feed(struct conn *c, int dir, const uint8_t *data, size_t len)
 	if (!len)
 		return;
 	if (c->resync[dir]) {
-		if (!starts_message(dir, data, len)) {
-			ra->st.resync_dropped += len;
+		uint8_t kept[8];
+		size_t nk = c->carry_len[dir];
+
+		if (resync_start(c, dir, data, len) <= 0)
 			return;
-		}
 		c->resync[dir] = 0;
+		c->carry_len[dir] = 0;
+		memcpy(kept, c->carry[dir], nk);
+		feed(c, dir, kept, nk);
 	}
 	n = http_parser_execute(p, &ra->ps[dir], (const char *)data, len);
 	if (p->http_errno != HPE_OK || (n != len && !p->upgrade)) {
@@ -673,7 +802,6 @@ static void feed_gap(struct conn *c, int dir, uint64_t gap)
 	int chunked = p->flags & F_CHUNKED;
 	uint64_t left = gap;
 
-	c->ra->st.gaps++;
 	if (c->resync[dir])
 		return;
 	if (!c->in_body[dir] ||
@@ -692,13 +820,103 @@ static void feed_gap(struct conn *c, int dir, uint64_t gap)
 	c->filler = 0;
 }
 
+/* The stream position of the piece's first byte. */
+static uint64_t piece_pos(struct stream_pos *s, const struct dg_chunk *ch)
+{
+	uint64_t base;
+
+	if (ch->seq != DG_SEQ_NONE)
+		base = ch->seq;
+	else if (ch->off == 0)         /* a new call, right after the last one */
+		base = !s->have ? 0 : s->next > s->call_end ? s->next : s->call_end;
+	else
+		base = s->call_base;
+	s->call_base = base;
+	s->call_end = base + ch->call_len;
+	return base + ch->off;
+}
+
+/* Place the piece in its stream: a gap before it is fed as a gap; bytes
+ * behind the stream position (a late piece) are dropped and counted.
+ * Returns how many leading bytes of the piece to skip, or -1 for all. */
+static int64_t place(struct conn *c, int dir, const struct dg_chunk *ch)
+{
+	struct dg_reasm *ra = c->ra;
+	struct stream_pos *s = &c->pos[dir];
+	uint64_t pos = piece_pos(s, ch), behind;
+
+	if (!s->have) {
+		/* A known stream begins at 0: the kernel counts from the first
+		 * call it captured, so pieces lost before this one count too. */
+		s->have = 1;
+		s->next = ch->seq != DG_SEQ_NONE ? 0 : pos;
+	}
+	if (pos > s->next) {
+		/* The tail piece of a call over its bound skips [bound, off) by
+		 * design; anything else that is missing was lost. */
+		uint64_t skip = 0, bound_pos = s->call_base + ch->bound;
+
+		if (ch->bound && ch->off > ch->bound &&
+		    s->next <= bound_pos)
+			skip = pos - bound_pos;
+		ra->st.skipped_bytes += skip;
+		if (pos - s->next > skip) {
+			ra->st.gaps++;
+			ra->st.gap_bytes += pos - s->next - skip;
+		}
+		feed_gap(c, dir, pos - s->next);
+		s->next = pos;
+	} else if (pos < s->next) {
+		if (ch->off == 0 && pos == 0) {
+			/* The kernel's byte count started over (its entry was
+			 * evicted): carry on from here. */
+			ra->st.seq_resets++;
+			s->next = pos;
+			s->call_base = s->next;
+			s->call_end = s->next + ch->call_len;
+		} else {
+			behind = s->next - pos;
+			if (behind >= ch->len) {
+				ra->st.overlap_dropped += ch->len;
+				return -1;
+			}
+			ra->st.overlap_dropped += behind;
+			s->next += ch->len - behind;
+			return (int64_t)behind;
+		}
+	}
+	s->next += ch->len;
+	return 0;
+}
+
+/* The other direction had reached other_seq when this call ended: what of
+ * it has not arrived by now was lost (both directions share a ring). */
+static void catch_up(struct conn *c, int dir, uint64_t other_seq)
+{
+	struct stream_pos *s = &c->pos[dir];
+
+	if (other_seq == DG_SEQ_NONE)
+		return;
+	if (!s->have) {
+		s->have = 1;
+		s->next = 0;
+	}
+	if (other_seq <= s->next)
+		return;
+	c->ra->st.gaps++;
+	c->ra->st.gap_bytes += other_seq - s->next;
+	feed_gap(c, dir, other_seq - s->next);
+	s->next = other_seq;
+}
+
 void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *ch)
 {
 	struct conn *c;
 	int dir = ch->dir == DG_DIR_OUT ? DG_DIR_OUT : DG_DIR_IN;
+	int64_t skip;
 
 	ra->st.chunks++;
-	ra->st.bytes += ch->head_len + ch->gap + ch->tail_len;
+	ra->st.bytes += ch->len;
 	c = conn_get(ra, ch->conn, ch->ts_ns);
 	if (!c)
 		return;
@@ -717,29 +935,31 @@ void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *ch)
 	c->tied |= ch->tied;
 	if (ch->tied)
 		conn_set_tuple(c, &ch->t);
-	if (c->client_side)
+	catch_up(c, !dir, ch->other_seq);
+	skip = place(c, dir, ch);
+	if (skip < 0)
 		return;
-	/* An untied stream that reads a response, or writes a request, is a
-	 * TLS client (its SSL_read is our IN side), not a server of ours. */
-	if (!c->tied && !c->requests && !c->cur_req && !c->pend_head &&
-	    ((dir == DG_DIR_IN && ch->head_len >= 5 && !memcmp(ch->head, "HTTP/", 5)) ||
-	     (dir == DG_DIR_OUT && starts_message(DG_DIR_IN, ch->head, ch->head_len)))) {
-		c->client_side = 1;
-		ra->st.client_side++;
-		return;
-	}
 	if (dir == DG_DIR_IN)
-		c->bytes_in += ch->head_len + ch->gap + ch->tail_len;
+		c->bytes_in += ch->len - (size_t)skip;
 	else
-		c->bytes_out += ch->head_len + ch->gap + ch->tail_len;
-	feed(c, dir, ch->head, ch->head_len);
-	if (ch->gap) {
-		feed_gap(c, dir, ch->gap);
-		if (c->resync[dir] && ch->tail_len)
-			ra->st.resync_dropped += ch->tail_len;
-		else
-			feed(c, dir, ch->tail, ch->tail_len);
-	}
+		c->bytes_out += ch->len - (size_t)skip;
+	feed(c, dir, ch->data + skip, ch->len - (size_t)skip);
+}
+
+struct dg_chunk dg_chunk_call(uint64_t conn, int dir, const void *data, size_t len)
+{
+	struct dg_chunk c;
+
+	memset(&c, 0, sizeof(c));
+	c.conn = conn;
+	c.dir = (uint8_t)dir;
+	c.src = DG_SRC_PLAIN;
+	c.tied = 1;
+	c.seq = c.other_seq = DG_SEQ_NONE;
+	c.call_len = (uint32_t)len;
+	c.data = data;
+	c.len = len;
+	return c;
 }
 
 /* ---------- lifecycle ---------- */
@@ -809,27 +1029,36 @@ static void conn_finish(struct dg_reasm *ra, struct conn *c)
 	struct conn **pp;
 	struct dg_conn_summary s;
 
+	/* Bytes the kernel counted that never arrived (the last pieces lost). */
+	if (c->closed) {
+		uint64_t counted[2] = { c->app_in, c->app_out };
+
+		for (int d = 0; d < 2; d++) {
+			if (c->pos[d].have && counted[d] > c->pos[d].next) {
+				ra->st.gaps++;
+				ra->st.gap_bytes += counted[d] - c->pos[d].next;
+			}
+		}
+	}
 	/* A body read until EOF ends here. */
 	c->now_ns = c->closed ? c->closed_ns : c->last_ns;
 	if (c->in_body[DG_DIR_OUT] && !c->resync[DG_DIR_OUT])
 		http_parser_execute(&c->p[DG_DIR_OUT], &ra->ps[DG_DIR_OUT], NULL, 0);
-	if (c->cur_req && !queued(c, c->cur_req))
+	if (c->cur_req && !queued(c, c->cur_req)) {
 		free(c->cur_req);
-	c->cur_req = NULL;
+		c->cur_req = NULL;
+	}
 	/* Requests without a (whole) response are still requests. */
 	while (c->pend_head) {
 		struct exchange *x = c->pend_head;
 		if (c->resp == x) {
 			x->t_resp_end = c->now_ns;
 			resp_fields(c, x);
-		} else if (!x->req_done && c->reqbody) {
-			req_fields(x, c->reqbody);
-			x->rec.req_truncated = 1;
 		}
 		emit(c, x, 1);
 		pend_pop_free(c);
 	}
-	if (ra->on_conn && !c->client_side) {
+	if (ra->on_conn) {
 		memset(&s, 0, sizeof(s));
 		s.conn = c->id;
 		snprintf(s.ip, sizeof(s.ip), "%s", c->ip);
@@ -894,6 +1123,7 @@ void dg_reasm_config_default(struct dg_reasm_config *cfg)
 	cfg->max_pending = 16;
 	cfg->idle_timeout = 300;
 	cfg->close_grace = 1;
+	cfg->max_body = DG_REQBODY_MAX;
 }
 
 struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on_record,

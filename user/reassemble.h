@@ -11,8 +11,13 @@
 #include "netaddr.h"
 #include "record.h"
 
-/* One captured call, decoded (decode.h). data = head, gap missing bytes,
- * then tail; gap is 0 when the call was captured whole. */
+/* One piece of one captured call, decoded (decode.h). Its bytes sit at
+ * seq + off in the direction's stream; a piece that starts past where the
+ * previous one ended means the bytes between were not captured (a gap of
+ * known size). other_seq says how far the other direction had gone, so its
+ * lost bytes are known before this piece is parsed. With seq unknown
+ * (DG_SEQ_NONE), a piece at off 0 starts a call right after the previous
+ * call's last byte. */
 struct dg_chunk {
 	uint64_t conn;
 	uint64_t ts_ns;            /* monotonic, end of the call */
@@ -22,12 +27,17 @@ struct dg_chunk {
 	struct dg_tuple t;         /* zero when !tied */
 	uint32_t pid;
 	const char *comm;          /* process name (NUL-terminated), may be NULL */
-	const uint8_t *head;
-	size_t head_len;
-	uint64_t gap;
-	const uint8_t *tail;
-	size_t tail_len;
+	uint64_t seq;              /* the call's first byte in the stream, or DG_SEQ_NONE */
+	uint64_t other_seq;        /* the other direction's byte count by then, or DG_SEQ_NONE */
+	uint32_t call_len;         /* bytes the call moved */
+	uint32_t off;              /* of data[0] within the call */
+	uint32_t bound;            /* the call's capture bound (dg_event.h); 0 unknown */
+	const uint8_t *data;
+	size_t len;
 };
+
+/* A whole call of len bytes that follows the previous one (tests, tools). */
+struct dg_chunk dg_chunk_call(uint64_t conn, int dir, const void *data, size_t len);
 
 /* What became of a connection, reported once when it is forgotten. */
 struct dg_conn_summary {
@@ -53,6 +63,7 @@ struct dg_reasm_config {
 	size_t max_pending;        /* pipelined requests awaiting a response per conn (16) */
 	double idle_timeout;       /* seconds without data before a conn is dropped (300) */
 	double close_grace;        /* seconds a closed conn waits for late events (1) */
+	uint64_t max_body;         /* request body bytes parsed (DG_REQBODY_MAX) */
 	struct dg_prefix proxies[DG_MAX_PROXIES]; /* trusted for X-Forwarded-For */
 	int n_proxies;
 };
@@ -62,13 +73,16 @@ struct dg_reasm_stats {
 	uint64_t records;          /* request records emitted */
 	uint64_t records_partial;  /* ... without a complete response */
 	uint64_t parse_errors;     /* HTTP framing errors (then resync) */
-	uint64_t gaps;             /* chunks with an uncaptured middle */
-	uint64_t gaps_framing_lost;/* ... that broke HTTP framing */
+	uint64_t gaps;             /* places where stream bytes were lost */
+	uint64_t gap_bytes;        /* ... how many bytes in all (at close too) */
+	uint64_t skipped_bytes;    /* middles of long response calls, not sent by design */
+	uint64_t gaps_framing_lost;/* gaps that broke HTTP framing */
+	uint64_t overlap_dropped;  /* bytes of pieces behind the stream position */
+	uint64_t seq_resets;       /* a connection's byte count started over */
 	uint64_t resync_dropped;   /* bytes dropped while looking for a message start */
 	uint64_t conns, conns_evicted, conns_idle;
 	uint64_t pending_full;     /* pipelined requests dropped: per-conn bound */
 	uint64_t orphan_responses; /* response with no request to pair */
-	uint64_t client_side;      /* untied streams that turned out to be clients */
 	uint64_t header_truncated; /* header values longer than the bound */
 	uint64_t mixed_dropped;    /* raw (ciphertext) calls of a TLS connection */
 	uint64_t ja4, ja4_failed;  /* ClientHellos fingerprinted / not parseable */

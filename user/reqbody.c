@@ -105,6 +105,7 @@ struct dg_reqbody {
 	yajl_handle yh;            /* NULL once parsing stopped */
 	int finished;
 	uint64_t fed;              /* body bytes given to yajl */
+	uint64_t limit;            /* ... at most this many */
 	int nonspace;              /* a non-whitespace byte was fed */
 	int top_done;              /* a complete top-level value was parsed */
 	int depth;
@@ -574,6 +575,7 @@ static void init_state(struct dg_reqbody *r)
 {
 	uint8_t key[DG_FP_KEYLEN];
 	locale_t cloc = r->cloc;
+	uint64_t limit = r->limit ? r->limit : DG_REQBODY_MAX;
 
 	stop(r);
 	memcpy(key, r->key, sizeof(key));
@@ -581,6 +583,7 @@ static void init_state(struct dg_reqbody *r)
 	memcpy(r->key, key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
 	r->cloc = cloc;
+	r->limit = limit;
 
 	r->f.stream = -1;
 	r->f.messages = -1;
@@ -614,6 +617,11 @@ void dg_reqbody_free(struct dg_reqbody *r)
 	free(r);
 }
 
+void dg_reqbody_set_limit(struct dg_reqbody *r, uint64_t max_bytes)
+{
+	r->limit = max_bytes ? max_bytes : DG_REQBODY_MAX;
+}
+
 void dg_reqbody_reset(struct dg_reqbody *r)
 {
 	init_state(r);
@@ -624,7 +632,7 @@ void dg_reqbody_feed(struct dg_reqbody *r, const char *p, size_t len)
 	if (r->finished || !r->yh || len == 0)
 		return;
 
-	size_t room = DG_REQBODY_MAX - r->fed;
+	size_t room = r->fed < r->limit ? (size_t)(r->limit - r->fed) : 0;
 	size_t take = len < room ? len : room;
 
 	for (size_t i = 0; i < take && !r->nonspace; i++)

@@ -31,7 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define DG_REQBODY_MAX (1u << 20)   /* bytes parsed; beyond: truncated */
+#define DG_REQBODY_MAX (1u << 20)   /* default bytes parsed; beyond: truncated */
 #define DG_JSON_MAX_DEPTH 64        /* deeper nesting: parse_error */
 
 struct dg_req_fields {
@@ -60,6 +60,9 @@ struct dg_reqbody;
 /* key: the 16-byte host secret (copied). Returns NULL on out-of-memory. */
 struct dg_reqbody *dg_reqbody_new(const uint8_t key[16]);
 void dg_reqbody_free(struct dg_reqbody *r);
+/* Parse at most max_bytes of each body (default DG_REQBODY_MAX); the rest
+ * marks it truncated. */
+void dg_reqbody_set_limit(struct dg_reqbody *r, uint64_t max_bytes);
 /* Forget everything: ready for the next request on the connection. */
 void dg_reqbody_reset(struct dg_reqbody *r);
 void dg_reqbody_feed(struct dg_reqbody *r, const char *p, size_t len);

@@ -29,18 +29,12 @@ static double now(void)
 
 static void put(struct dg_reasm *ra, uint64_t conn, int dir, const char *p, size_t len, uint64_t ts)
 {
-	struct dg_chunk c;
+	struct dg_chunk c = dg_chunk_call(conn, dir, p, len);
 
-	memset(&c, 0, sizeof(c));
-	c.conn = conn;
-	c.dir = (uint8_t)dir;
 	c.src = DG_SRC_TLS;
-	c.tied = 1;
 	c.t.family = AF_INET;
 	c.t.lport = 443;
 	c.ts_ns = ts;
-	c.head = (const uint8_t *)p;
-	c.head_len = len;
 	dg_reasm_chunk(ra, &c);
 }
 

@@ -1,6 +1,7 @@
 /* fuzz_reassemble.c — arbitrary ring buffer samples through decode and
  * HTTP reassembly. The input is a sequence of records: 1 byte of control
- * (direction, connection, whether to cut), 2 bytes of length, the bytes. */
+ * (direction, connection, whether the piece is a cut call's tail, or sits
+ * at an arbitrary stream place), 2 bytes of length, the bytes. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -48,18 +49,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		ev.ts_ns = ts++;
 		ev.t.family = 2;
 		ev.t.raddr[0] = 10;
-		if (len > DG_CAP_HEAD)
-			len = DG_CAP_HEAD;
+		ev.seq = ev.other_seq = DG_SEQ_NONE;
+		if (len > DG_CHUNK)
+			len = DG_CHUNK;
+		if (!len)
+			continue;
 		memcpy(ev.data, data + off, len);
-		ev.head_len = (uint16_t)len;
+		ev.cap = (uint32_t)len;
 		ev.len = (uint32_t)len;
-		if ((ctl & 8) && len > 8) {
-			/* Pretend the middle was not captured. */
+		if (ctl & 8) {
+			/* The tail piece of a call whose middle was not sent. */
 			ev.flags |= DG_F_CUT;
-			ev.head_len = (uint16_t)(len / 2);
-			ev.tail_len = (uint16_t)(len - len / 2);
+			ev.bound = (uint32_t)len / 2;
 			ev.len = (uint32_t)len + ((ctl >> 4) * 97u);
+			ev.off = ev.len - (uint32_t)len;
 		}
+		if (ctl & 0x40)
+			ev.seq = ev.other_seq = (uint64_t)(ctl >> 4) * 1000u;
 		if (dg_decode(&ev, DG_DATA_HDR_SIZE + len, &d) == DG_DEC_DATA)
 			dg_reasm_chunk(ra, &d.chunk);
 		if (ctl == 0xff)

@@ -76,18 +76,13 @@ static void put(struct dg_reasm *ra, int dir, const char *p, size_t len, uint64_
 
 	if (!len)
 		return;
-	memset(&c, 0, sizeof(c));
-	c.conn = 1;
-	c.dir = (uint8_t)dir;
+	c = dg_chunk_call(1, dir, p, len);
 	c.src = DG_SRC_TLS;
-	c.tied = 1;
 	c.t.family = AF_INET;
 	inet_pton(AF_INET, "192.0.2.9", c.t.raddr);
 	c.t.lport = 443;
 	*ts += 1000;
 	c.ts_ns = *ts;
-	c.head = (const uint8_t *)p;
-	c.head_len = len;
 	dg_reasm_chunk(ra, &c);
 }
 

@@ -53,17 +53,15 @@ static struct dg_reasm *new_reasm(struct sink *s)
 
 static uint64_t now = 1000000000ULL;
 
-/* One captured call: head bytes, then gap missing bytes, then tail bytes. */
+/* One captured call: head bytes, then len - head - tail bytes not sent
+ * (the call's bound is head), then tail bytes: two pieces, as the kernel
+ * sends them. */
 static void put_cut(struct dg_reasm *ra, uint64_t conn, int dir, const char *data,
 		    size_t len, size_t head, size_t tail)
 {
-	struct dg_chunk c;
+	struct dg_chunk c = dg_chunk_call(conn, dir, data, head);
 
-	memset(&c, 0, sizeof(c));
-	c.conn = conn;
-	c.dir = (uint8_t)dir;
 	c.src = DG_SRC_TLS;
-	c.tied = 1;
 	c.t.family = AF_INET;
 	inet_pton(AF_INET, "10.1.2.3", c.t.raddr);
 	inet_pton(AF_INET, "127.0.0.1", c.t.laddr);
@@ -71,11 +69,14 @@ static void put_cut(struct dg_reasm *ra, uint64_t conn, int dir, const char *dat
 	c.t.rport = 40000;
 	now += 1000000;     /* 1 ms per call */
 	c.ts_ns = now;
-	c.head = (const uint8_t *)data;
-	c.head_len = head;
-	c.gap = len - head - tail;
-	c.tail = (const uint8_t *)data + len - tail;
-	c.tail_len = tail;
+	c.call_len = (uint32_t)len;
+	c.bound = tail ? (uint32_t)head : 0;
+	dg_reasm_chunk(ra, &c);
+	if (!tail)
+		return;
+	c.off = (uint32_t)(len - tail);
+	c.data = (const uint8_t *)data + len - tail;
+	c.len = tail;
 	dg_reasm_chunk(ra, &c);
 }
 
@@ -457,46 +458,60 @@ static void test_forwarded_for(void **state)
 	free(s);
 }
 
-/* An untied TLS stream that reads responses is a client: dropped, counted. */
-static void test_untied_client_dropped(void **state)
+/* Pieces are placed by seq + off: a late piece is dropped and counted, a
+ * jump is a gap of exactly the missing bytes, a count that starts over is
+ * followed, and bytes the close event counted but never came are a gap. */
+static void test_stream_positions(void **state)
 {
 	struct sink *s = malloc(sizeof(*s));
 	struct dg_reasm *ra = new_reasm(s);
-	struct dg_chunk c;
+	const char *req = "GET /v1/models HTTP/1.1\r\n\r\n";
+	const char *resp = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
+	size_t rl = strlen(resp);
+	struct dg_chunk c = dg_chunk_call(5, DG_DIR_IN, req, strlen(req));
+	struct dg_conn_event close;
 
-	memset(&c, 0, sizeof(c));
-	c.conn = 99;
-	c.dir = DG_DIR_IN;
-	c.src = DG_SRC_TLS;
-	c.head = (const uint8_t *)RESP_JSON;
-	c.head_len = strlen(RESP_JSON);
+	c.seq = 0;
+	c.len = c.call_len = 10;
 	dg_reasm_chunk(ra, &c);
-	assert_int_equal(dg_reasm_stats(ra)->client_side, 1);
-	/* A client that writes its request first is recognised as well. */
-	c.conn = 100;
-	c.dir = DG_DIR_OUT;
-	c.head = (const uint8_t *)"POST /v1/chat/completions HTTP/1.1\r\n";
-	c.head_len = strlen((const char *)c.head);
+	c = dg_chunk_call(5, DG_DIR_IN, req + 10, strlen(req) - 10);
+	c.seq = 10;
 	dg_reasm_chunk(ra, &c);
-	assert_int_equal(dg_reasm_stats(ra)->client_side, 2);
-	assert_int_equal(dg_reasm_stats(ra)->parse_errors, 0);
-	/* An untied server stream still becomes records. */
-	c.conn = 101;
-	c.dir = DG_DIR_IN;
-	c.head = (const uint8_t *)"GET /v1/models HTTP/1.1\r\n\r\n";
-	c.head_len = strlen((const char *)c.head);
-	c.pid = 4242;
-	c.comm = "node";
+	dg_reasm_chunk(ra, &c);                         /* the same call again: behind */
+	assert_int_equal(dg_reasm_stats(ra)->overlap_dropped, strlen(req) - 10);
+	c = dg_chunk_call(5, DG_DIR_OUT, resp, rl - 4); /* the body's last 4 bytes ... */
+	c.seq = 0;
 	dg_reasm_chunk(ra, &c);
-	c.dir = DG_DIR_OUT;
-	c.head = (const uint8_t *)"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
-	c.head_len = strlen((const char *)c.head);
+	c = dg_chunk_call(5, DG_DIR_OUT, resp, rl);     /* ... lost: the next call is at rl */
+	c.seq = rl;
 	dg_reasm_chunk(ra, &c);
+	assert_int_equal(dg_reasm_stats(ra)->gaps, 1);
+	assert_int_equal(dg_reasm_stats(ra)->gap_bytes, 4);
+	assert_int_equal(dg_reasm_stats(ra)->skipped_bytes, 0);
 	assert_int_equal(s->n, 1);
-	assert_string_equal(s->recs[0].client, "ip:unknown");
-	assert_string_equal(s->recs[0].proc, "node/4242");
+	assert_int_equal(s->recs[0].status, 200);
+	assert_int_equal(s->recs[0].resp_truncated, 1);  /* the gap fell in its body */
+	/* The kernel's count starts over: carried on, counted. */
+	c = dg_chunk_call(5, DG_DIR_IN, req, strlen(req));
+	c.seq = 0;
+	dg_reasm_chunk(ra, &c);
+	assert_int_equal(dg_reasm_stats(ra)->seq_resets, 1);
+	c = dg_chunk_call(5, DG_DIR_OUT, resp, rl);
+	c.seq = 2 * rl;
+	dg_reasm_chunk(ra, &c);
+	assert_int_equal(s->n, 2);
+	assert_int_equal(s->recs[1].resp_truncated, 0);
+	/* The close says 100 more response bytes were captured than came. */
+	memset(&close, 0, sizeof(close));
+	close.type = DG_EV_CLOSE;
+	close.conn = 5;
+	close.ts_ns = now;
+	close.st.app_in = strlen(req);
+	close.st.app_out = 3 * rl + 100;
+	dg_reasm_close(ra, &close);
 	dg_reasm_flush(ra);
-	assert_int_equal(s->n, 1);
+	assert_int_equal(dg_reasm_stats(ra)->gaps, 2);
+	assert_int_equal(dg_reasm_stats(ra)->gap_bytes, 104);
 	dg_reasm_free(ra);
 	free(s);
 }
@@ -564,7 +579,7 @@ int main(void)
 		cmocka_unit_test(test_junk_then_valid),
 		cmocka_unit_test(test_close_pending),
 		cmocka_unit_test(test_forwarded_for),
-		cmocka_unit_test(test_untied_client_dropped),
+		cmocka_unit_test(test_stream_positions),
 		cmocka_unit_test(test_head_request),
 		cmocka_unit_test(test_conn_bound),
 		cmocka_unit_test(test_pending_bound),
