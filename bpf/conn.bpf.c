@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /* conn.bpf.c — connection lifecycle on the watched ports (sockops on the
  * cgroup v2 root): open, close, bytes each way, smoothed RTT. Assigning the
- * socket cookie here is what lets the capture objects name connections. */
+ * socket cookie here is what lets the capture objects name connections.
+ * It also reports connects from this host to a watched port, with the
+ * connecting process: how the two legs of a local proxy are told apart. */
 #include "dg_common.bpf.h"
 
 #define TCP_CLOSE 7
@@ -57,6 +59,8 @@ static __always_inline void emit(struct bpf_sock_ops *skops, __u32 type)
 		e->srtt_us = skops->srtt_us >> 3;
 		e->segs_in = skops->segs_in;
 		e->segs_out = skops->segs_out;
+	} else if (type == DG_EV_CONNECT) {
+		e->pid = bpf_get_current_pid_tgid() >> 32;
 	} else {
 		struct dg_conn_stats s = { .opened_ns = e->ts_ns };
 
@@ -80,6 +84,11 @@ int dg_sockops(struct bpf_sock_ops *skops)
 		bpf_sock_ops_cb_flags_set(skops, BPF_SOCK_OPS_STATE_CB_FLAG);
 		dg_count(DG_C_CONN_OPEN);
 		emit(skops, DG_EV_OPEN);
+		break;
+	case BPF_SOCK_OPS_TCP_CONNECT_CB:
+		/* In the connect() call: the process is the caller. */
+		if (dg_port_watched(bpf_ntohl(skops->remote_port)))
+			emit(skops, DG_EV_CONNECT);
 		break;
 	case BPF_SOCK_OPS_STATE_CB:
 		if (skops->args[1] != TCP_CLOSE || !dg_port_watched(skops->local_port))

@@ -58,6 +58,7 @@ enum dg_ev_type {
 	DG_EV_OPEN = 2,        /* a client connected to a watched port */
 	DG_EV_CLOSE = 3,       /* a watched connection closed */
 	DG_EV_HELLO = 4,       /* a piece of a TLS ClientHello record */
+	DG_EV_CONNECT = 5,     /* a process on this host connected to a watched port */
 };
 
 enum dg_dir {
@@ -139,8 +140,13 @@ struct dg_conn_stats {
 	__u32 tls;             /* seen through SSL_* */
 };
 
+/* DG_EV_CONNECT is the client side of a connection to a watched port, seen
+ * in the connect() call itself (so pid is the connecting process): when
+ * that process serves watched connections too, it is a proxy, and the
+ * connection is its upstream leg. t is the client's view (lport is its
+ * ephemeral port, rport the watched one). */
 struct dg_conn_event {
-	__u32 type;            /* DG_EV_OPEN or DG_EV_CLOSE */
+	__u32 type;            /* DG_EV_OPEN, DG_EV_CLOSE or DG_EV_CONNECT */
 	__u32 pid;             /* 0 when unknown (softirq context) */
 	__u64 ts_ns;
 	__u64 conn;            /* socket cookie */

@@ -14,13 +14,14 @@ enum dg_decoded_kind dg_decode(const void *sample, size_t size, struct dg_decode
 		return out->kind = DG_DEC_BAD;
 	}
 	memcpy(&type, sample, sizeof(type));
-	if (type == DG_EV_OPEN || type == DG_EV_CLOSE) {
+	if (type == DG_EV_OPEN || type == DG_EV_CLOSE || type == DG_EV_CONNECT) {
 		if (size < sizeof(struct dg_conn_event)) {
 			out->why = "short connection event";
 			return out->kind = DG_DEC_BAD;
 		}
 		memcpy(&out->conn, sample, sizeof(out->conn));
-		return out->kind = type == DG_EV_OPEN ? DG_DEC_OPEN : DG_DEC_CLOSE;
+		return out->kind = type == DG_EV_OPEN ? DG_DEC_OPEN :
+				   type == DG_EV_CLOSE ? DG_DEC_CLOSE : DG_DEC_CONNECT;
 	}
 	if (type == DG_EV_HELLO) {
 		const struct dg_hello_event *h = sample;

@@ -35,7 +35,11 @@ static int on_sample(void *ctx, void *data, size_t size)
 
 	switch (dg_decode(data, size, &d)) {
 	case DG_DEC_DATA:
+		dg_legs_server(o->legs, d.chunk.pid);
 		dg_reasm_chunk(o->reasm, &d.chunk);
+		break;
+	case DG_DEC_CONNECT:
+		dg_legs_connect(o->legs, &d.conn);
 		break;
 	case DG_DEC_OPEN:
 		dg_reasm_open(o->reasm, &d.conn);
@@ -53,13 +57,32 @@ static int on_sample(void *ctx, void *data, size_t size)
 	return 0;
 }
 
+static void to_legs(const struct dg_record *r, void *arg)
+{
+	struct dg_observer *o = arg;
+
+	dg_legs_record(o->legs, r, (double)dg_mono_ns() / 1e9);
+}
+
+static void to_conn(const struct dg_conn_summary *s, void *arg)
+{
+	struct dg_observer *o = arg;
+
+	if (o->on_conn)
+		o->on_conn(s, o->arg);
+}
+
 int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 		     dg_record_fn on_record, dg_conn_fn on_conn, void *arg,
 		     char *err, size_t errlen)
 {
 	struct dg_reasm_config rc;
+	struct dg_legs_config lc;
 
 	memset(o, 0, sizeof(*o));
+	o->on_record = on_record;
+	o->on_conn = on_conn;
+	o->arg = arg;
 	if (dg_secret_load(cfg->secret_file, o->secret, err, errlen))
 		return -1;
 	dg_reasm_config_default(&rc);
@@ -70,15 +93,23 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 	rc.max_body = cfg->max_body;
 	memcpy(rc.proxies, cfg->proxies, sizeof(rc.proxies));
 	rc.n_proxies = cfg->n_proxies;
-	o->reasm = dg_reasm_new(&rc, on_record, on_conn, arg);
-	if (!o->reasm) {
+	dg_legs_config_default(&lc);
+	o->legs = dg_legs_new(&lc, on_record, arg);
+	o->reasm = dg_reasm_new(&rc, to_legs, to_conn, o);
+	if (!o->reasm || !o->legs) {
 		snprintf(err, errlen, "out of memory");
+		dg_reasm_free(o->reasm);
+		dg_legs_free(o->legs);
+		o->reasm = NULL;
+		o->legs = NULL;
 		return -1;
 	}
 	o->probes = dg_probes_open(cfg, on_sample, o, err, errlen);
 	if (!o->probes) {
 		dg_reasm_free(o->reasm);
+		dg_legs_free(o->legs);
 		o->reasm = NULL;
+		o->legs = NULL;
 		return -1;
 	}
 	o->last_sweep_ns = o->last_rescan_ns = dg_mono_ns();
@@ -92,6 +123,7 @@ int dg_observer_step(struct dg_observer *o, int timeout_ms)
 
 	if (now - o->last_sweep_ns > 100000000ULL) {
 		dg_reasm_sweep(o->reasm, now);
+		dg_legs_tick(o->legs, (double)now / 1e9);
 		o->last_sweep_ns = now;
 	}
 	if (now - o->last_rescan_ns > 5000000000ULL) {
@@ -101,19 +133,27 @@ int dg_observer_step(struct dg_observer *o, int timeout_ms)
 	return n;
 }
 
-void dg_observer_close(struct dg_observer *o)
+void dg_observer_drain(struct dg_observer *o)
 {
 	if (o->probes) {
-		/* Drain what is already in the ring buffers. */
 		while (dg_probes_poll(o->probes, 0) > 0)
 			;
 	}
 	if (o->reasm)
 		dg_reasm_flush(o->reasm);
+	if (o->legs)
+		dg_legs_flush(o->legs);
+}
+
+void dg_observer_close(struct dg_observer *o)
+{
+	dg_observer_drain(o);
 	dg_probes_close(o->probes);
 	dg_reasm_free(o->reasm);
+	dg_legs_free(o->legs);
 	o->probes = NULL;
 	o->reasm = NULL;
+	o->legs = NULL;
 	sodium_memzero(o->secret, sizeof(o->secret));
 }
 
@@ -160,4 +200,11 @@ void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 		fprintf(out, " %s=%" PRIu64, reasm_counters[i].name,
 			*(const uint64_t *)((const char *)s + reasm_counters[i].off));
 	fprintf(out, " bad_samples=%" PRIu64 "\n", o->bad_samples);
+	{
+		const struct dg_legs_stats *l = dg_legs_stats(o->legs);
+
+		fprintf(out, "legs: connects=%" PRIu64 " linked=%" PRIu64 " outer_alone=%" PRIu64
+			" inner_alone=%" PRIu64 " held_full=%" PRIu64 "\n",
+			l->connects, l->linked, l->outer_alone, l->inner_alone, l->held_full);
+	}
 }

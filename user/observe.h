@@ -1,15 +1,21 @@
 /* observe.h — the observing pipeline every subcommand that watches live
- * traffic shares: probes → decode → reassemble → request records. */
+ * traffic shares: probes → decode → reassemble → legs (one record per
+ * request through a local proxy) → request records. */
 #ifndef DG_OBSERVE_H
 #define DG_OBSERVE_H
 
 #include "config.h"
+#include "legs.h"
 #include "probes.h"
 #include "reassemble.h"
 
 struct dg_observer {
 	struct dg_probes *probes;
 	struct dg_reasm *reasm;
+	struct dg_legs *legs;          /* reassembly → legs → on_record */
+	dg_record_fn on_record;
+	dg_conn_fn on_conn;
+	void *arg;
 	uint8_t secret[16];
 	uint64_t bad_samples;          /* samples decode refused */
 	uint64_t last_sweep_ns, last_rescan_ns;
@@ -21,6 +27,9 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 		     char *err, size_t errlen);
 /* One turn: poll up to timeout_ms, sweep, rescan for new libssl users. */
 int dg_observer_step(struct dg_observer *o, int timeout_ms);
+/* Take everything in flight: the ring buffers, open connections, waiting
+ * legs (their records are emitted). */
+void dg_observer_drain(struct dg_observer *o);
 void dg_observer_close(struct dg_observer *o);
 /* Print kernel counters and reassembly stats (stderr form). */
 void dg_observer_print_stats(struct dg_observer *o, FILE *out);

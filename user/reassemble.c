@@ -18,6 +18,7 @@
 #include <http_parser.h>
 #include <sodium.h>
 
+#include "forwarded.h"
 #include "ja4.h"
 #include "keyhash.h"
 #include "lru.h"
@@ -43,6 +44,7 @@ struct exchange {
 	int head;              /* HEAD request: the response has no body */
 	int req_done;          /* request message complete */
 	uint64_t no;           /* its place among the connection's requests (1, 2, ...) */
+	int fwd_rfc;           /* rec.fwd_* came from a Forwarded header */
 };
 
 /* Where a direction's stream is: the next byte expected, and the extent of
@@ -62,6 +64,7 @@ struct conn {
 	struct stream_pos pos[2];
 	char ip[DG_IP_LEN];
 	char proc[40];                 /* "comm/pid" of the server process */
+	uint32_t pid;
 	char ja4[DG_JA4_LEN];          /* of the ClientHello, "" unknown */
 	uint8_t *hello;                /* ClientHello being gathered (DG_HELLO_MAX) */
 	uint32_t hello_len, hello_want;
@@ -312,6 +315,32 @@ static void take_xff(struct conn *c, const char *v, size_t len)
 	}
 }
 
+/* Whatever the peer, the client a proxy names is kept apart from the
+ * record's ip: it links the legs of a proxy on this host (legs.h).
+ * Forwarded wins over X-Forwarded-For / X-Forwarded-Port. */
+static void note_forwarded(struct exchange *x, const struct hdr_acc *h)
+{
+	struct dg_record *r = &x->rec;
+	char ip[DG_FWD_IP_LEN];
+	uint16_t port = 0;
+
+	if (!strcasecmp(h->name, "forwarded")) {
+		if (!dg_fwd_forwarded(h->val, h->val_len, ip, &port)) {
+			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
+			r->fwd_port = port;
+			x->fwd_rfc = 1;
+		}
+	} else if (x->fwd_rfc) {
+		return;
+	} else if (!strcasecmp(h->name, "x-forwarded-for")) {
+		if (!dg_fwd_xff_last(h->val, h->val_len, ip))
+			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
+	} else if (!strcasecmp(h->name, "x-forwarded-port")) {
+		if (!dg_fwd_port(h->val, h->val_len, &port))
+			r->fwd_port = port;
+	}
+}
+
 static void header_done(struct conn *c, int dir)
 {
 	struct hdr_acc *h = &c->h[dir];
@@ -338,7 +367,10 @@ static void header_done(struct conn *c, int dir)
 					snprintf(c->xff_ip, sizeof(c->xff_ip), "%s", tmp);
 			}
 		}
-	} else if (dir == DG_DIR_OUT && !strcasecmp(h->name, "content-type")) {
+	}
+	if (dir == DG_DIR_IN && c->cur_req)
+		note_forwarded(c->cur_req, h);
+	if (dir == DG_DIR_OUT && !strcasecmp(h->name, "content-type")) {
 		c->resp_sse = h->val_len >= 17 && !strncasecmp(h->val, "text/event-stream", 17);
 	}
 	/* Header values may hold a raw key: never keep them past this point. */
@@ -399,6 +431,9 @@ static int req_begin(http_parser *p)
 	x->rec.port = c->t.lport;
 	memcpy(x->rec.ja4, c->ja4, sizeof(c->ja4));
 	memcpy(x->rec.proc, c->proc, sizeof(x->rec.proc));
+	memcpy(x->rec.peer_ip, c->ip, sizeof(x->rec.peer_ip));
+	x->rec.peer_port = c->t.rport;
+	x->rec.srv_pid = c->pid;
 	c->xff_ip[0] = 0;
 	if (c->reqbody)
 		dg_reqbody_reset(c->reqbody);
@@ -930,8 +965,10 @@ void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *ch)
 	}
 	c->last_ns = ch->ts_ns;
 	c->now_ns = ch->ts_ns;
-	if (!c->proc[0] && ch->pid)
+	if (!c->proc[0] && ch->pid) {
 		snprintf(c->proc, sizeof(c->proc), "%.16s/%u", ch->comm ? ch->comm : "?", ch->pid);
+		c->pid = ch->pid;
+	}
 	c->tied |= ch->tied;
 	if (ch->tied)
 		conn_set_tuple(c, &ch->t);

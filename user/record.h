@@ -47,6 +47,13 @@ struct dg_record {
 	int tls;                   /* 1 TLS, 0 plain */
 	int port;                  /* server port the request came in on, 0 unknown */
 	char proc[40];             /* server process "comm/pid", "" unknown */
+
+	/* Not printed: what links the two legs of a proxy on this host (legs.h). */
+	char peer_ip[DG_IP_LEN];   /* the socket's peer (ip may be a forwarded client) */
+	uint16_t peer_port;        /* ... and its port, 0 unknown */
+	uint32_t srv_pid;          /* server process, 0 unknown */
+	char fwd_ip[DG_IP_LEN];    /* client a proxy named (Forwarded for=, last X-Forwarded-For hop) */
+	uint16_t fwd_port;         /* ... and its port (Forwarded, X-Forwarded-Port), 0 none */
 };
 
 void dg_record_init(struct dg_record *r);

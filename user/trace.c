@@ -178,9 +178,7 @@ int dg_cmd_trace(int argc, char **argv)
 		}
 	}
 	if (t.stats) {
-		while (dg_probes_poll(o.probes, 0) > 0)
-			;
-		dg_reasm_flush(o.reasm);
+		dg_observer_drain(&o);
 		dg_observer_print_stats(&o, stderr);
 	}
 	dg_observer_close(&o);
