@@ -177,7 +177,8 @@ static const struct {
 	{ "evicted", offsetof(struct dg_reasm_stats, conns_evicted) },
 	{ "idle", offsetof(struct dg_reasm_stats, conns_idle) },
 	RS(pending_full), RS(orphan_responses), RS(header_truncated), RS(mixed_dropped),
-	RS(ja4), RS(ja4_failed),
+	RS(ja4), RS(ja4_failed), RS(h2_conns), RS(h2_lost), RS(h2_streams_full),
+	RS(h2_headers_cut),
 };
 #undef RS
 

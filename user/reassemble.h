@@ -1,7 +1,8 @@
-/* reassemble.h — per-connection HTTP/1.1 reassembly: captured calls in,
- * request records out. Requests and responses are parsed incrementally
- * (http_parser) across any number of calls, with keep-alive, pipelining,
- * chunked bodies and SSE streams; the bodies go to reqbody/respbody. */
+/* reassemble.h — per-connection reassembly: captured calls in, request
+ * records out. HTTP/1.1 (http_parser: keep-alive, pipelining, chunked
+ * bodies, SSE) and HTTP/2 (h2.c: frames, HPACK, streams) are parsed
+ * incrementally across any number of calls; the bodies go to
+ * reqbody/respbody. */
 #ifndef DG_REASSEMBLE_H
 #define DG_REASSEMBLE_H
 
@@ -86,6 +87,10 @@ struct dg_reasm_stats {
 	uint64_t header_truncated; /* header values longer than the bound */
 	uint64_t mixed_dropped;    /* raw (ciphertext) calls of a TLS connection */
 	uint64_t ja4, ja4_failed;  /* ClientHellos fingerprinted / not parseable */
+	uint64_t h2_conns;         /* connections that speak HTTP/2 */
+	uint64_t h2_lost;          /* ... directions of them no longer followed */
+	uint64_t h2_streams_full;  /* streams emitted early: DG_H2_STREAMS open at once */
+	uint64_t h2_headers_cut;   /* header fields dropped or cut by the bounds */
 };
 
 typedef void (*dg_record_fn)(const struct dg_record *r, void *arg);

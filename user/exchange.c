@@ -1,0 +1,218 @@
+/* exchange.c — one request and its response on the way to a record: what
+ * its headers say about the client, the fields of both bodies, and the
+ * record handed on. Shared by HTTP/1.1 (http1.c) and HTTP/2 (h2streams.c). */
+#include "reassemble_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "forwarded.h"
+#include "keyhash.h"
+#include "netaddr.h"
+
+double dg_rx_unix(const struct dg_reasm *ra, uint64_t ns)
+{
+	return (double)ns / 1e9 + ra->cfg.mono_to_real;
+}
+
+struct exchange *dg_rx_exchange(struct conn *c)
+{
+	struct exchange *x = calloc(1, sizeof(*x));
+
+	if (!x)
+		return NULL;
+	dg_record_init(&x->rec);
+	x->t_start = c->now_ns;
+	x->rec.ts = dg_rx_unix(c->ra, c->now_ns);
+	x->rec.conn = c->id;
+	x->rec.tls = c->tls;
+	x->rec.port = c->t.lport;
+	memcpy(x->rec.ja4, c->ja4, sizeof(c->ja4));
+	memcpy(x->rec.proc, c->proc, sizeof(x->rec.proc));
+	memcpy(x->rec.peer_ip, c->ip, sizeof(x->rec.peer_ip));
+	x->rec.peer_port = c->t.rport;
+	x->rec.srv_pid = c->pid;
+	return x;
+}
+
+static int proxy_trusted(const struct dg_reasm *ra, const char *ip)
+{
+	for (int i = 0; i < ra->cfg.n_proxies; i++)
+		if (dg_prefix_match_str(&ra->cfg.proxies[i], ip))
+			return 1;
+	return 0;
+}
+
+/* X-Forwarded-For from a trusted peer: walk from the right, skipping
+ * trusted proxies; the first untrusted hop is the client. */
+static void take_xff(struct conn *c, struct exchange *x, const char *v, size_t len)
+{
+	char buf[DG_HVAL_MAX + 1], *tok, *save = NULL, *hops[32];
+	int n = 0;
+
+	if (len > DG_HVAL_MAX)
+		len = DG_HVAL_MAX;
+	memcpy(buf, v, len);
+	buf[len] = 0;
+	for (tok = strtok_r(buf, ", \t", &save); tok && n < 32; tok = strtok_r(NULL, ", \t", &save))
+		hops[n++] = tok;
+	for (int i = n - 1; i >= 0; i--) {
+		struct dg_prefix p;
+		if (dg_prefix_parse(hops[i], &p))
+			return;                 /* junk: keep the peer address */
+		if (i > 0 && proxy_trusted(c->ra, hops[i]))
+			continue;
+		snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", hops[i]);
+		return;
+	}
+}
+
+/* Whatever the peer, the client a proxy names is kept apart from the
+ * record's ip: it links the legs of a proxy on this host (legs.h).
+ * Forwarded wins over X-Forwarded-For / X-Forwarded-Port. */
+static void note_forwarded(struct exchange *x, const char *name, const char *v, size_t len)
+{
+	struct dg_record *r = &x->rec;
+	char ip[DG_FWD_IP_LEN];
+	uint16_t port = 0;
+
+	if (!strcasecmp(name, "forwarded")) {
+		if (!dg_fwd_forwarded(v, len, ip, &port)) {
+			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
+			r->fwd_port = port;
+			x->fwd_rfc = 1;
+		}
+	} else if (x->fwd_rfc) {
+		return;
+	} else if (!strcasecmp(name, "x-forwarded-for")) {
+		if (!dg_fwd_xff_last(v, len, ip))
+			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
+	} else if (!strcasecmp(name, "x-forwarded-port")) {
+		if (!dg_fwd_port(v, len, &port))
+			r->fwd_port = port;
+	}
+}
+
+void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const char *v,
+		  size_t len)
+{
+	struct dg_record *r = &x->rec;
+	const char *key;
+	size_t klen;
+
+	if (dg_key_from_header(name, v, len, &key, &klen)) {
+		if (!r->key[0])
+			dg_key_hash(c->ra->cfg.secret, key, klen, r->key);
+		return;
+	}
+	if (c->ra->cfg.n_proxies && proxy_trusted(c->ra, c->ip)) {
+		if (!strcasecmp(name, "x-forwarded-for")) {
+			take_xff(c, x, v, len);
+		} else if (!strcasecmp(name, "x-real-ip") && !x->xff_ip[0] && len < DG_IP_LEN) {
+			struct dg_prefix p;
+			char tmp[DG_IP_LEN];
+
+			memcpy(tmp, v, len);
+			tmp[len] = 0;
+			if (!dg_prefix_parse(tmp, &p))
+				snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", tmp);
+		}
+	}
+	note_forwarded(x, name, v, len);
+}
+
+void dg_rx_client_name(struct conn *c, struct exchange *x)
+{
+	struct dg_record *r = &x->rec;
+	const char *ip = x->xff_ip[0] ? x->xff_ip : c->ip;
+
+	snprintf(r->ip, sizeof(r->ip), "%s", ip);
+	if (r->key[0])
+		snprintf(r->client, sizeof(r->client), "key:%s", r->key);
+	else
+		snprintf(r->client, sizeof(r->client), "ip:%s", ip[0] ? ip : "unknown");
+}
+
+int dg_rx_is_sse(const char *v, size_t len)
+{
+	return len >= 17 && !strncasecmp(v, "text/event-stream", 17);
+}
+
+void dg_rx_req_fields(struct exchange *x, struct dg_reqbody *rb)
+{
+	struct dg_req_fields f;
+	struct dg_record *r = &x->rec;
+
+	memset(&f, 0, sizeof(f));
+	dg_reqbody_finish(rb, &f);
+	if (f.parse_error && !f.model[0] && f.messages < 0)
+		return;
+	snprintf(r->model, sizeof(r->model), "%s", f.model);
+	r->stream = f.stream < 0 ? (f.parse_error ? -1 : 0) : f.stream;
+	r->messages = f.messages;
+	r->prompt_bytes = (int64_t)f.prompt_bytes;
+	r->has_system_fp = f.has_system_fp;
+	r->system_fp = f.system_fp;
+	r->has_prompt_fp = f.has_prompt_fp;
+	r->prompt_fp = f.prompt_fp;
+	r->prompt_simhash = f.prompt_simhash;
+	r->max_tokens = f.max_tokens;
+	r->n = f.n;
+	r->has_temperature = f.has_temperature;
+	r->temperature = f.temperature;
+	r->logprobs = f.logprobs;
+	r->top_logprobs = f.top_logprobs;
+	r->logit_bias = f.logit_bias;
+	r->reasoning_param = f.reasoning_param;
+	r->cot_prompt = f.cot_prompt;
+	if (f.truncated)
+		r->req_truncated = 1;
+}
+
+void dg_rx_resp_fields(struct exchange *x, struct dg_respbody *rb, int64_t body_bytes)
+{
+	struct dg_resp_fields f;
+
+	x->rec.output_bytes = body_bytes;
+	if (!rb)
+		return;
+	memset(&f, 0, sizeof(f));
+	dg_respbody_finish(rb, &f);
+	x->rec.output_tokens = f.output_tokens;
+	if (f.truncated)
+		x->rec.resp_truncated = 1;
+	if (!x->rec.model[0] && f.model[0])
+		snprintf(x->rec.model, sizeof(x->rec.model), "%s", f.model);
+}
+
+void dg_rx_emit(struct conn *c, struct exchange *x, int partial)
+{
+	struct dg_reasm *ra = c->ra;
+	struct dg_record *r = &x->rec;
+
+	/* A request emitted before its body ended (its answer came first, or
+	 * bytes of either side were lost) says so. */
+	if (!x->req_done) {
+		r->req_truncated = 1;
+		x->req_done = 1;
+	}
+	if (x->t_resp_end && x->t_start)
+		r->duration_ms = (double)(x->t_resp_end - x->t_start) / 1e6;
+	if (x->t_resp_first && x->t_req_end && x->t_resp_first >= x->t_req_end)
+		r->ttfb_ms = (double)(x->t_resp_first - x->t_req_end) / 1e6;
+	else if (x->t_resp_first && x->t_req_end)
+		r->ttfb_ms = 0;
+	if (!r->ja4[0] && c->ja4[0])
+		memcpy(r->ja4, c->ja4, sizeof(r->ja4));
+	if (partial) {
+		r->resp_truncated = 1;
+		c->partial++;
+		ra->st.records_partial++;
+	}
+	c->requests++;
+	ra->st.records++;
+	if (ra->on_record)
+		ra->on_record(r, ra->arg);
+}
