@@ -70,7 +70,7 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := $(addprefix user/,decode.c reassemble.c ja4.c reqbody.c respbody.c fingerprint.c \
-	record.c keyhash.c netaddr.c config.c score.c h2.c exchange.c http1.c h2streams.c forwarded.c)
+	record.c keyhash.c netaddr.c config.c score.c h2.c exchange.c http1.c h2streams.c forwarded.c jsonfeed.c)
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)
 	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Iuser -I$(OUT) \

@@ -12,9 +12,11 @@
 const volatile __u32 cap_in = DG_CAP_IN_DEFAULT;
 const volatile __u32 cap_out = DG_CHUNK;
 
+/* Whole request bodies can arrive at 100 MB/s and more: room for a few
+ * hundred milliseconds of them while user space catches up. */
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
-	__uint(max_entries, 16 << 20);
+	__uint(max_entries, DG_RING_DATA);
 } events SEC(".maps");
 
 struct {

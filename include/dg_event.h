@@ -24,6 +24,7 @@
 #define DG_CAP_IN_DEFAULT  (1u << 20)
 #define DG_CAP_IN_MAX      (16u << 20)
 #define DG_SEQ_NONE        (~0ULL)
+#define DG_RING_DATA       (32u << 20)   /* ring buffer of each capture object */
 
 /* The capture plan, shared by the kernel (which sends the pieces) and the
  * tests (which check that a reader rebuilds every call from them): a call

@@ -37,40 +37,9 @@ uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t le
 	return load_le64(out);
 }
 
-static int is_space(unsigned char c)
-{
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f';
-}
-
 static int is_digit(unsigned char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2])
-{
-	size_t n = 0;
-
-	if (is_space(c)) {
-		if (st->started)
-			st->space = 1;
-		return 0;
-	}
-	if (is_digit(c) && st->digit && !st->space)
-		return 0;               /* still inside a digit run */
-	if (st->space) {
-		out[n++] = ' ';
-		st->space = 0;
-	}
-	if (is_digit(c)) {
-		out[n++] = '0';
-		st->digit = 1;
-	} else {
-		out[n++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-		st->digit = 0;
-	}
-	st->started = 1;
-	return n;
 }
 
 /* ---------------------------------------------------------------- dg_norm */
@@ -113,7 +82,7 @@ void dg_norm_feed(struct dg_norm *n, const char *s, size_t len)
 
 	for (size_t i = 0; i < len; i++) {
 		if (n->limit && n->bytes >= n->limit)
-			return;
+			return;             /* nothing more is hashed */
 		size_t k = dg_norm_byte(&n->st, (unsigned char)s[i], out);
 		for (size_t j = 0; j < k; j++)
 			norm_put(n, out[j]);
@@ -228,8 +197,17 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 			frame_line_end(f);
 			continue;
 		}
-		if (f->mode == LINE_SKIP)
+		/* A skipped line, or a copied one once the frame is full: on to
+		 * the next line end. */
+		if (f->mode == LINE_SKIP ||
+		    (f->mode == LINE_COPY && f->out.bytes >= f->out.limit)) {
+			const char *nl = memchr(s + i, '\n', len - i);
+
+			if (!nl)
+				return;
+			i = (size_t)(nl - s) - 1;
 			continue;
+		}
 		size_t k = dg_norm_byte(&f->st, (unsigned char)s[i], out);
 		for (size_t j = 0; j < k; j++) {
 			if (f->mode == LINE_COPY) {

@@ -32,8 +32,34 @@ struct dg_normstate {
 
 /* Feed one input byte; writes 0, 1 or 2 normalised bytes to out and returns
  * how many. A pending space is only emitted before a following byte, so
- * trailing whitespace never appears. */
-size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2]);
+ * trailing whitespace never appears. (Inline: it runs on every prompt byte,
+ * several times.) */
+static inline size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2])
+{
+	size_t n = 0;
+	int digit = c >= '0' && c <= '9';
+
+	if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
+		if (st->started)
+			st->space = 1;
+		return 0;
+	}
+	if (digit && st->digit && !st->space)
+		return 0;               /* still inside a digit run */
+	if (st->space) {
+		out[n++] = ' ';
+		st->space = 0;
+	}
+	if (digit) {
+		out[n++] = '0';
+		st->digit = 1;
+	} else {
+		out[n++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
+		st->digit = 0;
+	}
+	st->started = 1;
+	return n;
+}
 
 /* Incremental keyed hash of normalised text.
  *

@@ -33,6 +33,8 @@ static int on_sample(void *ctx, void *data, size_t size)
 	struct dg_observer *o = ctx;
 	struct dg_decoded d;
 
+	o->ring_samples++;
+	o->ring_bytes += size;
 	switch (dg_decode(data, size, &d)) {
 	case DG_DEC_DATA:
 		dg_legs_server(o->legs, d.chunk.pid);
@@ -200,7 +202,8 @@ void dg_observer_print_stats(struct dg_observer *o, FILE *out)
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
 		fprintf(out, " %s=%" PRIu64, reasm_counters[i].name,
 			*(const uint64_t *)((const char *)s + reasm_counters[i].off));
-	fprintf(out, " bad_samples=%" PRIu64 "\n", o->bad_samples);
+	fprintf(out, " bad_samples=%" PRIu64 " ring_samples=%" PRIu64 " ring_bytes=%" PRIu64 "\n",
+		o->bad_samples, o->ring_samples, o->ring_bytes);
 	{
 		const struct dg_legs_stats *l = dg_legs_stats(o->legs);
 

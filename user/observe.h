@@ -18,6 +18,7 @@ struct dg_observer {
 	void *arg;
 	uint8_t secret[16];
 	uint64_t bad_samples;          /* samples decode refused */
+	uint64_t ring_samples, ring_bytes;   /* what the kernel sent user space */
 	uint64_t last_sweep_ns, last_rescan_ns;
 };
 

@@ -7,6 +7,7 @@
  * are only taken from known places (depth-1 keys of the top object, message
  * keys), so a "model" inside "metadata" is ignored. */
 #include "reqbody.h"
+#include "jsonfeed.h"
 #include "fingerprint.h"
 
 #include <errno.h>
@@ -91,7 +92,8 @@ static const struct {
 	PHRASE("let us think"), PHRASE("think step"),
 };
 #undef PHRASE
-#define COT_ENDS "pghtk"    /* the last bytes of the phrases above */
+/* The last bytes of the phrases above: only they can end a match. */
+static const unsigned char cot_end[256] = { ['p'] = 1, ['g'] = 1, ['h'] = 1, ['t'] = 1, ['k'] = 1 };
 
 struct frame {
 	uint8_t kind;
@@ -103,6 +105,7 @@ struct dg_reqbody {
 	uint8_t key[DG_FP_KEYLEN];
 	locale_t cloc;             /* "C" numeric locale for strtod_l */
 	yajl_handle yh;            /* NULL once parsing stopped */
+	struct dg_jsonfeed jf;     /* in front of yajl: strings whole */
 	int finished;
 	uint64_t fed;              /* body bytes given to yajl */
 	uint64_t limit;            /* ... at most this many */
@@ -170,12 +173,13 @@ static void cot_feed(struct dg_reqbody *r, const char *s, size_t len)
 				r->cot_len = COT_WIN;
 			}
 			r->cot_win[r->cot_len++] = c;
-			if (!strchr(COT_ENDS, c))
+			if (!cot_end[c])
 				continue;
 			for (size_t p = 0; p < sizeof(cot_phrases) / sizeof(cot_phrases[0]); p++) {
 				const char *ph = cot_phrases[p].s;
 				size_t pl = cot_phrases[p].len;
 				if (pl <= r->cot_len && (unsigned char)ph[pl - 1] == c &&
+				    (unsigned char)ph[pl - 2] == r->cot_win[r->cot_len - 2] &&
 				    memcmp(r->cot_win + r->cot_len - pl, ph, pl) == 0) {
 					r->f.cot_prompt = 1;
 					break;
@@ -568,6 +572,7 @@ static void stop(struct dg_reqbody *r)
 		yajl_free(r->yh);     /* the wiping allocator clears its buffers */
 		r->yh = NULL;
 	}
+	dg_jsonfeed_reset(&r->jf);
 }
 
 /* Everything but the key and locale back to the start state. */
@@ -576,14 +581,17 @@ static void init_state(struct dg_reqbody *r)
 	uint8_t key[DG_FP_KEYLEN];
 	locale_t cloc = r->cloc;
 	uint64_t limit = r->limit ? r->limit : DG_REQBODY_MAX;
+	struct dg_jsonfeed jf;
 
 	stop(r);
+	jf = r->jf;                /* its buffer is kept for the next body */
 	memcpy(key, r->key, sizeof(key));
 	sodium_memzero(r, sizeof(*r));
 	memcpy(r->key, key, sizeof(key));
 	sodium_memzero(key, sizeof(key));
 	r->cloc = cloc;
 	r->limit = limit;
+	r->jf = jf;
 
 	r->f.stream = -1;
 	r->f.messages = -1;
@@ -611,6 +619,7 @@ void dg_reqbody_free(struct dg_reqbody *r)
 	if (!r)
 		return;
 	stop(r);
+	dg_jsonfeed_free(&r->jf);
 	if (r->cloc)
 		freelocale(r->cloc);
 	sodium_memzero(r, sizeof(*r));
@@ -640,7 +649,7 @@ void dg_reqbody_feed(struct dg_reqbody *r, const char *p, size_t len)
 			r->nonspace = 1;
 	if (take) {
 		r->fed += take;
-		if (yajl_parse(r->yh, (const unsigned char *)p, take) != yajl_status_ok) {
+		if (dg_jsonfeed_parse(&r->jf, r->yh, p, take) != yajl_status_ok) {
 			r->f.parse_error = 1;
 			stop(r);
 			return;
@@ -666,6 +675,10 @@ void dg_reqbody_finish(struct dg_reqbody *r, struct dg_req_fields *out)
 	if (r->finished) {
 		*out = r->f;
 		return;
+	}
+	if (r->yh && dg_jsonfeed_flush(&r->jf, r->yh) != yajl_status_ok) {
+		r->f.parse_error = 1;
+		stop(r);
 	}
 	if (r->yh) {
 		if (r->depth > 0)

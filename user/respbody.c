@@ -5,6 +5,7 @@
  * into r->ev. For SSE, r->ev is cleared before each event and applied after
  * it parsed cleanly; for a JSON body it accumulates over the whole body. */
 #include "respbody.h"
+#include "jsonfeed.h"
 #include "fingerprint.h"
 
 #include <errno.h>
@@ -90,6 +91,7 @@ struct dg_respbody {
 
 	/* yajl, shared by all modes. */
 	yajl_handle yh;
+	struct dg_jsonfeed jf;     /* in front of yajl for the JSON body: strings whole */
 	int base_kind;             /* kind of the outermost object */
 	int depth;
 	struct frame st[MAX_DEPTH];
@@ -287,6 +289,7 @@ static void parser_start(struct dg_respbody *r, int base_kind)
 {
 	if (r->yh)
 		yajl_free(r->yh);
+	dg_jsonfeed_reset(&r->jf);
 	r->base_kind = base_kind;
 	r->depth = 0;
 	r->top_done = 0;
@@ -300,6 +303,7 @@ static void parser_stop(struct dg_respbody *r)
 		yajl_free(r->yh);
 		r->yh = NULL;
 	}
+	dg_jsonfeed_reset(&r->jf);
 }
 
 /* ----------------------------------------------------- JSON body + resync */
@@ -382,7 +386,7 @@ static size_t parse_feed(struct dg_respbody *r, const char *p, size_t len)
 		if (p[i] != ' ' && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
 			r->nonspace = 1;
 	r->json_fed += take;
-	if (take && yajl_parse(r->yh, (const unsigned char *)p, take) != yajl_status_ok) {
+	if (take && dg_jsonfeed_parse(&r->jf, r->yh, p, take) != yajl_status_ok) {
 		r->f.parse_error = 1;
 		parser_stop(r);
 		r->js = JS_DONE;
@@ -639,6 +643,7 @@ void dg_respbody_free(struct dg_respbody *r)
 	if (!r)
 		return;
 	parser_stop(r);
+	dg_jsonfeed_free(&r->jf);
 	if (r->data) {
 		sodium_memzero(r->data, r->data_cap);
 		free(r->data);
@@ -651,13 +656,16 @@ void dg_respbody_begin(struct dg_respbody *r, int is_sse)
 {
 	char *data = r->data;
 	size_t cap = r->data_cap;
+	struct dg_jsonfeed jf;
 
 	parser_stop(r);
+	jf = r->jf;                /* its buffer is kept, wiped, for the next body */
 	if (data)
 		sodium_memzero(data, cap);
 	memset(r, 0, sizeof(*r));
 	r->data = data;
 	r->data_cap = cap;
+	r->jf = jf;
 	r->is_sse = is_sse ? 1 : 0;
 	r->f.output_tokens = -1;
 	if (!r->is_sse) {
@@ -724,6 +732,11 @@ void dg_respbody_finish(struct dg_respbody *r, struct dg_resp_fields *out)
 		r->f.output_tokens = r->usage_seen ? r->usage : (int64_t)r->content_events;
 		r->f.usage_seen = r->usage_seen;
 	} else {
+		if (r->js == JS_PARSE && r->yh &&
+		    dg_jsonfeed_flush(&r->jf, r->yh) != yajl_status_ok) {
+			r->f.parse_error = 1;
+			parser_stop(r);
+		}
 		if (r->js == JS_PARSE && r->yh) {
 			if (r->depth > 0)
 				r->f.truncated = 1;

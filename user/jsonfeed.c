@@ -1,0 +1,121 @@
+/* jsonfeed.c — whole string tokens for yajl (jsonfeed.h). */
+#include "jsonfeed.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+
+/* Room for n more bytes; the old buffer is wiped before it is freed. */
+static int reserve(struct dg_jsonfeed *f, size_t n)
+{
+	size_t cap = f->cap ? f->cap : 4096;
+	char *nb;
+
+	if (f->len + n <= f->cap)
+		return 0;
+	while (cap < f->len + n)
+		cap *= 2;
+	nb = malloc(cap);
+	if (!nb)
+		return -1;
+	if (f->len)
+		memcpy(nb, f->buf, f->len);
+	if (f->buf) {
+		sodium_memzero(f->buf, f->cap);
+		free(f->buf);
+	}
+	f->buf = nb;
+	f->cap = cap;
+	return 0;
+}
+
+/* Scan p with the string state: the offset just past the last byte that
+ * is outside a string (0 when every byte is inside one). */
+static size_t last_safe(struct dg_jsonfeed *f, const char *p, size_t len)
+{
+	size_t safe = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = p[i];
+
+		if (f->in_str) {
+			if (f->esc)
+				f->esc = 0;
+			else if (c == '\\')
+				f->esc = 1;
+			else if (c == '"')
+				f->in_str = 0;
+		} else if (c == '"') {
+			f->in_str = 1;
+			continue;
+		}
+		if (!f->in_str)
+			safe = i + 1;
+	}
+	return safe;
+}
+
+/* Out of memory: yajl gets everything now and holds strings itself. */
+static yajl_status pass_all(struct dg_jsonfeed *f, yajl_handle h, const char *p, size_t len)
+{
+	yajl_status st = dg_jsonfeed_flush(f, h);
+
+	return st == yajl_status_ok && len ? yajl_parse(h, (const unsigned char *)p, len) : st;
+}
+
+yajl_status dg_jsonfeed_parse(struct dg_jsonfeed *f, yajl_handle h, const char *p, size_t len)
+{
+	size_t safe = last_safe(f, p, len);
+	yajl_status st = yajl_status_ok;
+
+	if (!f->len) {
+		/* Nothing held: pass what is safe straight through. */
+		if (safe)
+			st = yajl_parse(h, (const unsigned char *)p, safe);
+	} else if (safe) {
+		/* The held string ends here: yajl gets it whole. */
+		if (reserve(f, safe))
+			return pass_all(f, h, p, len);
+		memcpy(f->buf + f->len, p, safe);
+		f->len += safe;
+		st = dg_jsonfeed_flush(f, h);
+	}
+	if (st != yajl_status_ok || safe == len)
+		return st;
+	/* Hold the unfinished string. */
+	if (reserve(f, len - safe))
+		return pass_all(f, h, p + safe, len - safe);
+	memcpy(f->buf + f->len, p + safe, len - safe);
+	f->len += len - safe;
+	return yajl_status_ok;
+}
+
+yajl_status dg_jsonfeed_flush(struct dg_jsonfeed *f, yajl_handle h)
+{
+	yajl_status st = yajl_status_ok;
+	int in_str = f->in_str, esc = f->esc;
+
+	if (f->len)
+		st = yajl_parse(h, (const unsigned char *)f->buf, f->len);
+	dg_jsonfeed_reset(f);
+	f->in_str = in_str;     /* the scanner goes on where the bytes left it */
+	f->esc = esc;
+	return st;
+}
+
+void dg_jsonfeed_reset(struct dg_jsonfeed *f)
+{
+	if (f->len)
+		sodium_memzero(f->buf, f->len);
+	f->len = 0;
+	f->in_str = f->esc = 0;
+}
+
+void dg_jsonfeed_free(struct dg_jsonfeed *f)
+{
+	if (f->buf) {
+		sodium_memzero(f->buf, f->cap);
+		free(f->buf);
+	}
+	memset(f, 0, sizeof(*f));
+}
