@@ -18,20 +18,8 @@
 static const uint8_t secret[16] = "h2h2h2h2h2h2h2h2";
 static const char PREFACE[] = "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n";
 
-#define MAX_RECS 160
-struct sink {
-	struct dg_record recs[MAX_RECS];
-	int n;
-};
-
-static void on_record(const struct dg_record *r, void *arg)
-{
-	struct sink *s = arg;
-
-	if (s->n < MAX_RECS)
-		s->recs[s->n] = *r;
-	s->n++;
-}
+#define SINK_SECRET secret
+#include "reasm_sink.h"
 
 struct bytes {
 	uint8_t *p;
@@ -158,17 +146,6 @@ static void json_answer(struct conv *c, uint32_t stream)
 
 	headers(&c->out, c->sd, stream, 0, nv, 2);
 	frame(&c->out, 0x0, 0x1, stream, body, strlen(body));
-}
-
-static struct dg_reasm *new_reasm(struct sink *s)
-{
-	struct dg_reasm_config cfg;
-
-	memset(s, 0, sizeof(*s));
-	dg_reasm_config_default(&cfg);
-	cfg.secret = secret;
-	cfg.mono_to_real = 1700000000.0;
-	return dg_reasm_new(&cfg, on_record, NULL, s);
 }
 
 static uint64_t now_ns = 1000000000ULL;

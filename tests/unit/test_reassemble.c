@@ -15,41 +15,8 @@
 
 static const uint8_t secret[16] = "0123456789abcdef";
 
-#define MAX_RECS 64
-struct sink {
-	struct dg_record recs[MAX_RECS];
-	int n;
-	int conns;
-	struct dg_conn_summary last_conn;
-};
-
-static void on_record(const struct dg_record *r, void *arg)
-{
-	struct sink *s = arg;
-
-	if (s->n < MAX_RECS)
-		s->recs[s->n] = *r;
-	s->n++;
-}
-
-static void on_conn(const struct dg_conn_summary *cs, void *arg)
-{
-	struct sink *s = arg;
-
-	s->conns++;
-	s->last_conn = *cs;
-}
-
-static struct dg_reasm *new_reasm(struct sink *s)
-{
-	struct dg_reasm_config cfg;
-
-	memset(s, 0, sizeof(*s));
-	dg_reasm_config_default(&cfg);
-	cfg.secret = secret;
-	cfg.mono_to_real = 1700000000.0;
-	return dg_reasm_new(&cfg, on_record, on_conn, s);
-}
+#define SINK_SECRET secret
+#include "reasm_sink.h"
 
 static uint64_t now = 1000000000ULL;
 
