@@ -72,8 +72,12 @@ static __always_inline void note_tls_io(struct io_call *c, __u64 id, long ret)
 			.conn = c->conn, .ts_ns = bpf_ktime_get_ns(), .t = c->t,
 			.bytes = (__u32)ret, .fresh = 1,
 		};
+		struct dg_conn_stats z = { .pid = id >> 32 };
 
 		bpf_map_update_elem(&tls_io, &id, &io, BPF_ANY);
+		/* tie_bio ties only to an open connection: one older than us
+		 * gets its counters here (conn.bpf.c makes them at accept). */
+		bpf_map_update_elem(&conns, &c->conn, &z, BPF_NOEXIST);
 		return;
 	}
 	__u64 *want = bpf_map_lookup_elem(&bio_expect, &id);

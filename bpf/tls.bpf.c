@@ -33,7 +33,9 @@ struct {
 	__type(value, struct ssl_conn);
 } ssl_conns SEC(".maps");
 
-#define BIO_FRESH_NS 1000000000ULL   /* a socket read older than this ties nothing */
+/* A memory-BIO server calls OpenSSL microseconds after its socket read:
+ * an older read ties nothing. */
+#define BIO_FRESH_NS 100000000ULL
 
 static __always_inline int call_enter(__u64 ssl, __u64 buf, __u64 nptr, __u8 dir, __u8 hs)
 {
@@ -58,15 +60,18 @@ static __always_inline struct ssl_conn *cache_put(struct ssl_key *k, struct ssl_
 }
 
 /* A memory BIO makes no nested syscall: take the watched TLS socket this
- * thread read just before, if no SSL call has used that read yet. */
+ * thread read just before, if no SSL call has used that read yet and the
+ * connection is still open (its counters go at close). */
 static __always_inline struct ssl_conn *tie_bio(struct ssl_key *k, __u64 id)
 {
 	struct tls_io *io = bpf_map_lookup_elem(&tls_io, &id);
 	struct ssl_conn v = {};
 
-	if (!io || !io->fresh || bpf_ktime_get_ns() - io->ts_ns > BIO_FRESH_NS)
+	if (!io || !io->fresh)
 		return NULL;
 	io->fresh = 0;
+	if (bpf_ktime_get_ns() - io->ts_ns > BIO_FRESH_NS || !bpf_map_lookup_elem(&conns, &io->conn))
+		return NULL;
 	v.conn = io->conn;
 	v.t = io->t;
 	v.fd = -1;
@@ -86,6 +91,24 @@ static __always_inline void check_bio(struct ssl_conn *sc, __u64 id)
 	io->fresh = 0;
 	if (io->conn != sc->conn)
 		dg_count(DG_C_BIO_CONFLICT);
+}
+
+/* A call that returned nothing (the peer's close_notify, WANT_READ) still
+ * used the thread's read: it must not tie the next SSL* that comes along. */
+static __always_inline void use_read(struct ssl_call *c, __u64 id)
+{
+	struct ssl_key k = { .ssl = c->ssl, .tgid = id >> 32 };
+	struct ssl_conn *cached = bpf_map_lookup_elem(&ssl_conns, &k);
+	struct tls_io *io;
+
+	if (c->fd >= 0)
+		return;
+	if (cached && cached->how == TIE_BIO) {
+		check_bio(cached, id);
+		return;
+	}
+	if (!cached && (io = bpf_map_lookup_elem(&tls_io, &id)))
+		io->fresh = 0;
 }
 
 /* The connection of a finished call: the nested syscall's fd, the cache,
@@ -140,8 +163,10 @@ static __always_inline int call_exit(struct pt_regs *ctx, bool ex)
 	} else if (ret > 0) {
 		len = ret;
 	}
-	if (!len || len > 0x7fffffff)
+	if (!len || len > 0x7fffffff) {
+		use_read(c, id);
 		goto out;
+	}
 	dg_count(DG_C_TLS_CALLS);
 	if (c->two_fds)
 		dg_count(DG_C_TLS_TWO_FDS);

@@ -7,8 +7,13 @@
 
 #include "netaddr.h"
 
-/* Who connected from (ip, port) to a watched port: direct-mapped, so a
- * collision forgets the older entry (a link then missed is counted). */
+/* Who connected from (ip, port) to a watched port. Connects by processes
+ * known to serve watched connections (possible proxies) go to a
+ * direct-mapped table, where a collision forgets the older entry (a link
+ * then missed is counted); connects by any other process only to a short
+ * ring, from which a process's entries move to the table once it is seen
+ * serving (its first upstream connect may be processed before its first
+ * data). The host's clients never push a proxy's entries out. */
 struct connect_slot {
 	char ip[DG_IP_LEN];
 	uint16_t port, to_port;
@@ -31,11 +36,15 @@ struct held {
 	uint16_t via_port;     /*     the client): the record's own, but in a chain */
 };
 
+#define RECENT_CONNECTS 1024
+
 struct dg_legs {
 	struct dg_legs_config cfg;
 	dg_record_fn out;
 	void *arg;
 	struct connect_slot *connects;
+	struct connect_slot recent[RECENT_CONNECTS];
+	size_t recent_next;
 	struct pid_set servers, uplinks;
 	struct held *held;     /* oldest first */
 	size_t n_held;
@@ -107,24 +116,44 @@ void dg_legs_free(struct dg_legs *l)
 	free(l);
 }
 
-void dg_legs_connect(struct dg_legs *l, const struct dg_conn_event *e)
+static void remember(struct dg_legs *l, const struct connect_slot *c)
 {
-	struct connect_slot *s;
-	char ip[DG_IP_LEN];
-
-	dg_addr_str(e->t.family, e->t.laddr, ip, sizeof(ip));
-	s = &l->connects[connect_slot(ip, e->t.lport, e->t.rport)];
-	memcpy(s->ip, ip, sizeof(s->ip));
-	s->port = e->t.lport;
-	s->to_port = e->t.rport;
-	s->pid = e->pid;
-	pid_add(&l->uplinks, e->pid);
-	l->st.connects++;
+	l->connects[connect_slot(c->ip, c->port, c->to_port)] = *c;
+	pid_add(&l->uplinks, c->pid);
 }
 
+void dg_legs_connect(struct dg_legs *l, const struct dg_conn_event *e)
+{
+	struct connect_slot c;
+
+	memset(&c, 0, sizeof(c));
+	dg_addr_str(e->t.family, e->t.laddr, c.ip, sizeof(c.ip));
+	c.port = e->t.lport;
+	c.to_port = e->t.rport;
+	c.pid = e->pid;
+	l->st.connects++;
+	if (pid_has(&l->servers, e->pid)) {
+		remember(l, &c);
+		return;
+	}
+	l->recent[l->recent_next++ % RECENT_CONNECTS] = c;
+}
+
+/* A proxy is a server that connects to watched ports. Only such pids enter
+ * the uplink set (the host's many client processes connect too, and would
+ * push a proxy out of it). The connects a new server made before it was
+ * known are looked up once. */
 void dg_legs_server(struct dg_legs *l, uint32_t pid)
 {
+	if (!pid || pid_has(&l->servers, pid))
+		return;
 	pid_add(&l->servers, pid);
+	for (size_t i = 0; i < RECENT_CONNECTS; i++) {
+		if (l->recent[i].pid == pid) {
+			remember(l, &l->recent[i]);
+			l->recent[i].pid = 0;
+		}
+	}
 }
 
 /* The process that connected the record's peer socket, 0 unknown. */

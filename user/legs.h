@@ -24,9 +24,9 @@
  * finds no partner in its window is emitted alone and counted (a proxy
  * answering by itself, or a pair that could not be linked).
  *
- * Bounded: connect table (DG_LEGS_CONNECTS, oldest forgotten), process sets
- * (DG_LEGS_PIDS), held records (max_held; over it the oldest is emitted
- * alone, counted). */
+ * Bounded: connects by serving processes (DG_LEGS_CONNECTS, direct-mapped)
+ * and by others (the last 1,024), process sets (DG_LEGS_PIDS), held records
+ * (max_held; over it the oldest is emitted alone, counted). */
 #ifndef DG_LEGS_H
 #define DG_LEGS_H
 

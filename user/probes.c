@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -32,7 +33,9 @@ struct dg_probes {
 	struct plain_bpf *plain;
 	struct conn_bpf *conn;
 	struct hello_bpf *hello;
-	struct ring_buffer *rb;
+	struct ring_buffer *rb_meta;   /* conn, hello: read first */
+	struct ring_buffer *rb_data;   /* tls, plain */
+	int epfd;                      /* both, for one wait */
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
 	struct target targets[MAX_TARGETS];
@@ -250,10 +253,34 @@ int dg_probes_rescan(struct dg_probes *p)
 	return added;
 }
 
+static int add_epoll(struct dg_probes *p)
+{
+	struct epoll_event ev = { .events = EPOLLIN };
+
+	p->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (p->epfd < 0)
+		return -1;
+	if (epoll_ctl(p->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(p->rb_meta), &ev) ||
+	    epoll_ctl(p->epfd, EPOLL_CTL_ADD, ring_buffer__epoll_fd(p->rb_data), &ev))
+		return -1;
+	return 0;
+}
+
 static int on_sample(void *ctx, void *data, size_t size)
 {
 	struct dg_probes *p = ctx;
 
+	return p->fn(p->ctx, data, size);
+}
+
+/* A data ring is drained until it is empty, arrivals included: a
+ * connection's ClientHello committed meanwhile must still come before its
+ * data, so the other rings are looked at first (two loads when empty). */
+static int on_data_sample(void *ctx, void *data, size_t size)
+{
+	struct dg_probes *p = ctx;
+
+	ring_buffer__consume(p->rb_meta);
 	return p->fn(p->ctx, data, size);
 }
 
@@ -273,6 +300,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	}
 	p->cgroup_fd = -1;
 	p->stats_fd = -1;
+	p->epfd = -1;
 	p->fn = fn;
 	p->ctx = ctx;
 	libbpf_set_print(libbpf_quiet);
@@ -347,12 +375,15 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		if (!access(fallback[i], R_OK))
 			add_target(p, fallback[i]);
 
-	/* Rings are drained in the order added: connection opens and
-	 * ClientHellos before the data that follows them. */
-	p->rb = ring_buffer__new(bpf_map__fd(p->conn->maps.events), on_sample, p, NULL);
-	if (!p->rb || ring_buffer__add(p->rb, bpf_map__fd(p->hello->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb, bpf_map__fd(p->tls->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb, bpf_map__fd(p->plain->maps.events), on_sample, p)) {
+	/* Connection events and ClientHellos are always drained before data,
+	 * so a record has its connection's JA4 and opening however the rings
+	 * become ready. */
+	p->rb_meta = ring_buffer__new(bpf_map__fd(p->conn->maps.events), on_sample, p, NULL);
+	p->rb_data = ring_buffer__new(bpf_map__fd(p->tls->maps.events), on_data_sample, p, NULL);
+	if (!p->rb_meta || !p->rb_data ||
+	    ring_buffer__add(p->rb_meta, bpf_map__fd(p->hello->maps.events), on_sample, p) ||
+	    ring_buffer__add(p->rb_data, bpf_map__fd(p->plain->maps.events), on_data_sample, p) ||
+	    add_epoll(p)) {
 		snprintf(err, errlen, "cannot set up ring buffers: %s", strerror(errno));
 		goto fail;
 	}
@@ -367,7 +398,10 @@ void dg_probes_close(struct dg_probes *p)
 {
 	if (!p)
 		return;
-	ring_buffer__free(p->rb);
+	ring_buffer__free(p->rb_meta);
+	ring_buffer__free(p->rb_data);
+	if (p->epfd >= 0)
+		close(p->epfd);
 	for (int i = p->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(p->links[i]);
 	tls_bpf__destroy(p->tls);
@@ -385,14 +419,23 @@ void dg_probes_close(struct dg_probes *p)
 
 int dg_probes_poll(struct dg_probes *p, int timeout_ms)
 {
-	int n = ring_buffer__poll(p->rb, timeout_ms), m;
+	struct epoll_event ev[2];
+	int n, m;
 
-	/* The kernel side wakes us only for big batches (dg_wakeup): after a
+	/* The data side wakes us only for big batches (dg_wakeup): after a
 	 * quiet timeout, take what is waiting anyway. */
+	if (epoll_wait(p->epfd, ev, 2, timeout_ms) < 0 && errno != EINTR)
+		return -errno;
+	n = ring_buffer__consume(p->rb_meta);
 	if (n < 0)
 		return n;
-	m = ring_buffer__consume(p->rb);
+	m = ring_buffer__consume(p->rb_data);
 	return m < 0 ? m : n + m;
+}
+
+int dg_probes_epoll_fd(const struct dg_probes *p)
+{
+	return p->epfd;
 }
 
 static void sum_counters(struct bpf_map *map, uint64_t out[DG_C__MAX])

@@ -19,8 +19,12 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 				 char *err, size_t errlen);
 void dg_probes_close(struct dg_probes *p);
 
-/* Poll the ring buffers (timeout ms); returns events handled or -errno. */
+/* Wait up to timeout ms, then drain the ring buffers: connection events
+ * and ClientHellos first, then data. Returns events handled or -errno. */
 int dg_probes_poll(struct dg_probes *p, int timeout_ms);
+/* An fd that is readable when any ring buffer has events (for an outer
+ * event loop, which then calls dg_probes_poll(p, 0)). */
+int dg_probes_epoll_fd(const struct dg_probes *p);
 
 /* Look for libssl in processes started since the last scan and attach. */
 int dg_probes_rescan(struct dg_probes *p);

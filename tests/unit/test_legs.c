@@ -294,6 +294,33 @@ static void test_chain(void **state)
 	}
 }
 
+/* Thousands of client processes connecting to the upstream port do not
+ * push the proxy out; a proxy seen serving only after its connect counts. */
+static void test_many_clients(void **state)
+{
+	struct sink s;
+	struct dg_legs_config cfg;
+	struct dg_legs *l;
+	struct dg_record o = outer(10.0, "203.0.113.9", 40001, "aaaaaaaaaaaa"), i;
+
+	memset(&s, 0, sizeof(s));
+	dg_legs_config_default(&cfg);
+	l = dg_legs_new(&cfg, out, &s);
+	connect_from(l, PROXY, 50001, 8000);      /* before it is known to serve */
+	for (uint32_t pid = 1000; pid < 1500; pid++)
+		connect_from(l, pid, (uint16_t)(20000 + pid), 8000);
+	dg_legs_server(l, UPSTREAM);
+	dg_legs_server(l, PROXY);
+	for (uint32_t pid = 2000; pid < 20000; pid++)
+		connect_from(l, pid, (uint16_t)(20000 + pid % 40000), 8000);
+	i = inner(&o, 50001, 0.001);
+	dg_legs_record(l, &o, 1.0);
+	dg_legs_record(l, &i, 1.0);
+	assert_int_equal(s.n, 1);
+	assert_int_equal(dg_legs_stats(l)->linked, 1);
+	dg_legs_free(l);
+}
+
 /* The bound on waiting legs: the oldest goes alone, counted. */
 static void test_bound(void **state)
 {
@@ -322,6 +349,7 @@ int main(void)
 		cmocka_unit_test(test_content_and_timing),
 		cmocka_unit_test(test_not_legs_pass),
 		cmocka_unit_test(test_chain),
+		cmocka_unit_test(test_many_clients),
 		cmocka_unit_test(test_bound),
 	};
 	return cmocka_run_group_tests_name("legs", tests, NULL, NULL);
