@@ -21,6 +21,19 @@ min(max_tokens | max_completion_tokens | 64, 4096).
 
 Endpoints: POST /v1/chat/completions, POST /v1/completions, POST /v1/messages
 (each with "stream": true for SSE), GET /v1/models, GET /health.
+
+Optional request headers (tests; without them nothing changes):
+  x-dg-body-bytes: N  a non-streamed JSON answer is padded to exactly N body
+                      bytes with a leading "dg_pad" string field (usage stays
+                      last); 400 if N is below the unpadded size + 12.
+                      The body is still written in one write (one
+                      SSL_write_ex on TLS, one send on plain), headers before it
+                      in another.
+  x-dg-logprobs: 1    a request that asks for "logprobs" (chat: true, plus
+                      "top_logprobs": K; completions: an integer K) gets them:
+                      one entry per token with K alternatives (big JSON).
+The answer builders below (openai_once_obj, openai_stream_events, ...) are
+shared with scripts/stacks/uvicorn_app.py.
 """
 import argparse
 import hashlib
@@ -138,6 +151,197 @@ def new_id(prefix, body):
     return prefix + h[:24]
 
 
+# --- answers, shared with scripts/stacks/uvicorn_app.py ----------------------
+def body_bytes_for(headers):
+    """x-dg-body-bytes: the exact size asked for a non-streamed answer, or None."""
+    h = headers.get("x-dg-body-bytes")
+    if h is None:
+        return None
+    n = int_or_none(h)
+    if n is None or n < 0:
+        raise BadRequest("x-dg-body-bytes must be a non-negative integer")
+    return n
+
+
+def logprobs_for(req, headers, kind):
+    """K alternatives per token when x-dg-logprobs is set and the request asks
+    for logprobs (chat: logprobs true + top_logprobs; completions: logprobs K)."""
+    if (headers.get("x-dg-logprobs") or "").strip().lower() not in ("1", "true", "yes"):
+        return None
+    if kind == "chat":
+        if req.get("logprobs") is not True:
+            return None
+        k = int_or_none(req.get("top_logprobs"))
+        return max(0, min(k if k is not None else 0, 20))
+    if kind == "completions":
+        k = int_or_none(req.get("logprobs"))
+        return None if k is None else max(0, min(k, 20))
+    return None
+
+
+def _lp(i, j):
+    return -round(0.001 + 0.03125 * ((i * 7 + j * 3) % 97) + 0.001 * j, 6)
+
+
+def chat_logprob_entry(i, k):
+    t = token(i)
+    return {"token": t, "logprob": _lp(i, 0), "bytes": list(t.encode()),
+            "top_logprobs": [{"token": "alt%d_%d " % (i, j), "logprob": _lp(i, j + 1),
+                              "bytes": list(("alt%d_%d " % (i, j)).encode())}
+                             for j in range(k)]}
+
+
+def completion_logprobs(start, n, k, offset=0):
+    toks = [token(i) for i in range(start, start + n)]
+    offs, o = [], offset
+    for t in toks:
+        offs.append(o)
+        o += len(t)
+    return {"tokens": toks, "token_logprobs": [_lp(i, 0) for i in range(start, start + n)],
+            "top_logprobs": [{("alt%d_%d " % (i, j)): _lp(i, j + 1) for j in range(k)}
+                             for i in range(start, start + n)],
+            "text_offset": offs}
+
+
+def json_bytes(obj, size=None):
+    """Compact JSON; with size, padded to exactly size bytes by a leading
+    "dg_pad" field (so "usage" stays the last field, as OpenAI writes it)."""
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    if size is None or size == len(data):
+        return data
+    pad = size - len(data) - len(b'"dg_pad":"",')
+    if pad < 0:
+        raise BadRequest("x-dg-body-bytes %d is below the smallest padded answer (%d)"
+                         % (size, len(data) + len(b'"dg_pad":"",')))
+    return json.dumps(dict([("dg_pad", "x" * pad)] + list(obj.items())),
+                      separators=(",", ":")).encode()
+
+
+def openai_once_obj(kind, body, model, ptoks, n, hit_limit, logprobs_k=None):
+    text = "".join(token(i) for i in range(n))
+    finish = "length" if hit_limit else "stop"
+    if kind == "chat":
+        lp = None
+        if logprobs_k is not None:
+            lp = {"content": [chat_logprob_entry(i, logprobs_k) for i in range(n)],
+                  "refusal": None}
+        choice = {"index": 0, "message": {"role": "assistant", "content": text,
+                                          "refusal": None},
+                  "logprobs": lp, "finish_reason": finish}
+        obj, oid = "chat.completion", new_id("chatcmpl-", body)
+    else:
+        lp = None if logprobs_k is None else completion_logprobs(0, n, logprobs_k)
+        choice = {"index": 0, "text": text, "logprobs": lp, "finish_reason": finish}
+        obj, oid = "text_completion", new_id("cmpl-", body)
+    return {
+        "id": oid, "object": obj, "created": int(time.time()), "model": model,
+        "system_fingerprint": "fp_distillguard", "choices": [choice],
+        "usage": {"prompt_tokens": ptoks, "completion_tokens": n,
+                  "total_tokens": ptoks + n}}
+
+
+def sse_bytes(obj, event=None):
+    data = json.dumps(obj, separators=(",", ":")).encode()
+    if event:
+        return b"event: " + event.encode() + b"\ndata: " + data + b"\n\n"
+    return b"data: " + data + b"\n\n"
+
+
+def openai_stream_events(kind, body, model, ptoks, n, hit_limit, usage, logprobs_k=None):
+    """The SSE events of a streamed OpenAI answer: (bytes, is_token) pairs;
+    a server paces after each token event."""
+    created = int(time.time())
+    if kind == "chat":
+        oid, obj = new_id("chatcmpl-", body), "chat.completion.chunk"
+    else:
+        oid, obj = new_id("cmpl-", body), "text_completion"
+
+    def event(choices, **extra):
+        e = {"id": oid, "object": obj, "created": created, "model": model,
+             "system_fingerprint": "fp_distillguard", "choices": choices}
+        if usage:
+            e["usage"] = None
+        e.update(extra)
+        return sse_bytes(e)
+
+    offset = 0
+    for i in range(n):
+        if kind == "chat":
+            delta = {"content": token(i)}
+            if i == 0:
+                delta = {"role": "assistant", "content": token(i)}
+            lp = None
+            if logprobs_k is not None:
+                lp = {"content": [chat_logprob_entry(i, logprobs_k)], "refusal": None}
+            yield event([{"index": 0, "delta": delta, "logprobs": lp,
+                          "finish_reason": None}]), True
+        else:
+            lp = None
+            if logprobs_k is not None:
+                lp = completion_logprobs(i, 1, logprobs_k, offset)
+                offset += len(token(i))
+            yield event([{"index": 0, "text": token(i), "logprobs": lp,
+                          "finish_reason": None}]), True
+    finish = "length" if hit_limit else "stop"
+    if kind == "chat":
+        delta = {} if n else {"role": "assistant", "content": ""}
+        yield event([{"index": 0, "delta": delta, "logprobs": None,
+                      "finish_reason": finish}]), False
+    else:
+        yield event([{"index": 0, "text": "", "logprobs": None,
+                      "finish_reason": finish}]), False
+    if usage:
+        yield event([], usage={"prompt_tokens": ptoks, "completion_tokens": n,
+                               "total_tokens": ptoks + n}), False
+    yield b"data: [DONE]\n\n", False
+
+
+def messages_once_obj(body, model, ptoks, n, hit_limit):
+    text = "".join(token(i) for i in range(n))
+    return {
+        "id": new_id("msg_", body), "type": "message", "role": "assistant",
+        "model": model, "content": [{"type": "text", "text": text}],
+        "stop_reason": "max_tokens" if hit_limit else "end_turn",
+        "stop_sequence": None,
+        "usage": {"input_tokens": ptoks, "output_tokens": n}}
+
+
+def messages_stream_events(body, model, ptoks, n, hit_limit):
+    """The SSE events of a streamed Anthropic answer: (bytes, is_token) pairs."""
+    yield sse_bytes({"type": "message_start", "message": {
+        "id": new_id("msg_", body), "type": "message", "role": "assistant",
+        "model": model, "content": [], "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": ptoks, "output_tokens": 1}}}, "message_start"), False
+    yield sse_bytes({"type": "content_block_start", "index": 0,
+                     "content_block": {"type": "text", "text": ""}},
+                    "content_block_start"), False
+    for i in range(n):
+        yield sse_bytes({"type": "content_block_delta", "index": 0,
+                         "delta": {"type": "text_delta", "text": token(i)}},
+                        "content_block_delta"), True
+    yield sse_bytes({"type": "content_block_stop", "index": 0}, "content_block_stop"), False
+    yield sse_bytes({"type": "message_delta",
+                     "delta": {"stop_reason": "max_tokens" if hit_limit else "end_turn",
+                               "stop_sequence": None},
+                     "usage": {"output_tokens": n}}, "message_delta"), False
+    yield sse_bytes({"type": "message_stop"}, "message_stop"), False
+
+
+def error_obj(status, message, anthropic=False):
+    etype = {400: "invalid_request_error", 404: "not_found_error",
+             413: "request_too_large"}.get(status, "api_error")
+    if anthropic:
+        return {"type": "error", "error": {"type": etype, "message": message}}
+    return {"error": {"message": message, "type": etype, "param": None, "code": None}}
+
+
+def models_obj(started):
+    now = int(started)
+    return {"object": "list", "data": [
+        {"id": m, "object": "model", "created": now, "owned_by": "distillguard"}
+        for m in MODELS]}
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "dg-endpoint/1.0"
@@ -210,19 +414,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(data)
 
-    def send_json(self, status, obj):
-        self.send_bytes(status, "application/json",
-                        json.dumps(obj, separators=(",", ":")).encode())
+    def send_json(self, status, obj, size=None):
+        self.send_bytes(status, "application/json", json_bytes(obj, size))
 
     def send_error_json(self, status, message, anthropic=False):
-        etype = {400: "invalid_request_error", 404: "not_found_error",
-                 413: "request_too_large"}.get(status, "api_error")
-        if anthropic:
-            obj = {"type": "error", "error": {"type": etype, "message": message}}
-        else:
-            obj = {"error": {"message": message, "type": etype,
-                             "param": None, "code": None}}
-        self.send_json(status, obj)
+        self.send_json(status, error_obj(status, message, anthropic))
 
     def start_stream(self):
         self.send_response(200)
@@ -244,11 +440,15 @@ class Handler(BaseHTTPRequestHandler):
             time.sleep(d)
 
     def sse(self, obj, event=None):
-        data = json.dumps(obj, separators=(",", ":")).encode()
-        if event:
-            self.chunk(b"event: " + event.encode() + b"\ndata: " + data + b"\n\n")
-        else:
-            self.chunk(b"data: " + data + b"\n\n")
+        self.chunk(sse_bytes(obj, event))
+
+    def send_events(self, events):
+        self.start_stream()
+        for data, is_token in events:
+            self.chunk(data)
+            if is_token:
+                self.pace()
+        self.end_stream()
 
     # --- routes -----------------------------------------------------------
     def do_GET(self):
@@ -256,10 +456,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/health":
             self.send_json(200, {"status": "ok"})
         elif path in ("/v1/models", "/models"):
-            now = int(self.server.started)
-            self.send_json(200, {"object": "list", "data": [
-                {"id": m, "object": "model", "created": now, "owned_by": "distillguard"}
-                for m in MODELS]})
+            self.send_json(200, models_obj(self.server.started))
         else:
             self.send_error_json(404, "no such endpoint: GET %s" % path)
 
@@ -287,6 +484,8 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(req, dict):
                 raise ValueError("body is not a JSON object")
             n, hit_limit = output_tokens_for(req, self.headers)
+            size = body_bytes_for(self.headers)
+            lp_k = logprobs_for(req, self.headers, kind)
         except BadRequest as e:
             self.send_error_json(400, str(e), anthropic)
             return
@@ -296,104 +495,24 @@ class Handler(BaseHTTPRequestHandler):
         model = req.get("model") if isinstance(req.get("model"), str) else MODELS[0]
         ptoks = prompt_tokens_of(req, kind)
         stream = req.get("stream") is True
-        if kind == "messages":
-            (self.messages_stream if stream else self.messages_once)(
-                body, model, ptoks, n, hit_limit)
-        else:
-            so = req.get("stream_options")
-            usage = isinstance(so, dict) and so.get("include_usage") is True
-            if stream:
-                self.openai_stream(kind, body, model, ptoks, n, hit_limit, usage)
+        try:
+            if kind == "messages":
+                if stream:
+                    self.send_events(messages_stream_events(body, model, ptoks, n, hit_limit))
+                else:
+                    self.send_json(200, messages_once_obj(body, model, ptoks, n, hit_limit),
+                                   size)
             else:
-                self.openai_once(kind, body, model, ptoks, n, hit_limit)
-
-    # OpenAI --------------------------------------------------------------
-    def openai_once(self, kind, body, model, ptoks, n, hit_limit):
-        text = "".join(token(i) for i in range(n))
-        finish = "length" if hit_limit else "stop"
-        if kind == "chat":
-            choice = {"index": 0, "message": {"role": "assistant", "content": text,
-                                              "refusal": None},
-                      "logprobs": None, "finish_reason": finish}
-            obj, oid = "chat.completion", new_id("chatcmpl-", body)
-        else:
-            choice = {"index": 0, "text": text, "logprobs": None, "finish_reason": finish}
-            obj, oid = "text_completion", new_id("cmpl-", body)
-        self.send_json(200, {
-            "id": oid, "object": obj, "created": int(time.time()), "model": model,
-            "system_fingerprint": "fp_distillguard", "choices": [choice],
-            "usage": {"prompt_tokens": ptoks, "completion_tokens": n,
-                      "total_tokens": ptoks + n}})
-
-    def openai_stream(self, kind, body, model, ptoks, n, hit_limit, usage):
-        created = int(time.time())
-        if kind == "chat":
-            oid, obj = new_id("chatcmpl-", body), "chat.completion.chunk"
-        else:
-            oid, obj = new_id("cmpl-", body), "text_completion"
-
-        def event(choices, **extra):
-            e = {"id": oid, "object": obj, "created": created, "model": model,
-                 "system_fingerprint": "fp_distillguard", "choices": choices}
-            if usage:
-                e["usage"] = None
-            e.update(extra)
-            self.sse(e)
-
-        self.start_stream()
-        for i in range(n):
-            if kind == "chat":
-                delta = {"content": token(i)}
-                if i == 0:
-                    delta = {"role": "assistant", "content": token(i)}
-                event([{"index": 0, "delta": delta, "logprobs": None,
-                        "finish_reason": None}])
-            else:
-                event([{"index": 0, "text": token(i), "logprobs": None,
-                        "finish_reason": None}])
-            self.pace()
-        finish = "length" if hit_limit else "stop"
-        if kind == "chat":
-            delta = {} if n else {"role": "assistant", "content": ""}
-            event([{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}])
-        else:
-            event([{"index": 0, "text": "", "logprobs": None, "finish_reason": finish}])
-        if usage:
-            event([], usage={"prompt_tokens": ptoks, "completion_tokens": n,
-                             "total_tokens": ptoks + n})
-        self.chunk(b"data: [DONE]\n\n")
-        self.end_stream()
-
-    # Anthropic -----------------------------------------------------------
-    def messages_once(self, body, model, ptoks, n, hit_limit):
-        text = "".join(token(i) for i in range(n))
-        self.send_json(200, {
-            "id": new_id("msg_", body), "type": "message", "role": "assistant",
-            "model": model, "content": [{"type": "text", "text": text}],
-            "stop_reason": "max_tokens" if hit_limit else "end_turn",
-            "stop_sequence": None,
-            "usage": {"input_tokens": ptoks, "output_tokens": n}})
-
-    def messages_stream(self, body, model, ptoks, n, hit_limit):
-        self.start_stream()
-        self.sse({"type": "message_start", "message": {
-            "id": new_id("msg_", body), "type": "message", "role": "assistant",
-            "model": model, "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": {"input_tokens": ptoks, "output_tokens": 1}}}, "message_start")
-        self.sse({"type": "content_block_start", "index": 0,
-                  "content_block": {"type": "text", "text": ""}}, "content_block_start")
-        for i in range(n):
-            self.sse({"type": "content_block_delta", "index": 0,
-                      "delta": {"type": "text_delta", "text": token(i)}},
-                     "content_block_delta")
-            self.pace()
-        self.sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
-        self.sse({"type": "message_delta",
-                  "delta": {"stop_reason": "max_tokens" if hit_limit else "end_turn",
-                            "stop_sequence": None},
-                  "usage": {"output_tokens": n}}, "message_delta")
-        self.sse({"type": "message_stop"}, "message_stop")
-        self.end_stream()
+                so = req.get("stream_options")
+                usage = isinstance(so, dict) and so.get("include_usage") is True
+                if stream:
+                    self.send_events(openai_stream_events(kind, body, model, ptoks, n,
+                                                          hit_limit, usage, lp_k))
+                else:
+                    self.send_json(200, openai_once_obj(kind, body, model, ptoks, n,
+                                                        hit_limit, lp_k), size)
+        except BadRequest as e:   # x-dg-body-bytes too small: nothing sent yet
+            self.send_error_json(400, str(e), anthropic)
 
 
 class Server(ThreadingHTTPServer):

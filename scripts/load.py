@@ -4,7 +4,9 @@
 usage: load.py [--url https://127.0.0.1:18443] [--connections C] [--requests N]
                [--stream-ratio R] [--seed S] [--keys K] [--api openai|anthropic|mixed]
                [--tokens T] [--models a,b] [--key-header bearer|auto]
-               [--timeout SEC]
+               [--timeout SEC] [--source-address IP] [--messages-first]
+               [--prompt-bytes LIST] [--tokens-list LIST] [--answer-bytes LIST]
+               [--logprobs K]
 
 C persistent keep-alive connections (one thread each) share N requests:
 request i goes to connection i % C. Connection c uses the API key
@@ -20,6 +22,29 @@ sends its next request. One JSON line per completed request on stdout:
    "key": raw key or null, "tokens": T, "status": 200, "output_tokens": n}
 A summary goes to stderr. Exit status 1 if any request failed (transport
 error, status other than 200, or an answer of the wrong length).
+
+Optional (none of these changes a run that does not give them):
+  --source-address IP  connect from IP (e.g. 127.0.0.3), so the server sees
+                       this client apart from a proxy on 127.0.0.1.
+  --messages-first     "messages" is the body's first field, then "model",
+                       "max_tokens", "stream", "stream_options", "logprobs",
+                       "top_logprobs" (the default order has "model" first).
+  --prompt-bytes LIST  comma list; request i's body is exactly LIST[i % len]
+                       bytes (the user message is padded or cut; no system
+                       prompt), or the smallest it can be when that is more.
+                       Implies --messages-first, so the fields after a long
+                       "messages" are what a capture bound would lose.
+  --tokens-list LIST   request i asks for LIST[i % len] tokens (instead of T).
+  --answer-bytes LIST  non-streamed request i sends x-dg-body-bytes:
+                       LIST[i % len] (0: none): the JSON answer is padded to
+                       exactly that many body bytes by the server.
+  --logprobs K         chat requests ask for logprobs with top_logprobs K and
+                       send x-dg-logprobs: 1 (the server then returns them).
+With any of these, each output line also has "req_bytes" (the body size
+sent), "max_tokens", "answer_bytes" (the body size received), "http" ("1.1")
+and, with --source-address, "ip".
+The request builder (build_request) and the answer counters are shared with
+scripts/stacks/aioload.py, h2load.py and curl_load.py.
 """
 import argparse
 import http.client
@@ -78,6 +103,88 @@ def output_tokens(api, stream, body):
     return u.get("output_tokens") if api == "anthropic" else u.get("completion_tokens")
 
 
+FILLER = (b"The quick brown fox jumps over the lazy dog while the model explains "
+          b"each step of the proof in plain words. ").decode()
+
+
+def int_list(text, name):
+    try:
+        out = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        out = []
+    if not out or any(x < 0 for x in out):
+        raise SystemExit("%s: need a comma list of non-negative integers" % name)
+    return out
+
+
+def build_request(base, api, stream, model, prompt, key, tokens, key_header="bearer",
+                  messages_first=False, prompt_bytes=None, answer_bytes=None,
+                  logprobs=None):
+    """(path, headers, body bytes) of one request, as load.py sends it.
+    With the defaults the bytes are load.py's historical ones."""
+    T = tokens
+    headers = {"Content-Type": "application/json", "Accept":
+               "text/event-stream" if stream else "application/json",
+               "x-dg-tokens": str(T), "User-Agent": "dg-load/1.0"}
+    sized = prompt_bytes is not None
+    if sized:
+        messages_first = True
+    if api == "anthropic":
+        path = base + "/v1/messages"
+        msgs = [{"role": "user", "content": prompt}]
+        if messages_first:
+            body = {"messages": msgs, "model": model, "max_tokens": T}
+            if not sized:
+                body["system"] = "You are a helpful assistant."
+        else:
+            body = {"model": model, "max_tokens": T,
+                    "system": "You are a helpful assistant.",
+                    "messages": msgs}
+        headers["anthropic-version"] = "2023-06-01"
+        if key and key_header == "auto":
+            headers["x-api-key"] = key
+        elif key:
+            headers["Authorization"] = "Bearer " + key
+        if stream:
+            body["stream"] = True
+    else:
+        path = base + "/v1/chat/completions"
+        msgs = [{"role": "user", "content": prompt}]
+        if not sized:
+            msgs.insert(0, {"role": "system", "content": "You are a helpful assistant."})
+        if messages_first:
+            body = {"messages": msgs, "model": model, "max_tokens": T}
+            if stream:
+                body["stream"] = True
+                body["stream_options"] = {"include_usage": True}
+        else:
+            body = {"model": model, "max_tokens": T, "messages": msgs}
+            if stream:
+                body["stream_options"] = {"include_usage": True}
+        if logprobs is not None:
+            body["logprobs"] = True
+            body["top_logprobs"] = logprobs
+            headers["x-dg-logprobs"] = "1"
+        if key:
+            headers["Authorization"] = "Bearer " + key
+        if stream and not messages_first:
+            body["stream"] = True
+    if answer_bytes and not stream:
+        headers["x-dg-body-bytes"] = str(answer_bytes)
+    data = json.dumps(body).encode()
+    if sized and len(data) != prompt_bytes:
+        # the user message is the last "content" before the other fields:
+        # grow or cut it (ASCII, so one character is one byte)
+        want = len(prompt) + prompt_bytes - len(data)
+        if want >= len(prompt):
+            text = prompt + (FILLER * (want // len(FILLER) + 1))[:want - len(prompt)]
+        else:
+            text = prompt[:max(0, want)]
+        msgs[-1]["content"] = text
+        data = json.dumps(body).encode()
+    return path, headers, data
+
+
 def build_plan(opts):
     rng = random.Random(opts.seed)
     models = [m for m in opts.models.split(",") if m] or ["dg-small"]
@@ -119,10 +226,13 @@ class Runner:
         self.failed = 0
 
     def connect(self):
+        src = (self.opts.source_address, 0) if self.opts.source_address else None
         if self.https:
             return http.client.HTTPSConnection(self.host, self.port, context=self.ctx,
-                                               timeout=self.opts.timeout)
-        return http.client.HTTPConnection(self.host, self.port, timeout=self.opts.timeout)
+                                               timeout=self.opts.timeout,
+                                               source_address=src)
+        return http.client.HTTPConnection(self.host, self.port, timeout=self.opts.timeout,
+                                          source_address=src)
 
     def emit(self, rec, good, err=None):
         with self.lock:
@@ -138,43 +248,33 @@ class Runner:
 
     def request(self, conn, c, key, item):
         i, api, stream, model, prompt = item
-        T = self.opts.tokens
-        headers = {"Content-Type": "application/json", "Accept":
-                   "text/event-stream" if stream else "application/json",
-                   "x-dg-tokens": str(T), "User-Agent": "dg-load/1.0"}
-        if api == "anthropic":
-            path = self.base + "/v1/messages"
-            body = {"model": model, "max_tokens": T,
-                    "system": "You are a helpful assistant.",
-                    "messages": [{"role": "user", "content": prompt}]}
-            headers["anthropic-version"] = "2023-06-01"
-            if key and self.opts.key_header == "auto":
-                headers["x-api-key"] = key
-            elif key:
-                headers["Authorization"] = "Bearer " + key
-        else:
-            path = self.base + "/v1/chat/completions"
-            body = {"model": model, "max_tokens": T,
-                    "messages": [{"role": "system", "content": "You are a helpful assistant."},
-                                 {"role": "user", "content": prompt}]}
-            if stream:
-                body["stream_options"] = {"include_usage": True}
-            if key:
-                headers["Authorization"] = "Bearer " + key
-        if stream:
-            body["stream"] = True
-        data = json.dumps(body).encode()
+        o = self.opts
+        T = o.tokens_list[i % len(o.tokens_list)] if o.tokens_list else o.tokens
+        path, headers, data = build_request(
+            self.base, api, stream, model, prompt, key, T, o.key_header,
+            messages_first=o.messages_first,
+            prompt_bytes=o.prompt_bytes[i % len(o.prompt_bytes)] if o.prompt_bytes else None,
+            answer_bytes=o.answer_bytes[i % len(o.answer_bytes)] if o.answer_bytes else None,
+            logprobs=o.logprobs)
         conn.request("POST", path, body=data, headers=headers)
         resp = conn.getresponse()
         raw = resp.read()   # whole body, chunked streams included
         rec = {"conn": c, "i": i, "path": path, "model": model, "stream": stream,
                "key": key, "tokens": T, "status": resp.status}
+        if o.extended:
+            rec.update({"req_bytes": len(data), "max_tokens": T, "answer_bytes": len(raw),
+                        "http": "1.1"})
+            if o.source_address:
+                rec["ip"] = o.source_address
         if resp.status != 200:
             return rec, "request %d: HTTP %d: %s" % (i, resp.status, raw[:200])
         n = output_tokens(api, stream, raw)
         rec["output_tokens"] = n
         if n != T:
             return rec, "request %d: %s output tokens, expected %d" % (i, n, T)
+        ab = headers.get("x-dg-body-bytes")
+        if ab is not None and len(raw) != int(ab):
+            return rec, "request %d: answer of %d bytes, asked for %s" % (i, len(raw), ab)
         return rec, None
 
     def worker(self, c, items):
@@ -212,7 +312,21 @@ def main():
     ap.add_argument("--tokens", type=int, default=16)
     ap.add_argument("--models", default="dg-small")
     ap.add_argument("--timeout", type=float, default=60.0)
+    ap.add_argument("--source-address", help="local address to connect from")
+    ap.add_argument("--messages-first", action="store_true",
+                    help="put \"messages\" first in the request body")
+    ap.add_argument("--prompt-bytes", help="comma list: request i's body is LIST[i %% len] bytes")
+    ap.add_argument("--tokens-list", help="comma list: request i asks LIST[i %% len] tokens")
+    ap.add_argument("--answer-bytes",
+                    help="comma list: x-dg-body-bytes for non-streamed request i (0: none)")
+    ap.add_argument("--logprobs", type=int, help="ask chat requests for top_logprobs K")
     opts = ap.parse_args()
+    opts.extended = any(v is not None and v is not False for v in (
+        opts.source_address, opts.prompt_bytes, opts.tokens_list, opts.answer_bytes,
+        opts.logprobs)) or opts.messages_first
+    opts.prompt_bytes = int_list(opts.prompt_bytes, "--prompt-bytes") if opts.prompt_bytes else None
+    opts.tokens_list = int_list(opts.tokens_list, "--tokens-list") if opts.tokens_list else None
+    opts.answer_bytes = int_list(opts.answer_bytes, "--answer-bytes") if opts.answer_bytes else None
     if opts.connections < 1 or opts.requests < 0 or opts.tokens < 0:
         ap.error("need --connections >= 1, --requests >= 0, --tokens >= 0")
     if not 0.0 <= opts.stream_ratio <= 1.0:

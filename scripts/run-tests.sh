@@ -41,15 +41,20 @@ for seed in 7 11; do
 	fi
 done
 
-if bash tests/integration/run.sh >"$log" 2>&1; then :; fi
-cat "$log"
-p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
-f=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1)
-if [ -z "$p" ]; then
-	echo "integration tests did not report a result"; failed=$((failed + 1))
-else
-	passed=$((passed + p)); failed=$((failed + f))
-fi
+# Root BPF integration tests: the stacks the project started with (run.sh),
+# then real stacks from Debian packages (stacks.sh: uvicorn, haproxy, nginx
+# http2, five kinds of clients).
+for it in tests/integration/run.sh tests/integration/stacks.sh; do
+	if bash "$it" >"$log" 2>&1; then :; fi
+	cat "$log"
+	p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\2/p' "$log" | tail -1)
+	if [ -z "$p" ]; then
+		echo "$it did not report a result"; failed=$((failed + 1))
+	else
+		passed=$((passed + p)); failed=$((failed + f))
+	fi
+done
 rm -f "$log"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
