@@ -414,6 +414,17 @@ static int resync_start(struct conn *c, int dir, const uint8_t *data, size_t len
 	return -1;
 }
 
+/* Whole messages of dir may have gone: pairing must know (pair_after_loss). */
+static void mark_lost(struct conn *c, int dir)
+{
+	if (dir == DG_DIR_OUT) {
+		c->out_lost = 1;
+	} else {
+		c->in_lost = 1;
+		c->in_lost_after = c->req_no;
+	}
+}
+
 /* Lose the current message of one direction: the exchange it belongs to
  * (if any) is emitted as partial, and the parser waits for a new start. */
 static void lose_framing(struct conn *c, int dir)
@@ -439,12 +450,7 @@ static void lose_framing(struct conn *c, int dir)
 	parser_reset(c, dir);
 	c->resync[dir] = 1;
 	c->carry_len[dir] = 0;
-	if (dir == DG_DIR_OUT) {
-		c->out_lost = 1;
-	} else {
-		c->in_lost = 1;
-		c->in_lost_after = c->req_no;
-	}
+	mark_lost(c, dir);
 }
 
 void dg_http1_feed(struct conn *c, int dir, const uint8_t *data, size_t len)
@@ -487,8 +493,10 @@ void dg_http1_gap(struct conn *c, int dir, uint64_t gap)
 	int chunked = p->flags & F_CHUNKED;
 	uint64_t left = gap;
 
-	if (c->resync[dir])
+	if (c->resync[dir]) {
+		mark_lost(c, dir);
 		return;
+	}
 	if (!c->in_body[dir] ||
 	    (p->content_length != ULLONG_MAX && gap > p->content_length) ||
 	    (chunked && p->content_length == ULLONG_MAX)) {
@@ -510,6 +518,11 @@ void dg_http1_init(struct conn *c)
 {
 	parser_reset(c, DG_DIR_IN);
 	parser_reset(c, DG_DIR_OUT);
+}
+
+void dg_http1_join(struct conn *c)
+{
+	c->resync[DG_DIR_IN] = c->resync[DG_DIR_OUT] = 1;
 }
 
 void dg_http1_finish(struct conn *c)

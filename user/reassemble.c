@@ -115,12 +115,17 @@ static void feed_proto(struct conn *c, int dir, const uint8_t *data, size_t len)
 		dg_http1_feed(c, dir, data, len);
 }
 
-/* The protocol is chosen: the bytes kept while deciding go first. */
+/* The protocol is chosen: the bytes kept while deciding go first. A
+ * connection whose opening was not seen (older than the tracer) may be
+ * joined mid-message: HTTP/1.1 waits for a message start, and an HTTP/2
+ * connection, which never shows one, is dropped (resync_dropped). */
 static void choose(struct conn *c, int proto)
 {
 	c->proto = proto == PROTO_HTTP2 && !dg_h2s_start(c) ? PROTO_HTTP2 : PROTO_HTTP1;
 	if (c->proto == PROTO_HTTP2)
 		c->ra->st.h2_conns++;
+	else if (!c->opened_ns)
+		dg_http1_join(c);
 	for (int d = 0; d < 2; d++) {
 		uint8_t kept[sizeof(c->first[0])];
 		size_t n = c->first_len[d];
@@ -141,8 +146,7 @@ static void feed(struct conn *c, int dir, const uint8_t *data, size_t len)
 		int proto;
 
 		if (c->pos[dir].next - len != have) {
-			/* Joined mid-stream: no preface to go by. */
-			choose(c, PROTO_HTTP1);
+			choose(c, PROTO_HTTP1);     /* its start was lost */
 		} else {
 			memcpy(c->first[dir] + have, data, take);
 			proto = proto_of(dir, c->first[dir], have + take);

@@ -145,6 +145,8 @@ void dg_rx_emit(struct conn *c, struct exchange *x, int partial);
 /* http1.c */
 void dg_http1_settings(http_parser_settings ps[2]);
 void dg_http1_init(struct conn *c);
+/* Joined mid-stream: both directions wait for a message start. */
+void dg_http1_join(struct conn *c);
 void dg_http1_feed(struct conn *c, int dir, const uint8_t *data, size_t len);
 void dg_http1_gap(struct conn *c, int dir, uint64_t gap);
 /* The connection ends: a body read until EOF ends, what is pending is emitted. */

@@ -248,6 +248,14 @@ static void run_once(struct run *r)
 	cfg.max_body = r->cap_in;
 	ra = dg_reasm_new(&cfg, on_record, NULL, r);
 	assert_non_null(ra);
+	/* A connection opened while watched: its start is its start. */
+	memset(&close, 0, sizeof(close));
+	close.type = DG_EV_OPEN;
+	close.conn = 42;
+	close.ts_ns = 1000;
+	close.t.family = 2;
+	close.t.lport = 443;
+	dg_reasm_open(ra, &close);
 	r->nrec = 0;
 	r->seq[0] = r->seq[1] = r->total = r->skipped = r->dropped = 0;
 	for (int i = 0; i < r->n; i++) {

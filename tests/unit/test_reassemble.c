@@ -47,6 +47,23 @@ static void put_cut(struct dg_reasm *ra, uint64_t conn, int dir, const char *dat
 	dg_reasm_chunk(ra, &c);
 }
 
+/* The connection's opening, as conn.bpf.c reports it. */
+static void open_conn(struct dg_reasm *ra, uint64_t conn)
+{
+	struct dg_conn_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = DG_EV_OPEN;
+	e.conn = conn;
+	e.ts_ns = now;
+	e.t.family = AF_INET;
+	inet_pton(AF_INET, "10.1.2.3", e.t.raddr);
+	inet_pton(AF_INET, "127.0.0.1", e.t.laddr);
+	e.t.lport = 8443;
+	e.t.rport = 40000;
+	dg_reasm_open(ra, &e);
+}
+
 static void put(struct dg_reasm *ra, uint64_t conn, int dir, const char *data, size_t len)
 {
 	put_cut(ra, conn, dir, data, len, len, 0);
@@ -322,6 +339,7 @@ static void test_junk_then_valid(void **state)
 
 	for (size_t i = 0; i < sizeof(junk); i++)
 		junk[i] = (uint8_t)(i * 131 + 7);
+	open_conn(ra, 13);          /* opened while watched: junk is an error */
 	put(ra, 13, DG_DIR_IN, (const char *)junk, sizeof(junk));
 	put_str(ra, 13, DG_DIR_IN, "POST /x HTTP/1.1\r\nContent-Length: zz\r\n\r\n");
 	put_str(ra, 13, DG_DIR_IN, req);
@@ -483,6 +501,47 @@ static void test_stream_positions(void **state)
 	free(s);
 }
 
+/* Joined mid-stream (a connection older than the tracer: no opening seen,
+ * the kernel counts from the first call it captured): what comes before the
+ * next message start is dropped, not a parse error. */
+static void test_joined_mid_stream(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	struct dg_reasm *ra = new_reasm(s);
+	char *req = chat_request("m", "/v1/chat/completions", REQ_BODY);
+	const char *tail = "ages\":[]}";
+	static const uint8_t h2frames[] = { 0, 0, 4, 1, 4, 0, 0, 0, 1, 0x82, 0x86, 0x84, 0x41 };
+	struct dg_chunk c = dg_chunk_call(21, DG_DIR_IN, tail, strlen(tail));
+
+	c.seq = 0;                          /* the end of a body we did not see */
+	c.other_seq = 0;
+	dg_reasm_chunk(ra, &c);
+	c = dg_chunk_call(21, DG_DIR_IN, req, strlen(req));
+	c.seq = strlen(tail);
+	c.other_seq = 0;
+	dg_reasm_chunk(ra, &c);
+	c = dg_chunk_call(21, DG_DIR_OUT, RESP_JSON, strlen(RESP_JSON));
+	c.seq = 0;
+	c.other_seq = strlen(tail) + strlen(req);
+	dg_reasm_chunk(ra, &c);
+	assert_int_equal(s->n, 1);
+	assert_string_equal(s->recs[0].model, "gpt-test");
+	assert_int_equal(s->recs[0].output_tokens, 3);
+	assert_int_equal(s->recs[0].resp_truncated, 0);
+	assert_int_equal(dg_reasm_stats(ra)->parse_errors, 0);
+	assert_int_equal(dg_reasm_stats(ra)->resync_dropped, strlen(tail));
+	/* An HTTP/2 connection joined mid-stream: no records, no errors. */
+	c = dg_chunk_call(22, DG_DIR_IN, h2frames, sizeof(h2frames));
+	c.seq = 0;
+	dg_reasm_chunk(ra, &c);
+	dg_reasm_flush(ra);
+	assert_int_equal(s->n, 1);
+	assert_int_equal(dg_reasm_stats(ra)->parse_errors, 0);
+	dg_reasm_free(ra);
+	free(req);
+	free(s);
+}
+
 static void test_head_request(void **state)
 {
 	struct sink *s = malloc(sizeof(*s));
@@ -547,6 +606,7 @@ int main(void)
 		cmocka_unit_test(test_close_pending),
 		cmocka_unit_test(test_forwarded_for),
 		cmocka_unit_test(test_stream_positions),
+		cmocka_unit_test(test_joined_mid_stream),
 		cmocka_unit_test(test_head_request),
 		cmocka_unit_test(test_conn_bound),
 		cmocka_unit_test(test_pending_bound),
