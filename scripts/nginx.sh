@@ -27,22 +27,12 @@ usage() {
 	exit 2
 }
 
-is_port() { case "$1" in '' | *[!0-9]*) return 1 ;; *) [ "$1" -gt 0 ] && [ "$1" -lt 65536 ] ;; esac; }
+prog=nginx.sh
+# shellcheck source=SCRIPTDIR/stacks/lib.sh
+. "$(dirname "$0")/stacks/lib.sh"
 
-port_open() { # does 127.0.0.1:PORT accept connections?
-	if command -v python3 >/dev/null 2>&1; then
-		python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' "$1" 2>/dev/null
-	else
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1/" 2>/dev/null
-		[ $? -ne 7 ]
-	fi
-}
-
-# alive PID: exists and is not a zombie
-alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-	[ "$state" != Z ]
+ports_open() { # the TLS port and, if given, the plain port accept connections
+	port_open "$tls" && { [ -z "$plain" ] || port_open "$plain"; }
 }
 
 start() {
@@ -65,16 +55,9 @@ start() {
 	[ -z "$plain" ] || is_port "$plain" || usage
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
-	if [ -f "$dir/nginx.pid" ] && alive "$(cat "$dir/nginx.pid")"; then
-		echo "nginx.sh: already running in $dir (pid $(cat "$dir/nginx.pid"))" >&2
-		exit 1
-	fi
+	not_running "$dir" "$dir/nginx.pid"
 	mkdir -p "$dir/tmp"
-	if [ ! -s "$dir/cert.pem" ] || [ ! -s "$dir/key.pem" ]; then
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-			-keyout "$dir/key.pem" -out "$dir/cert.pem" -days 365 -subj /CN=localhost \
-			-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-	fi
+	make_cert "$dir"
 	plain_listen=
 	[ -z "$plain" ] || plain_listen="listen 127.0.0.1:$plain;"
 	xff='$proxy_add_x_forwarded_for'
@@ -136,19 +119,7 @@ http {
 EOF
 	nginx -t -q -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
 	nginx -p "$dir" -c "$dir/nginx.conf" -e "$dir/error.log"
-	i=0
-	while :; do
-		if port_open "$tls" && { [ -z "$plain" ] || port_open "$plain"; }; then
-			break
-		fi
-		i=$((i + 1))
-		if [ $i -ge 100 ]; then
-			echo "nginx.sh: nginx did not come up; see $dir/error.log" >&2
-			tail -5 "$dir/error.log" >&2 || true
-			exit 1
-		fi
-		sleep 0.1
-	done
+	wait_up 100 "" ports_open || give_up "" "nginx did not come up; see $dir/error.log" "$dir/error.log"
 }
 
 stop() {
@@ -160,37 +131,20 @@ stop() {
 		return 0
 	fi
 	master=$(cat "$pidf")
-	case "$master" in '' | *[!0-9]*) echo "nginx.sh: bad pid file $pidf" >&2; exit 1 ;; esac
+	check_pid "$master" "$pidf"
 	# only signal it if it really is an nginx master using this directory's config
-	if ! alive "$master" || ! tr '\0' ' ' <"/proc/$master/cmdline" 2>/dev/null | grep -q "nginx"; then
+	if ! alive "$master" || ! cmdline_has "$master" "nginx"; then
 		rm -f "$pidf"
 		return 0
 	fi
 	workers=$(pgrep -P "$master" 2>/dev/null || true)
 	kill -TERM "$master" 2>/dev/null || true
-	i=0
-	while :; do
-		left=
-		for p in $master $workers; do alive "$p" && left="$left $p"; done
-		[ -z "$left" ] && break
-		i=$((i + 1))
-		if [ $i -eq 100 ]; then # 10 s: force it
-			for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
-		fi
-		if [ $i -ge 150 ]; then
-			echo "nginx.sh: processes still alive:$left" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	# shellcheck disable=SC2086
+	if ! wait_gone $master $workers; then
+		echo "nginx.sh: processes still alive:$left" >&2
+		exit 1
+	fi
 	rm -f "$pidf"
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case "$cmd" in
-start) start "$@" ;;
-stop) stop "$@" ;;
-*) usage ;;
-esac
+main "$@"

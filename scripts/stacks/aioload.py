@@ -109,17 +109,9 @@ async def connection(opts, c, items, em, ctx):
 
 
 async def run(opts, em):
-    ctx = None
-    if opts.https:
-        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        ctx.set_alpn_protocols(["http/1.1"])
-    per_conn = [[] for _ in range(opts.connections)]
-    for item in clientlib.plan(opts):
-        per_conn[item[0] % opts.connections].append(item)
+    ctx = clientlib.tls_context() if opts.https else None
     await asyncio.gather(*(connection(opts, c, items, em, ctx)
-                           for c, items in enumerate(per_conn) if items))
+                           for c, items in enumerate(clientlib.per_conn(opts)) if items))
 
 
 def main():

@@ -45,8 +45,7 @@ def run_curl(opts, c, items, tmp, em, conns):
         body = os.path.join(tmp, "req-%d-%d.json" % (c, n))
         with open(body, "wb") as f:
             f.write(r.data)
-        url = "%s://%s:%d%s" % ("https" if opts.https else "http", opts.host, opts.port, r.path)
-        cfg += ["url = " + q(url), "http2" if opts.http == "2" else "http1.1",
+        cfg += ["url = " + q(clientlib.url_for(opts, r.path)), "http2" if opts.http == "2" else "http1.1",
                 "insecure", "silent", "show-error",
                 "output = " + q(os.path.join(tmp, "resp-%d-%d" % (c, n))),
                 "data-binary = " + q("@" + body),
@@ -105,9 +104,7 @@ def main():
     if not opts.name:
         opts.name = "curl-h" + opts.http
     em = clientlib.Emitter("curl_load.py")
-    per_conn = [[] for _ in range(opts.connections)]
-    for item in clientlib.plan(opts):
-        per_conn[item[0] % opts.connections].append(item)
+    per_conn = clientlib.per_conn(opts)
     conns = [0]
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="dg-curl-") as tmp:

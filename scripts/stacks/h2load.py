@@ -83,26 +83,34 @@ _sh2.HTTP2Connection._send_request_body = _send_request_body_sync
 _ah2.AsyncHTTP2Connection._send_request_body = _send_request_body_async
 
 
-def worker(opts, client, q, em):
-    while True:
-        try:
-            c, item = q.get_nowait()
-        except queue.Empty:
-            return
-        r = clientlib.Req(opts, c, item, clientlib.key_for(opts, c))
-        url = "%s://%s:%d%s" % ("https" if opts.https else "http", opts.host, opts.port, r.path)
-        try:
-            with client.stream("POST", url, content=r.data, headers=r.headers) as resp:
-                raw = resp.read()
-            finish_one(opts, r, em, resp.status_code, raw, resp.http_version,
-                       resp.extensions.get("stream_id"))
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as e:
-            em.emit(None, "conn %d request %d: %s: %s" % (c, r.i, type(e).__name__, e))
+ERRORS = (httpx.HTTPError, OSError, ValueError, KeyError)
 
 
-def finish_one(opts, r, em, status, raw, http_version, sid):
-    http = {"HTTP/2": "2", "HTTP/1.1": "1.1"}.get(http_version, http_version)
-    rec, err = r.result(opts, status, raw, http)
+def new_client(opts, asynchronous):
+    """An httpx client (async or not) of its own HTTP/2 connection."""
+    transport_cls, client_cls = ((httpx.AsyncHTTPTransport, httpx.AsyncClient) if asynchronous
+                                 else (httpx.HTTPTransport, httpx.Client))
+    transport = transport_cls(http2=True, verify=False, retries=0,
+                              local_address=opts.source_address)
+    return client_cls(http2=True, verify=False, transport=transport, timeout=opts.timeout)
+
+
+def clients_for(opts, per_conn, asynchronous):
+    """(c, items, client) of each connection that has requests."""
+    return [(c, items, new_client(opts, asynchronous))
+            for c, items in enumerate(per_conn) if items]
+
+
+def start_one(opts, c, item):
+    """(Req, url) of one planned request."""
+    r = clientlib.Req(opts, c, item, clientlib.key_for(opts, c))
+    return r, clientlib.url_for(opts, r.path)
+
+
+def finish_one(opts, r, em, resp, raw):
+    http = {"HTTP/2": "2", "HTTP/1.1": "1.1"}.get(resp.http_version, resp.http_version)
+    rec, err = r.result(opts, resp.status_code, raw, http)
+    sid = resp.extensions.get("stream_id")
     if sid is not None:
         rec["stream_id"] = sid
     if err is None and opts.require_h2 and http != "2":
@@ -110,30 +118,41 @@ def finish_one(opts, r, em, status, raw, http_version, sid):
     em.emit(rec, err)
 
 
+def failed_one(em, c, r, e):
+    em.emit(None, "conn %d request %d: %s: %s" % (c, r.i, type(e).__name__, e))
+
+
+def worker(opts, client, q, em):
+    while True:
+        try:
+            c, item = q.get_nowait()
+        except queue.Empty:
+            return
+        r, url = start_one(opts, c, item)
+        try:
+            with client.stream("POST", url, content=r.data, headers=r.headers) as resp:
+                raw = resp.read()
+            finish_one(opts, r, em, resp, raw)
+        except ERRORS as e:
+            failed_one(em, c, r, e)
+
+
 async def async_worker(opts, client, q, em):
     while q:
         c, item = q.pop(0)
-        r = clientlib.Req(opts, c, item, clientlib.key_for(opts, c))
-        url = "%s://%s:%d%s" % ("https" if opts.https else "http", opts.host, opts.port, r.path)
+        r, url = start_one(opts, c, item)
         try:
             async with client.stream("POST", url, content=r.data, headers=r.headers) as resp:
                 raw = await resp.aread()
-            finish_one(opts, r, em, resp.status_code, raw, resp.http_version,
-                       resp.extensions.get("stream_id"))
-        except (httpx.HTTPError, OSError, ValueError, KeyError) as e:
-            em.emit(None, "conn %d request %d: %s: %s" % (c, r.i, type(e).__name__, e))
+            finish_one(opts, r, em, resp, raw)
+        except ERRORS as e:
+            failed_one(em, c, r, e)
 
 
 async def async_main(opts, per_conn, em):
     import asyncio
     clients, tasks = [], []
-    for c, items in enumerate(per_conn):
-        if not items:
-            continue
-        transport = httpx.AsyncHTTPTransport(http2=True, verify=False, retries=0,
-                                             local_address=opts.source_address)
-        client = httpx.AsyncClient(http2=True, verify=False, transport=transport,
-                                   timeout=opts.timeout)
+    for c, items, client in clients_for(opts, per_conn, True):
         clients.append(client)
         q = [(c, item) for item in items]
         tasks += [async_worker(opts, client, q, em) for _ in range(max(1, opts.streams))]
@@ -152,9 +171,7 @@ def main():
                     help="sync httpx.Client shared by S threads instead of asyncio")
     opts = clientlib.finish(ap, ap.parse_args())
     em = clientlib.Emitter("h2load.py")
-    per_conn = [[] for _ in range(opts.connections)]
-    for item in clientlib.plan(opts):
-        per_conn[item[0] % opts.connections].append(item)
+    per_conn = clientlib.per_conn(opts)
     t0 = time.monotonic()
     if not opts.threads:
         import asyncio
@@ -162,13 +179,7 @@ def main():
         sys.exit(em.summary(", %d async clients x %d streams, %.2f s"
                             % (n, opts.streams, time.monotonic() - t0)))
     clients, threads = [], []
-    for c, items in enumerate(per_conn):
-        if not items:
-            continue
-        transport = httpx.HTTPTransport(http2=True, verify=False, retries=0,
-                                        local_address=opts.source_address)
-        client = httpx.Client(http2=True, verify=False, transport=transport,
-                              timeout=opts.timeout)
+    for c, items, client in clients_for(opts, per_conn, False):
         clients.append(client)
         q = queue.Queue()
         for item in items:

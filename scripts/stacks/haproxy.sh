@@ -36,17 +36,9 @@ usage() {
 	exit 2
 }
 
-is_port() { case "$1" in '' | *[!0-9]*) return 1 ;; *) [ "$1" -gt 0 ] && [ "$1" -lt 65536 ] ;; esac; }
-
-port_open() {
-	/usr/bin/python3 -c 'import socket,sys; socket.create_connection(("127.0.0.1", int(sys.argv[1])), 0.5).close()' "$1" 2>/dev/null
-}
-
-alive() {
-	[ -n "$1" ] && kill -0 "$1" 2>/dev/null || return 1
-	state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
-	[ "$state" != Z ]
-}
+prog=haproxy.sh port_py=/usr/bin/python3
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
 
 start() {
 	[ $# -ge 3 ] || usage
@@ -62,19 +54,8 @@ start() {
 	is_port "$tls" && is_port "$up" || usage
 	mkdir -p "$dir"
 	dir=$(cd "$dir" && pwd)
-	if [ -f "$dir/haproxy.pid" ]; then
-		for p in $(cat "$dir/haproxy.pid"); do
-			if alive "$p"; then
-				echo "haproxy.sh: already running in $dir (pid $p)" >&2
-				exit 1
-			fi
-		done
-	fi
-	if [ ! -s "$dir/cert.pem" ] || [ ! -s "$dir/key.pem" ]; then
-		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-			-keyout "$dir/key.pem" -out "$dir/cert.pem" -days 365 -subj /CN=localhost \
-			-addext "subjectAltName=DNS:localhost,IP:127.0.0.1" >/dev/null 2>&1
-	fi
+	not_running "$dir" "$dir/haproxy.pid"
+	make_cert "$dir"
 	cat "$dir/cert.pem" "$dir/key.pem" >"$dir/haproxy.pem"
 	chmod 600 "$dir/haproxy.pem"
 	cat >"$dir/haproxy.cfg" <<EOF
@@ -115,16 +96,7 @@ EOF
 		exit 1
 	fi
 	haproxy -f "$dir/haproxy.cfg" -D </dev/null
-	i=0
-	until port_open "$tls"; do
-		i=$((i + 1))
-		if [ $i -ge 100 ]; then
-			echo "haproxy.sh: haproxy did not come up on 127.0.0.1:$tls" >&2
-			stop "$dir" >/dev/null 2>&1 || true
-			exit 1
-		fi
-		sleep 0.1
-	done
+	wait_up 100 "" port_open "$tls" || give_up "$dir" "haproxy did not come up on 127.0.0.1:$tls"
 }
 
 stop() {
@@ -133,34 +105,19 @@ stop() {
 	[ -f "$pidf" ] || return 0
 	pids=
 	for p in $(cat "$pidf"); do
-		case "$p" in '' | *[!0-9]*) echo "haproxy.sh: bad pid file $pidf" >&2; exit 1 ;; esac
+		check_pid "$p" "$pidf"
 		# only signal it if it really is an haproxy on this directory's config
-		if alive "$p" && tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -q "haproxy.*$1"; then
+		if alive "$p" && cmdline_has "$p" "haproxy.*$1"; then
 			pids="$pids $p"
 		fi
 	done
 	for p in $pids; do kill -TERM "$p" 2>/dev/null || true; done
-	i=0
-	while :; do
-		left=
-		for p in $pids; do alive "$p" && left="$left $p"; done
-		[ -z "$left" ] && break
-		i=$((i + 1))
-		[ $i -eq 100 ] && for p in $left; do kill -KILL "$p" 2>/dev/null || true; done
-		if [ $i -ge 150 ]; then
-			echo "haproxy.sh: processes still alive:$left" >&2
-			exit 1
-		fi
-		sleep 0.1
-	done
+	# shellcheck disable=SC2086
+	if ! wait_gone $pids; then
+		echo "haproxy.sh: processes still alive:$left" >&2
+		exit 1
+	fi
 	rm -f "$pidf" "$1/haproxy.sock"
 }
 
-[ $# -ge 1 ] || usage
-cmd=$1
-shift
-case "$cmd" in
-start) start "$@" ;;
-stop) stop "$@" ;;
-*) usage ;;
-esac
+main "$@"

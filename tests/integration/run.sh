@@ -12,9 +12,8 @@ cd "$(dirname "$0")/../.."
 ROOT=$PWD
 DG=$ROOT/distillguard
 W=$(mktemp -d /tmp/dg-it.XXXXXX)
-PASS=0
-FAIL=0
-PIDS=()
+# shellcheck source=SCRIPTDIR/lib.sh
+source tests/integration/lib.sh
 
 PY_TLS=18443      # endpoint.py, TLS (Python ssl)
 NGX_TLS=18444     # nginx TLS -> UPSTREAM
@@ -23,33 +22,13 @@ PLAIN=18081       # endpoint.py plain, watched directly
 NODE_TLS=18445    # Node https server: static OpenSSL, memory BIOs
 V6=18446          # python http.server on [::1]
 
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
-finish() {
-	echo "integration: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-	exit $?
-}
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+stop_servers() {
 	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill -9 "$p" 2>/dev/null
-	done
-	[ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	echo "integration tests need root (BPF)"
-	if [ -n "${CI:-}" ]; then bad "running as root"; fi
-	finish
-fi
+need_root
 
 our_progs() {
 	bpftool prog show 2>/dev/null | grep -cE "name (ssl_|tls_enter_|plain_e|dg_sockops)" || true
@@ -59,14 +38,6 @@ BEFORE=$(our_progs)
 wait_for() {   # wait_for FILE PATTERN SECONDS
 	for _ in $(seq $(($3 * 10))); do
 		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-wait_port() {
-	for _ in $(seq 100); do
-		(echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
 		sleep 0.1
 	done
 	return 1

@@ -27,9 +27,9 @@ ROOT=$PWD
 DG=${DG:-$ROOT/distillguard}
 PY=/usr/bin/python3          # Debian's python3: uvicorn, fastapi, httpx, h2
 W=$(mktemp -d /tmp/dg-stacks.XXXXXX)
-PASS=0
-FAIL=0
-PIDS=()                      # processes we started (servers, tracer, traffic)
+# shellcheck source=SCRIPTDIR/lib.sh
+source tests/integration/lib.sh
+KILL_PID=kill_tree           # servers and clients, with their children
 T0=$(date +%s)
 
 UVI=19001        # uvicorn + FastAPI, TLS by uvicorn (watched)
@@ -43,22 +43,6 @@ A_DIRECT=127.0.0.7; A_UNW=127.0.0.8; A_SIZE=127.0.0.9; A_SPOOF=127.0.0.10
 PROMPT_SIZES=100,16383,16384,16385,20479,20480,20481,65536,300000,1048000
 ANSWER_SIZES=16383,16384,16385,20479,20480,20481,32768,65536,262144
 
-ok() { PASS=$((PASS + 1)); echo "ok - $*"; }
-bad() { FAIL=$((FAIL + 1)); echo "FAIL - $*"; }
-check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
-
-finish() {
-	echo "integration: $PASS passed, $FAIL failed"
-	[ "$FAIL" -eq 0 ]
-	exit $?
-}
-
-kill_tree() {   # kill_tree SIG PID: PID and its descendants (by parent id)
-	local c
-	for c in $(pgrep -P "$2" 2>/dev/null); do kill_tree "$1" "$c"; done
-	kill "-$1" "$2" 2>/dev/null
-}
-
 stop_servers() {
 	sh scripts/stacks/haproxy.sh stop "$W/haproxy" >/dev/null 2>&1
 	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
@@ -66,24 +50,10 @@ stop_servers() {
 	sh scripts/stacks/uvicorn.sh stop "$W/unwatched" >/dev/null 2>&1
 }
 
-cleanup() {
-	local p
-	for p in "${PIDS[@]}"; do kill_tree TERM "$p"; done
-	stop_servers
-	for p in "${PIDS[@]}"; do
-		for _ in $(seq 50); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-		kill_tree KILL "$p"
-	done
-	if [ -n "${KEEP:-}" ]; then echo "kept $W" >&2; else rm -rf "$W"; fi
-}
 trap cleanup EXIT
 trap 'bad "interrupted"; finish' INT TERM
 
-if [ "$(id -u)" != 0 ]; then
-	echo "integration tests need root (BPF)"
-	if [ -n "${CI:-}" ]; then bad "running as root"; fi
-	finish
-fi
+need_root
 for t in haproxy nginx curl node openssl bpftool; do
 	command -v $t >/dev/null || { bad "$t installed (scripts/deps.sh)"; finish; }
 done
@@ -95,14 +65,6 @@ our_prog_ids() {   # ids of loaded BPF programs named like distillguard's
 	bpftool prog show 2>/dev/null | sed -nE 's/^([0-9]+): .* name (ssl_|tls_enter_|plain_e|dg_sockops)[^ ]*.*/\1/p' | sort
 }
 BEFORE_IDS=$(our_prog_ids)
-
-wait_port() {
-	for _ in $(seq 100); do
-		(echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
 
 # --- servers ---------------------------------------------------------------
 $PY scripts/endpoint.py --tls-port 0 --plain-port $UP --quiet --token-delay-ms 0.5 \
