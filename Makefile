@@ -12,15 +12,24 @@ ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 
 WARN    := -Wall -Wextra -Wno-unused-parameter -Wshadow -Wstrict-prototypes
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) -Iinclude -Iuser -I$(OUT)
+# user/ is laid out by stage, so a reader follows a request through the tree:
+#   cmd      the subcommands, thin
+#   control  settings (and the daemon's loop, control socket, journal)
+#   capture  libbpf: loading, attaching, ring buffers, kernel counters
+#   parse    pure: captured bytes in, request records out
+#   score    pure: records in, features, scores and decisions out
+#   util     small shared helpers
+USER_DIRS := cmd control capture parse score util
+INCS    := -Iinclude $(addprefix -Iuser/,$(USER_DIRS)) -I$(OUT)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(INCS)
 LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lnghttp2 -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread
 SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 BPF_SRCS  := $(wildcard bpf/*.bpf.c)
 BPF_OBJS  := $(patsubst bpf/%.bpf.c,$(OUT)/bpf/%.bpf.o,$(BPF_SRCS))
 SKELS     := $(patsubst bpf/%.bpf.c,$(OUT)/%.skel.h,$(BPF_SRCS))
-USER_SRCS := $(wildcard user/*.c)
-LIB_SRCS  := $(filter-out user/main.c,$(USER_SRCS))
+USER_SRCS := $(foreach d,$(USER_DIRS),$(wildcard user/$(d)/*.c))
+LIB_SRCS  := $(filter-out user/cmd/main.c,$(USER_SRCS))
 OBJS      := $(patsubst user/%.c,$(OUT)/obj/%.o,$(USER_SRCS))
 LIB_OBJS  := $(patsubst user/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 ASAN_OBJS := $(patsubst user/%.c,$(OUT)/asan/%.o,$(LIB_SRCS))
@@ -28,12 +37,18 @@ UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
-HDRS      := $(wildcard include/*.h user/*.h) $(SKELS)
+HDRS      := $(wildcard include/*.h $(foreach d,$(USER_DIRS),user/$(d)/*.h)) $(SKELS)
+# The pure stages link no I/O library (libbpf, libmicrohttpd, ncurses, zlib):
+# build/purity links their objects alone with what they may use, and the
+# build fails when one of them calls anything else.
+PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c)
+PURE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(PURE_SRCS))
+PURE_LIBS := -lhttp_parser -lnghttp2 -lyajl -lsodium -lm
 
 .PHONY: all deps test unit fuzz integration demo bench evaluate clean
 # Objects built through pattern rules are kept, not deleted as intermediates.
 .SECONDARY:
-all: distillguard
+all: distillguard $(OUT)/purity
 
 deps:
 	@sh scripts/deps.sh
@@ -59,6 +74,9 @@ $(OUT)/obj/%.o: user/%.c $(HDRS)
 distillguard: $(OBJS)
 	$(CC) $(CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(OUT)/purity: tests/purity.c $(PURE_OBJS)
+	$(CC) $(CFLAGS) -o $@ $^ $(PURE_LIBS)
+
 # Unit tests: every user module but main.c, under ASan + UBSan.
 $(OUT)/asan/%.o: user/%.c $(HDRS)
 	@mkdir -p $(@D)
@@ -69,11 +87,11 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
-FUZZ_LIB := $(addprefix user/,decode.c reassemble.c ja4.c reqbody.c respbody.c fingerprint.c \
-	record.c keyhash.c netaddr.c config.c score.c h2.c exchange.c http1.c h2streams.c forwarded.c jsonfeed.c)
+FUZZ_LIB := user/capture/decode.c user/control/config.c user/score/score.c \
+	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)
-	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g -Iinclude -Iuser -I$(OUT) \
+	$(CLANG) -std=c11 -D_GNU_SOURCE -O1 -g $(INCS) \
 		-fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB) $(LDLIBS)
 
 # Benchmarks: optimised build, print numbers only.

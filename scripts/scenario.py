@@ -36,7 +36,7 @@ and hashed, never written:
   system_fp: blake2b-64 (keyed with --secret) of the normalised system prompt,
              or with none of the first 256 normalised bytes of the first user
              message's instruction-frame skeleton (frame_skeleton: its first
-             line and the labels of later lines, as user/fingerprint.h);
+             line and the labels of later lines, as user/parse/fingerprint.h);
   prompt_fp: blake2b-64 of the normalised text of all messages (system
              included) joined by newlines;
   prompt_simhash: 64-bit SimHash over the first 4096 normalised bytes: words
@@ -45,7 +45,7 @@ and hashed, never written:
              endian) and votes +1/-1 on 64 counters; bit i is set when counter
              i > 0; fewer than 4 words vote once; no words -> 0;
   key: blake2b(raw key, digest_size=6, key=--secret), 12 hex;
-  cot_prompt: the phrase list of user/reqbody.c on the normalised text.
+  cot_prompt: the phrase list of user/parse/reqbody.c on the normalised text.
 conn is a connection id shaped like a socket cookie, (client number << 24) + n:
 a client's requests share one while they follow each other within
 --keepalive seconds; concurrent requests use several.
@@ -120,7 +120,7 @@ def _cot(norm):
 
 
 def normalise(text):
-    """The normalisation of user/fingerprint.h, on str."""
+    """The normalisation of user/parse/fingerprint.h, on str."""
     t = _DIGITS.sub("0", text.translate(_UPPER))
     return _SPACES.sub(" ", t).strip(" ")
 
@@ -130,7 +130,7 @@ _ENUM = re.compile(r"[a-z0][.)](?= |$)")
 
 
 def frame_skeleton(text):
-    """The instruction-frame skeleton of user/fingerprint.h (dg_frame): per
+    """The instruction-frame skeleton of user/parse/fingerprint.h (dg_frame): per
     non-empty normalised line, a label ("passage:", at most 3 spaces) or an
     enumerator ("a.") is kept, the first line is kept whole, and a payload
     line right after the first line becomes "*" (after a label, enumerator
