@@ -41,7 +41,7 @@ HDRS      := $(wildcard include/*.h $(foreach d,$(USER_DIRS),user/$(d)/*.h)) $(S
 # The pure stages link no I/O library (libbpf, libmicrohttpd, ncurses, zlib):
 # build/purity links their objects alone with what they may use, and the
 # build fails when one of them calls anything else.
-PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c)
+PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c user/util/*.c)
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(PURE_SRCS))
 PURE_LIBS := -lhttp_parser -lnghttp2 -lyajl -lsodium -lm
 
@@ -87,7 +87,7 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
-FUZZ_LIB := user/capture/decode.c user/control/config.c user/score/score.c \
+FUZZ_LIB := user/capture/decode.c user/control/config.c user/score/score.c user/util/jsonw.c \
 	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)

@@ -313,16 +313,6 @@ static void test_frame_template(void **state)
 	assert_int_not_equal(a, d);
 }
 
-static void test_hex16(void **state)
-{
-	char out[17];
-
-	(void)state;
-	assert_string_equal(dg_hex16(0x0123456789abcdefULL, out), "0123456789abcdef");
-	assert_string_equal(dg_hex16(0, out), "0000000000000000");
-	assert_string_equal(dg_hex16(UINT64_MAX, out), "ffffffffffffffff");
-}
-
 static void test_wiping_alloc(void **state)
 {
 	yajl_alloc_funcs *af = &dg_yajl_wiping_alloc;
@@ -353,7 +343,6 @@ int main(void)
 		cmocka_unit_test(test_simhash_streaming_and_prefix),
 		cmocka_unit_test(test_frame_cases),
 		cmocka_unit_test(test_frame_template),
-		cmocka_unit_test(test_hex16),
 		cmocka_unit_test(test_wiping_alloc),
 	};
 

@@ -349,6 +349,23 @@ static void test_config_set(void **state)
 	assert_int_equal(dg_score_config_set(&c, "nonsense", 1), -1);
 }
 
+/* The action for a score: ratelimit from ratelimit_at, block from block_at. */
+static void test_action(void **state)
+{
+	struct dg_score_config c;
+
+	(void)state;
+	dg_score_config_default(&c);
+	assert_int_equal(dg_score_action(&c, 0), DG_ACT_NONE);
+	assert_int_equal(dg_score_action(&c, 64.9), DG_ACT_NONE);
+	assert_int_equal(dg_score_action(&c, 65), DG_ACT_RATELIMIT);
+	assert_int_equal(dg_score_action(&c, 84.9), DG_ACT_RATELIMIT);
+	assert_int_equal(dg_score_action(&c, 85), DG_ACT_BLOCK);
+	assert_int_equal(dg_score_action(&c, 100), DG_ACT_BLOCK);
+	c.block_at = 60;                  /* block_at wins where both apply */
+	assert_int_equal(dg_score_action(&c, 62), DG_ACT_BLOCK);
+}
+
 static void rec(struct dg_record *r, double ts, const char *key, const char *ip, int harvest)
 {
 	dg_record_init(r);
@@ -931,6 +948,7 @@ int main(void)
 		cmocka_unit_test(test_score_families),
 		cmocka_unit_test(test_monotonic),
 		cmocka_unit_test(test_config_set),
+		cmocka_unit_test(test_action),
 		cmocka_unit_test(test_new_model),
 		cmocka_unit_test(test_client_table),
 		cmocka_unit_test(test_client_bound),

@@ -1,10 +1,8 @@
 /* fingerprint.c — keyed, normalised, streaming text hashes. See fingerprint.h. */
 #include "fingerprint.h"
 
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <inttypes.h>
 #include <stddef.h>
 #include <sodium.h>
 
@@ -317,12 +315,6 @@ uint64_t dg_simhash_final(const struct dg_simhash *s)
 int dg_hamming64(uint64_t a, uint64_t b)
 {
 	return __builtin_popcountll(a ^ b);
-}
-
-const char *dg_hex16(uint64_t v, char out[17])
-{
-	snprintf(out, 17, "%016" PRIx64, v);
-	return out;
 }
 
 /* ------------------------------------------------- wiping yajl allocator */

@@ -152,9 +152,6 @@ int dg_frame_final(struct dg_frame *f, uint64_t *fp);
 /* One-shot keyed hash of raw bytes (no normalisation). */
 uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len);
 
-/* 16 lowercase hex chars + NUL; returns out. */
-const char *dg_hex16(uint64_t v, char out[17]);
-
 /* yajl allocator that wipes every block (sodium_memzero) before freeing it,
  * so JSON text that yajl buffered (prompt or answer strings) does not linger
  * in freed heap memory. Aborts on out-of-memory, like the rest of the

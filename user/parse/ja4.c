@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "hex.h"
+
 #define MAX_LIST 256
 
 struct cursor {
@@ -81,8 +83,7 @@ static void hash12(const uint16_t *a, size_t na, const uint16_t *b, size_t nb, c
 			off += (size_t)snprintf(buf + off, sizeof(buf) - off, "%s%04x", i ? "," : "", b[i]);
 	}
 	crypto_hash_sha256(h, (const unsigned char *)buf, off);
-	for (int i = 0; i < 6; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	dg_hex_bytes(h, 6, out);
 }
 
 static const char *version_str(unsigned v)

@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "hex.h"
+
 static int mkdirs(const char *path)
 {
 	char tmp[512];
@@ -77,8 +79,7 @@ void dg_key_hash(const uint8_t secret[DG_SECRET_LEN], const char *key, size_t le
 	unsigned char h[crypto_shorthash_BYTES];
 
 	crypto_shorthash(h, (const unsigned char *)key, len, secret);
-	for (int i = 0; i < 6; i++)
-		snprintf(out + 2 * i, 3, "%02x", h[i]);
+	dg_hex_bytes(h, 6, out);
 }
 
 int dg_key_from_header(const char *name, const char *value, size_t vlen,

@@ -2,13 +2,14 @@
  * one-line human form that `trace` prints. */
 #include "record.h"
 
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
 #include <time.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
+
+#include "jsonw.h"
 
 void dg_record_init(struct dg_record *r)
 {
@@ -31,65 +32,6 @@ void dg_record_init(struct dg_record *r)
 	r->duration_ms = -1;
 }
 
-static void gkey(yajl_gen g, const char *k)
-{
-	yajl_gen_string(g, (const unsigned char *)k, strlen(k));
-}
-
-static void gstr(yajl_gen g, const char *k, const char *v)
-{
-	gkey(g, k);
-	if (v && *v)
-		yajl_gen_string(g, (const unsigned char *)v, strlen(v));
-	else
-		yajl_gen_null(g);
-}
-
-static void gint(yajl_gen g, const char *k, int64_t v, int known)
-{
-	gkey(g, k);
-	if (known)
-		yajl_gen_integer(g, v);
-	else
-		yajl_gen_null(g);
-}
-
-static void gbool(yajl_gen g, const char *k, int v)
-{
-	gkey(g, k);
-	if (v < 0)
-		yajl_gen_null(g);
-	else
-		yajl_gen_bool(g, v);
-}
-
-static void gnum(yajl_gen g, const char *k, double v, int known, const char *fmt)
-{
-	char b[32];
-	int n;
-
-	gkey(g, k);
-	if (!known || !isfinite(v)) {
-		yajl_gen_null(g);
-		return;
-	}
-	n = snprintf(b, sizeof(b), fmt, v);
-	yajl_gen_number(g, b, (size_t)n);
-}
-
-static void ghex(yajl_gen g, const char *k, uint64_t v, int known)
-{
-	char b[17];
-
-	gkey(g, k);
-	if (!known) {
-		yajl_gen_null(g);
-		return;
-	}
-	snprintf(b, sizeof(b), "%016" PRIx64, v);
-	yajl_gen_string(g, (const unsigned char *)b, 16);
-}
-
 int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
@@ -100,45 +42,40 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	if (!g)
 		return -1;
 	yajl_gen_map_open(g);
-	gnum(g, "ts", r->ts, 1, "%.6f");
-	gkey(g, "conn");
-	{
-		char c[24];
-		int n = snprintf(c, sizeof(c), "%" PRIu64, r->conn);
-		yajl_gen_number(g, c, (size_t)n);
-	}
-	gstr(g, "client", r->client);
-	gstr(g, "ip", r->ip);
-	gstr(g, "key", r->key);
-	gstr(g, "ja4", r->ja4);
-	gstr(g, "method", r->method);
-	gstr(g, "path", r->path);
-	gint(g, "status", r->status, r->status >= 0);
-	gstr(g, "model", r->model);
-	gbool(g, "stream", r->stream);
-	gint(g, "messages", r->messages, r->messages >= 0);
-	gint(g, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
-	ghex(g, "system_fp", r->system_fp, r->has_system_fp);
-	ghex(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
-	ghex(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
-	gint(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
-	gint(g, "n", r->n, r->n >= 0);
-	gnum(g, "temperature", r->temperature, r->has_temperature, "%g");
-	gbool(g, "logprobs", r->logprobs);
-	gint(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
-	gbool(g, "logit_bias", r->logit_bias);
-	gbool(g, "reasoning_param", r->reasoning_param);
-	gbool(g, "cot_prompt", r->cot_prompt);
-	gint(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
-	gint(g, "output_bytes", r->output_bytes, r->output_bytes >= 0);
-	gnum(g, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, "%.3f");
-	gnum(g, "duration_ms", r->duration_ms, r->duration_ms >= 0, "%.3f");
-	gint(g, "req_bytes", r->req_bytes, r->req_bytes >= 0);
-	gbool(g, "req_truncated", r->req_truncated);
-	gbool(g, "resp_truncated", r->resp_truncated);
-	gbool(g, "tls", r->tls);
-	gint(g, "port", r->port, r->port > 0);
-	gstr(g, "proc", r->proc);
+	dg_jw_num_or_null(g, "ts", r->ts, 1, "%.6f");
+	dg_jw_u64(g, "conn", r->conn);
+	dg_jw_str_or_null(g, "client", r->client);
+	dg_jw_str_or_null(g, "ip", r->ip);
+	dg_jw_str_or_null(g, "key", r->key);
+	dg_jw_str_or_null(g, "ja4", r->ja4);
+	dg_jw_str_or_null(g, "method", r->method);
+	dg_jw_str_or_null(g, "path", r->path);
+	dg_jw_int_or_null(g, "status", r->status, r->status >= 0);
+	dg_jw_str_or_null(g, "model", r->model);
+	dg_jw_bool_or_null(g, "stream", r->stream);
+	dg_jw_int_or_null(g, "messages", r->messages, r->messages >= 0);
+	dg_jw_int_or_null(g, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
+	dg_jw_hex_or_null(g, "system_fp", r->system_fp, r->has_system_fp);
+	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
+	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
+	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
+	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
+	dg_jw_bool_or_null(g, "logprobs", r->logprobs);
+	dg_jw_int_or_null(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
+	dg_jw_bool_or_null(g, "logit_bias", r->logit_bias);
+	dg_jw_bool_or_null(g, "reasoning_param", r->reasoning_param);
+	dg_jw_bool_or_null(g, "cot_prompt", r->cot_prompt);
+	dg_jw_int_or_null(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
+	dg_jw_int_or_null(g, "output_bytes", r->output_bytes, r->output_bytes >= 0);
+	dg_jw_num_or_null(g, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, "%.3f");
+	dg_jw_num_or_null(g, "duration_ms", r->duration_ms, r->duration_ms >= 0, "%.3f");
+	dg_jw_int_or_null(g, "req_bytes", r->req_bytes, r->req_bytes >= 0);
+	dg_jw_bool_or_null(g, "req_truncated", r->req_truncated);
+	dg_jw_bool_or_null(g, "resp_truncated", r->resp_truncated);
+	dg_jw_bool_or_null(g, "tls", r->tls);
+	dg_jw_int_or_null(g, "port", r->port, r->port > 0);
+	dg_jw_str_or_null(g, "proc", r->proc);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len < size) {
 		memcpy(buf, out, len);

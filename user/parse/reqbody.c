@@ -8,6 +8,7 @@
  * keys), so a "model" inside "metadata" is ignored. */
 #include "reqbody.h"
 #include "jsonfeed.h"
+#include "jsonpath.h"
 #include "fingerprint.h"
 
 #include <errno.h>
@@ -26,7 +27,7 @@
 
 /* What an open object or array is. */
 enum {
-	RK_OTHER,
+	RK_OTHER,        /* 0: one we do not follow (jsonpath.h) */
 	RK_TOP,          /* the top-level object */
 	RK_MESSAGES,     /* top."messages" array */
 	RK_MESSAGE,      /* one element of it */
@@ -41,17 +42,14 @@ enum {
 
 /* Keys we look at. K_ELEM stands for "element of an array". */
 enum {
-	K_NONE, K_OTHER, K_ELEM,
-	K_MODEL, K_STREAM, K_MESSAGES, K_PROMPT, K_SYSTEM, K_ROLE, K_CONTENT,
+	K_NONE = DG_JK_NONE, K_OTHER = DG_JK_OTHER, K_ELEM = DG_JK_ELEM,
+	K_MODEL = DG_JK_FIRST, K_STREAM, K_MESSAGES, K_PROMPT, K_SYSTEM, K_ROLE, K_CONTENT,
 	K_TEXT, K_TYPE, K_MAX_TOKENS, K_N, K_TEMPERATURE, K_LOGPROBS,
 	K_TOP_LOGPROBS, K_LOGIT_BIAS, K_REASONING_EFFORT, K_REASONING,
 	K_THINKING, K_INCLUDE_REASONING, K_ENABLE_THINKING, K_KWARGS,
 };
 
-static const struct {
-	const char *name;
-	int key;
-} key_table[] = {
+static const struct dg_jkey key_table[] = {
 	{"model", K_MODEL},
 	{"stream", K_STREAM},
 	{"messages", K_MESSAGES},
@@ -76,6 +74,7 @@ static const struct {
 	{"enable_thinking", K_ENABLE_THINKING},
 	{"chat_template_kwargs", K_KWARGS},
 };
+#define N_KEYS (sizeof(key_table) / sizeof(key_table[0]))
 
 /* Phrases that ask for visible step-by-step reasoning, matched on the
  * normalised text (lowercase, single spaces). */
@@ -95,12 +94,6 @@ static const struct {
 /* The last bytes of the phrases above: only they can end a match. */
 static const unsigned char cot_end[256] = { ['p'] = 1, ['g'] = 1, ['h'] = 1, ['t'] = 1, ['k'] = 1 };
 
-struct frame {
-	uint8_t kind;
-	uint8_t is_map;
-	uint8_t key;      /* last key seen, for objects */
-};
-
 struct dg_reqbody {
 	uint8_t key[DG_FP_KEYLEN];
 	locale_t cloc;             /* "C" numeric locale for strtod_l */
@@ -111,8 +104,7 @@ struct dg_reqbody {
 	uint64_t limit;            /* ... at most this many */
 	int nonspace;              /* a non-whitespace byte was fed */
 	int top_done;              /* a complete top-level value was parsed */
-	int depth;
-	struct frame st[DG_JSON_MAX_DEPTH];
+	struct dg_jpath jp;        /* the open containers */
 	struct dg_req_fields f;    /* accumulated fields; fingerprints at finish */
 	int thinking_disabled;
 	int prompt_tokens;         /* "prompt" array holds token ids */
@@ -263,32 +255,17 @@ static void text_part(struct dg_reqbody *r, const char *role, const char *s, siz
 
 /* ------------------------------------------------------------ yajl glue */
 
-static int key_lookup(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++) {
-		const char *n = key_table[i].name;
-		if (strlen(n) == len && memcmp(n, s, len) == 0)
-			return key_table[i].key;
-	}
-	return K_OTHER;
-}
-
 /* Where the value about to be read sits: the kind of the enclosing
  * container and the key (or K_ELEM). Counts array elements that matter. */
 enum { V_SCALAR, V_STRING, V_NUMBER, V_CONTAINER };
 
 static void value_ctx(struct dg_reqbody *r, int vtype, int *kind, int *key)
 {
-	if (r->depth == 0) {
-		*kind = RK_OTHER;
-		*key = K_NONE;
+	if (!dg_jpath_where(&r->jp, kind, key)) {
 		if (vtype != V_CONTAINER)
 			r->top_done = 1;     /* a top-level scalar */
 		return;
 	}
-	const struct frame *fr = &r->st[r->depth - 1];
-	*kind = fr->kind;
-	*key = fr->is_map ? fr->key : K_ELEM;
 	if (*key != K_ELEM)
 		return;
 	if (*kind == RK_MESSAGES) {
@@ -305,23 +282,11 @@ static void value_ctx(struct dg_reqbody *r, int vtype, int *kind, int *key)
 	}
 }
 
-static int push(struct dg_reqbody *r, int kind, int is_map)
-{
-	if (r->depth >= DG_JSON_MAX_DEPTH)
-		return 0;     /* cancels the parse: parse_error */
-	r->st[r->depth].kind = (uint8_t)kind;
-	r->st[r->depth].is_map = (uint8_t)is_map;
-	r->st[r->depth].key = K_NONE;
-	r->depth++;
-	return 1;
-}
-
 static int pop(struct dg_reqbody *r)
 {
-	int kind = r->st[r->depth - 1].kind;
+	int kind = dg_jpath_pop(&r->jp);
 
-	r->depth--;
-	if (r->depth == 0)
+	if (r->jp.depth == 0)
 		r->top_done = 1;
 	return kind;
 }
@@ -434,9 +399,7 @@ static int cb_string(void *ctx, const unsigned char *us, size_t len)
 	switch (kind) {
 	case RK_TOP:
 		if (key == K_MODEL) {
-			size_t n = len < sizeof(r->f.model) - 1 ? len : sizeof(r->f.model) - 1;
-			memcpy(r->f.model, s, n);
-			r->f.model[n] = '\0';
+			dg_jcopy(r->f.model, sizeof(r->f.model), s, len);
 		} else if (key == K_PROMPT) {
 			r->f.messages = 1;
 			text_part(r, "prompt", s, len);
@@ -451,9 +414,7 @@ static int cb_string(void *ctx, const unsigned char *us, size_t len)
 		break;
 	case RK_MESSAGE:
 		if (key == K_ROLE) {
-			size_t n = len < ROLE_LEN - 1 ? len : ROLE_LEN - 1;
-			memcpy(r->role, s, n);
-			r->role[n] = '\0';
+			dg_jcopy(r->role, sizeof(r->role), s, len);
 		} else if (key == K_CONTENT) {
 			msg_text(r, s, len);
 		}
@@ -479,7 +440,7 @@ static int cb_start_map(void *ctx)
 	int kind, key, nk = RK_OTHER;
 
 	value_ctx(r, V_CONTAINER, &kind, &key);
-	if (r->depth == 0) {
+	if (r->jp.depth == 0) {
 		nk = RK_TOP;
 	} else if (kind == RK_TOP) {
 		switch (key) {
@@ -500,15 +461,15 @@ static int cb_start_map(void *ctx)
 	} else if (kind == RK_CONTENT || kind == RK_SYSTEM) {
 		nk = RK_PART;
 	}
-	return push(r, nk, 1);
+	return dg_jpath_push(&r->jp, nk, 1);
 }
 
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct dg_reqbody *r = ctx;
-	struct frame *fr = &r->st[r->depth - 1];
+	struct dg_jframe *fr = dg_jpath_top(&r->jp);
 
-	fr->key = (uint8_t)key_lookup(s, len);
+	fr->key = (uint8_t)dg_jkey_lookup(key_table, N_KEYS, s, len);
 	if (fr->kind == RK_LOGIT_BIAS)
 		r->f.logit_bias = 1;
 	return 1;
@@ -547,7 +508,7 @@ static int cb_start_array(void *ctx)
 	} else if ((kind == RK_MESSAGE || kind == RK_PART) && key == K_CONTENT) {
 		nk = RK_CONTENT;
 	}
-	return push(r, nk, 0);
+	return dg_jpath_push(&r->jp, nk, 0);
 }
 
 static int cb_end_array(void *ctx)
@@ -681,7 +642,7 @@ void dg_reqbody_finish(struct dg_reqbody *r, struct dg_req_fields *out)
 		stop(r);
 	}
 	if (r->yh) {
-		if (r->depth > 0)
+		if (r->jp.depth > 0)
 			r->f.truncated = 1;
 		else if (yajl_complete_parse(r->yh) != yajl_status_ok && r->nonspace) {
 			if (r->top_done)

@@ -32,7 +32,7 @@
 #include <stdint.h>
 
 #define DG_REQBODY_MAX (1u << 20)   /* default bytes parsed; beyond: truncated */
-#define DG_JSON_MAX_DEPTH 64        /* deeper nesting: parse_error */
+/* Nesting deeper than DG_JSON_MAX_DEPTH (jsonpath.h, 64) is a parse_error. */
 
 struct dg_req_fields {
 	char model[128];          /* "" when absent */

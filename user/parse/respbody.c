@@ -6,6 +6,7 @@
  * it parsed cleanly; for a JSON body it accumulates over the whole body. */
 #include "respbody.h"
 #include "jsonfeed.h"
+#include "jsonpath.h"
 #include "fingerprint.h"
 
 #include <errno.h>
@@ -14,28 +15,25 @@
 #include <sodium.h>
 #include <yajl/yajl_parse.h>
 
-#define MAX_DEPTH 64
 #define DATA_INIT 4096
 #define TYPE_LEN 64
 #define FIELD_LEN 8
 
 /* What an open object or array is. */
 enum {
-	PK_OTHER, PK_TOP, PK_USAGE, PK_CHOICES, PK_CHOICE, PK_DELTA,
+	PK_OTHER,        /* 0: one we do not follow (jsonpath.h) */
+	PK_TOP, PK_USAGE, PK_CHOICES, PK_CHOICE, PK_DELTA,
 	PK_MESSAGE, PK_RESPONSE,
 };
 
 enum {
-	K_NONE, K_OTHER, K_ELEM,
-	K_MODEL, K_USAGE, K_CHOICES, K_DELTA, K_TEXT, K_CONTENT,
+	K_NONE = DG_JK_NONE, K_OTHER = DG_JK_OTHER, K_ELEM = DG_JK_ELEM,
+	K_MODEL = DG_JK_FIRST, K_USAGE, K_CHOICES, K_DELTA, K_TEXT, K_CONTENT,
 	K_REASONING_CONTENT, K_REASONING, K_COMPLETION_TOKENS,
 	K_OUTPUT_TOKENS, K_TYPE, K_MESSAGE, K_RESPONSE,
 };
 
-static const struct {
-	const char *name;
-	int key;
-} key_table[] = {
+static const struct dg_jkey key_table[] = {
 	{"model", K_MODEL},
 	{"usage", K_USAGE},
 	{"choices", K_CHOICES},
@@ -50,6 +48,7 @@ static const struct {
 	{"message", K_MESSAGE},
 	{"response", K_RESPONSE},
 };
+#define N_KEYS (sizeof(key_table) / sizeof(key_table[0]))
 
 /* Event types that carry generated content. */
 static const char *const content_types[] = {
@@ -65,12 +64,6 @@ enum { JS_PARSE, JS_SCAN, JS_USAGE, JS_DONE };
 
 /* SSE field being read. */
 enum { F_OTHER, F_DATA, F_EVENT };
-
-struct frame {
-	uint8_t kind;
-	uint8_t is_map;
-	uint8_t key;
-};
 
 /* What one parse found. */
 struct evres {
@@ -93,8 +86,7 @@ struct dg_respbody {
 	yajl_handle yh;
 	struct dg_jsonfeed jf;     /* in front of yajl for the JSON body: strings whole */
 	int base_kind;             /* kind of the outermost object */
-	int depth;
-	struct frame st[MAX_DEPTH];
+	struct dg_jpath jp;        /* the open containers */
 	int top_done;
 	int closed;                /* the resync usage object ended */
 	struct evres ev;
@@ -126,47 +118,10 @@ struct dg_respbody {
 
 /* ------------------------------------------------------------ yajl glue */
 
-static int key_lookup(const unsigned char *s, size_t len)
-{
-	for (size_t i = 0; i < sizeof(key_table) / sizeof(key_table[0]); i++) {
-		const char *n = key_table[i].name;
-		if (strlen(n) == len && memcmp(n, s, len) == 0)
-			return key_table[i].key;
-	}
-	return K_OTHER;
-}
-
 static void value_ctx(struct dg_respbody *r, int container, int *kind, int *key)
 {
-	if (r->depth == 0) {
-		*kind = PK_OTHER;
-		*key = K_NONE;
-		if (!container)
-			r->top_done = 1;
-		return;
-	}
-	const struct frame *fr = &r->st[r->depth - 1];
-	*kind = fr->kind;
-	*key = fr->is_map ? fr->key : K_ELEM;
-}
-
-static int push(struct dg_respbody *r, int kind, int is_map)
-{
-	if (r->depth >= MAX_DEPTH)
-		return 0;
-	r->st[r->depth].kind = (uint8_t)kind;
-	r->st[r->depth].is_map = (uint8_t)is_map;
-	r->st[r->depth].key = K_NONE;
-	r->depth++;
-	return 1;
-}
-
-static void copy_str(char *dst, size_t cap, const unsigned char *s, size_t len)
-{
-	size_t n = len < cap - 1 ? len : cap - 1;
-
-	memcpy(dst, s, n);
-	dst[n] = '\0';
+	if (!dg_jpath_where(&r->jp, kind, key) && !container)
+		r->top_done = 1;
 }
 
 static int cb_scalar(void *ctx)
@@ -214,9 +169,9 @@ static int cb_string(void *ctx, const unsigned char *s, size_t len)
 	value_ctx(r, 0, &kind, &key);
 	if (key == K_MODEL && len > 0 && r->ev.model[0] == '\0' &&
 	    (kind == PK_TOP || kind == PK_MESSAGE || kind == PK_RESPONSE))
-		copy_str(r->ev.model, sizeof(r->ev.model), s, len);
+		dg_jcopy(r->ev.model, sizeof(r->ev.model), s, len);
 	else if (kind == PK_TOP && key == K_TYPE)
-		copy_str(r->ev.type, sizeof(r->ev.type), s, len);
+		dg_jcopy(r->ev.type, sizeof(r->ev.type), s, len);
 	else if (kind == PK_CHOICE && key == K_TEXT && len > 0)
 		r->ev.content = 1;
 	else if (kind == PK_DELTA && len > 0 &&
@@ -231,7 +186,7 @@ static int cb_start_map(void *ctx)
 	int kind, key, nk = PK_OTHER;
 
 	value_ctx(r, 1, &kind, &key);
-	if (r->depth == 0)
+	if (r->jp.depth == 0)
 		nk = r->base_kind;
 	else if (kind == PK_TOP && key == K_USAGE)
 		nk = PK_USAGE;
@@ -245,14 +200,14 @@ static int cb_start_map(void *ctx)
 		nk = PK_CHOICE;
 	else if (kind == PK_CHOICE && key == K_DELTA)
 		nk = PK_DELTA;
-	return push(r, nk, 1);
+	return dg_jpath_push(&r->jp, nk, 1);
 }
 
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct dg_respbody *r = ctx;
 
-	r->st[r->depth - 1].key = (uint8_t)key_lookup(s, len);
+	dg_jpath_top(&r->jp)->key = (uint8_t)dg_jkey_lookup(key_table, N_KEYS, s, len);
 	return 1;
 }
 
@@ -260,8 +215,8 @@ static int cb_end(void *ctx)
 {
 	struct dg_respbody *r = ctx;
 
-	r->depth--;
-	if (r->depth == 0) {
+	dg_jpath_pop(&r->jp);
+	if (r->jp.depth == 0) {
 		r->top_done = 1;
 		if (r->base_kind == PK_USAGE) {
 			r->closed = 1;
@@ -277,7 +232,8 @@ static int cb_start_array(void *ctx)
 	int kind, key;
 
 	value_ctx(r, 1, &kind, &key);
-	return push(r, kind == PK_TOP && key == K_CHOICES ? PK_CHOICES : PK_OTHER, 0);
+	return dg_jpath_push(&r->jp, kind == PK_TOP && key == K_CHOICES ? PK_CHOICES : PK_OTHER,
+			     0);
 }
 
 static const yajl_callbacks callbacks = {
@@ -291,7 +247,7 @@ static void parser_start(struct dg_respbody *r, int base_kind)
 		yajl_free(r->yh);
 	dg_jsonfeed_reset(&r->jf);
 	r->base_kind = base_kind;
-	r->depth = 0;
+	r->jp.depth = 0;
 	r->top_done = 0;
 	r->closed = 0;
 	r->yh = yajl_alloc(&callbacks, &dg_yajl_wiping_alloc, r);
@@ -738,7 +694,7 @@ void dg_respbody_finish(struct dg_respbody *r, struct dg_resp_fields *out)
 			parser_stop(r);
 		}
 		if (r->js == JS_PARSE && r->yh) {
-			if (r->depth > 0)
+			if (r->jp.depth > 0)
 				r->f.truncated = 1;
 			else if (yajl_complete_parse(r->yh) != yajl_status_ok && r->nonspace) {
 				if (r->top_done)

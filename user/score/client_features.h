@@ -89,7 +89,7 @@ struct dg_features {
 	double peers;                /* distinct addresses (key) or keys (address) */
 	uint64_t requests, out_tokens;
 	uint32_t out_tok_1h, in_tok_1h;  /* sums behind the ratios, for clusters */
-	/* Set only on a cluster's aggregate features (clients.c). */
+	/* Set only on a cluster's aggregate features (clusters.c). */
 	uint32_t crowd_keys;         /* members */
 	double crowd_addrs;          /* distinct addresses across them */
 	double crowd_subnets;        /* distinct /24 and /48 groups across them */

@@ -52,7 +52,7 @@ struct dg_cluster {
 	enum dg_link link;
 	struct dg_features f;          /* pooled */
 	struct dg_score s;
-	/* TLS groups, filled in by the caller (clients.c): the members that
+	/* TLS groups, filled in by the caller (members.c): the members that
 	 * have shown their requests' shape (two requests or more) and how
 	 * many of those have the group's. */
 	uint32_t shown, alike;

@@ -235,6 +235,12 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 	}
 }
 
+enum dg_action dg_score_action(const struct dg_score_config *c, double score)
+{
+	return score >= c->block_at ? DG_ACT_BLOCK :
+	       score >= c->ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
+}
+
 void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
 		     const struct dg_features *f, struct dg_score *s)
 {
@@ -256,8 +262,7 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 	s->score = 100 * sqrt(s->automation * s->harvest);
 	/* Round to 0.1 so tiny float noise never flips an action. */
 	s->score = round(s->score * 10) / 10;
-	s->action = s->score >= c->block_at ? DG_ACT_BLOCK :
-		    s->score >= c->ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
+	s->action = dg_score_action(c, s->score);
 
 	/* Reasons: the strongest weighted evidences, stable order on ties. */
 	for (int i = 1; i < DG_EV__MAX; i++) {

@@ -48,7 +48,7 @@ struct dg_score_config {
 	double addr_min_keys;          /* keys an address has carried before it ties them (4) */
 };
 
-/* Robust location and scale of the host's clients (population.c). */
+/* Robust location and scale of the host's clients (clients.c). */
 struct dg_population {
 	double tok_rate_median, tok_rate_mad;
 	double req_rate_median, req_rate_mad;
@@ -75,5 +75,7 @@ const char *dg_action_name(enum dg_action a);
 
 void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
 		     const struct dg_features *f, struct dg_score *out);
+/* The action a score calls for: block_at and up, ratelimit_at and up. */
+enum dg_action dg_score_action(const struct dg_score_config *c, double score);
 
 #endif
