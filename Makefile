@@ -87,7 +87,8 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
-FUZZ_LIB := user/capture/decode.c user/control/config.c user/score/score.c user/util/jsonw.c \
+FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c \
+	user/control/journal.c user/score/score.c user/util/jsonw.c \
 	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)
