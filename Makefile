@@ -88,7 +88,7 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c \
-	user/control/journal.c user/score/score.c user/util/jsonw.c \
+	user/control/journal.c $(wildcard user/score/*.c) user/util/jsonw.c \
 	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)

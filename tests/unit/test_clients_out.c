@@ -15,9 +15,10 @@
 static void views(struct dg_client_view v[2])
 {
 	memset(v, 0, 2 * sizeof(*v));
-	v[0].name = "key:0123456789ab";
+	strcpy(v[0].name, "key:0123456789ab");
 	v[0].s.score = 91.25;
 	v[0].s.action = DG_ACT_BLOCK;
+	v[0].action = DG_ACT_BLOCK;
 	v[0].s.automation = 0.8125;
 	v[0].s.harvest = 1;
 	v[0].s.evidence[DG_EV_TEMPLATE] = 0.5;
@@ -30,13 +31,13 @@ static void views(struct dg_client_view v[2])
 	v[0].ips = 2.4;
 	v[0].keys = 1;
 	v[0].shared_addrs = 1;
-	v[0].cluster = "c-00abcdef";
+	strcpy(v[0].cluster, "c-00abcdef");
 	v[0].first_ts = 1700000000.1234;
 	v[0].last_ts = 1700003600;
 	v[0].first_flag_ts = 1700000120.5;
 	v[0].first_flag_requests = 17;
 
-	v[1].name = "ip:198.51.100.7";
+	strcpy(v[1].name, "ip:198.51.100.7");
 	v[1].s.score = 3;
 	v[1].ips = 1;
 	v[1].keys = 5.6;

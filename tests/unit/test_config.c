@@ -65,8 +65,8 @@ static void test_file(void **state)
 	assert_non_null(strstr(err, "unknown setting 'prot'"));
 	assert_int_equal(dg_config_load(&c, "/nonexistent/dg.conf", err, sizeof(err)), -1);
 	assert_int_equal(dg_config_load(&c, score, err, sizeof(err)), 0);
-	assert_true(c.score.block_at == 92);
-	assert_true(c.score.weight[DG_EV_TEMPLATE] == 0.25);
+	assert_true(c.engine.score.block_at == 92);
+	assert_true(c.engine.score.weight[DG_EV_TEMPLATE] == 0.25);
 	assert_int_equal(dg_config_load(&c, badscore, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, ":1: score.weight.template"));
 	unlink(score); unlink(badscore);
@@ -74,6 +74,75 @@ static void test_file(void **state)
 	dg_config_free(&c);
 	unlink(ok); unlink(bad); unlink(unknown);
 	free(ok); free(bad); free(unknown);
+}
+
+/* The example config lists every setting: commented, it changes nothing;
+ * with every setting line uncommented, it loads, at the defaults. */
+static void test_example_file(void **state)
+{
+	FILE *in = fopen("config/distillguard.conf", "r");
+	char line[512], err[256], *path, *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct dg_config c, d;
+	int settings = 0;
+
+	assert_non_null(in);
+	while (fgets(line, sizeof(line), in)) {
+		if (line[0] == '#' && line[1] >= 'a' && line[1] <= 'z') {
+			fputs(line + 1, out);
+			settings++;
+		}
+	}
+	fclose(in);
+	fclose(out);
+	assert_true(settings > 40);
+	dg_config_init(&c);
+	assert_int_equal(dg_config_load(&c, "config/distillguard.conf", err, sizeof(err)), 0);
+	assert_int_equal(c.n_ports, 4);
+	dg_config_free(&c);
+	path = write_tmp(text);
+	dg_config_init(&c);
+	dg_config_init(&d);
+	if (dg_config_load(&c, path, err, sizeof(err)))
+		fail_msg("%s", err);
+	assert_true(c.engine.score.block_at == d.engine.score.block_at);
+	assert_memory_equal(&c.engine.score, &d.engine.score, sizeof(c.engine.score));
+	assert_true(c.engine.policy.ttl == d.engine.policy.ttl);
+	assert_int_equal(c.engine.policy.n_allow, 3);
+	assert_int_equal(c.enforce, 0);
+	assert_string_equal(c.journal_dir, d.journal_dir);
+	dg_config_free(&c);
+	dg_config_free(&d);
+	unlink(path);
+	free(path);
+	free(text);
+}
+
+/* The daemon's settings: each checked, a bad value named. */
+static void test_daemon_settings(void **state)
+{
+	struct dg_config c;
+	char err[256];
+
+	dg_config_init(&c);
+	assert_int_equal(dg_config_set(&c, "enforce", "yes", err, sizeof(err)), 0);
+	assert_int_equal(c.enforce, 1);
+	assert_int_equal(dg_config_set(&c, "enforce", "maybe", err, sizeof(err)), -1);
+	assert_int_equal(dg_config_set(&c, "journal_max_size", "2g", err, sizeof(err)), 0);
+	assert_true(c.journal_total_bytes == 2ull << 30);
+	assert_int_equal(dg_config_set(&c, "journal_file_size", "1", err, sizeof(err)), -1);
+	assert_int_equal(dg_config_set(&c, "tick", "0", err, sizeof(err)), -1);
+	assert_int_equal(dg_config_set(&c, "tick", "2.5", err, sizeof(err)), 0);
+	assert_true(c.engine.tick == 2.5);
+	assert_int_equal(dg_config_set(&c, "allow", "10.0.0.0/8", err, sizeof(err)), 0);
+	assert_string_equal(c.engine.policy.allow[0], "cidr:10.0.0.0/8");
+	assert_int_equal(dg_config_set(&c, "allow", "nobody", err, sizeof(err)), -1);
+	assert_int_equal(dg_config_set(&c, "policy.ttl", "-1", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "policy.ttl"));
+	assert_int_equal(dg_config_set(&c, "max_body", "2m", err, sizeof(err)), 0);
+	assert_int_equal(c.max_body, 2u << 20);
+	dg_config_free(&c);
 }
 
 static void test_prefixes(void **state)
@@ -187,6 +256,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults_and_ports),
 		cmocka_unit_test(test_file),
+		cmocka_unit_test(test_example_file),
+		cmocka_unit_test(test_daemon_settings),
 		cmocka_unit_test(test_prefixes),
 		cmocka_unit_test(test_key_hash),
 		cmocka_unit_test(test_secret_file),

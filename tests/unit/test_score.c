@@ -599,7 +599,7 @@ static void test_hydra_cluster(void **state)
 
 		if (!strcmp(v[i].name, "key:c00000000001")) {
 			/* In the cluster, but it does not harvest like it. */
-			assert_non_null(v[i].cluster);
+			assert_true(v[i].cluster[0]);
 			assert_int_equal(v[i].s.action, DG_ACT_NONE);
 			continue;
 		}
@@ -621,7 +621,7 @@ static void test_hydra_cluster(void **state)
 		}
 		if (is_hydra) {
 			assert_true(v[i].shared_addrs >= 1);
-			assert_non_null(v[i].cluster);
+			assert_true(v[i].cluster[0]);
 			assert_true(v[i].f.req_1h < 100);    /* each key alone is small */
 		}
 	}
@@ -711,18 +711,18 @@ static size_t group_verdicts(const struct dg_client_view *v, size_t n, const cha
 			int said = 0;
 
 			found++;
-			assert_non_null(v[i].cluster);
+			assert_true(v[i].cluster[0]);
 			assert_int_not_equal(v[i].s.action, DG_ACT_NONE);
 			for (int k = 0; k < v[i].s.n_reasons; k++)
 				said |= strstr(v[i].s.reasons[k], reason) != NULL;
 			assert_true(said);
 		} else if (v[i].name[4] && strchr(bystanders, v[i].name[4])) {
 			found += 100;
-			assert_non_null(v[i].cluster);
+			assert_true(v[i].cluster[0]);
 			assert_int_equal(v[i].s.action, DG_ACT_NONE);
 			assert_true(v[i].first_flag_ts == 0);
 		} else {
-			assert_null(v[i].cluster);
+			assert_false(v[i].cluster[0]);
 			assert_int_equal(v[i].s.action, DG_ACT_NONE);
 		}
 	}
@@ -888,7 +888,7 @@ static void test_tls_cluster(void **state)
 	assert_int_equal(dg_score_config_set(&c, "tls_max_share", 0), 0);
 	n = run_group_host(&c, &v, &t, 1, TIE_TLS);
 	for (size_t i = 0; i < n; i++) {
-		assert_null(v[i].cluster);
+		assert_false(v[i].cluster[0]);
 		assert_int_equal(v[i].s.action, DG_ACT_NONE);
 	}
 	dg_clients_free(t);
@@ -931,7 +931,7 @@ static void test_addr_cluster(void **state)
 	assert_int_equal(dg_score_config_set(&c, "addr_min_keys", 16), 0);
 	n = run_group_host(&c, &v, &t, 1, TIE_ADDR);
 	for (size_t i = 0; i < n; i++) {
-		assert_null(v[i].cluster);
+		assert_false(v[i].cluster[0]);
 		assert_int_equal(v[i].s.action, DG_ACT_NONE);
 	}
 	dg_clients_free(t);

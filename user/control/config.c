@@ -1,5 +1,7 @@
 /* config.c — settings from the command line and the config file. */
 #include "config.h"
+#include "ctlproto.h"
+#include "journal.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -16,7 +18,11 @@ void dg_config_init(struct dg_config *c)
 	c->max_conns = 16384;
 	c->idle_timeout = 300;
 	c->max_body = DG_CAP_IN_DEFAULT;
-	dg_score_config_default(&c->score);
+	dg_engine_config_default(&c->engine);
+	snprintf(c->journal_dir, sizeof(c->journal_dir), "%s", DG_JOURNAL_DIR);
+	c->journal_file_bytes = 64ull << 20;
+	c->journal_total_bytes = 1ull << 30;
+	snprintf(c->control_socket, sizeof(c->control_socket), "%s", DG_CTL_SOCKET);
 	for (size_t i = 0; i < sizeof(default_ports) / sizeof(default_ports[0]); i++)
 		c->ports[c->n_ports++] = default_ports[i];
 }
@@ -45,7 +51,7 @@ static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
-/* A byte count with an optional k or m suffix (KiB, MiB). */
+/* A byte count with an optional k, m or g suffix (KiB, MiB, GiB). */
 static int parse_size(const char *s, unsigned long *out)
 {
 	char buf[32];
@@ -59,6 +65,8 @@ static int parse_size(const char *s, unsigned long *out)
 		mult = 1024;
 	else if (buf[n - 1] == 'm' || buf[n - 1] == 'M')
 		mult = 1024 * 1024;
+	else if (buf[n - 1] == 'g' || buf[n - 1] == 'G')
+		mult = 1024ul * 1024 * 1024;
 	if (mult > 1)
 		buf[n - 1] = 0;
 	if (parse_ulong(buf, 1UL << 40, &v))
@@ -80,6 +88,80 @@ static int add_path(char **list, int *n, const char *v, const char *what,
 		return -1;
 	}
 	(*n)++;
+	return 0;
+}
+
+static int set_path(char *dst, size_t size, const char *key, const char *v, char *err,
+		    size_t errlen)
+{
+	if (!*v || strlen(v) >= size) {
+		snprintf(err, errlen, "%s: bad path", key);
+		return -1;
+	}
+	snprintf(dst, size, "%s", v);
+	return 0;
+}
+
+/* A number of unit from lo to hi, fractions allowed. */
+static int set_number(double *dst, const char *key, const char *v, double lo, double hi,
+		      const char *unit, char *err, size_t errlen)
+{
+	char *end;
+	double d = strtod(v, &end);
+
+	if (end == v || *end || !(d >= lo && d <= hi)) {
+		snprintf(err, errlen, "%s: '%s' is not %s from %g to %g", key, v, unit, lo, hi);
+		return -1;
+	}
+	*dst = d;
+	return 0;
+}
+
+/* The daemon's settings, and scoring's that are not score.NAME. */
+static int set_daemon(struct dg_config *c, const char *key, const char *v, char *err,
+		      size_t errlen)
+{
+	struct dg_policy_config *pc = &c->engine.policy;
+	unsigned long u;
+
+	if (!strcmp(key, "enforce")) {
+		if (strcmp(v, "yes") && strcmp(v, "no")) {
+			snprintf(err, errlen, "enforce: yes or no, not '%s'", v);
+			return -1;
+		}
+		c->enforce = !strcmp(v, "yes");
+	} else if (!strcmp(key, "journal")) {
+		return set_path(c->journal_dir, sizeof(c->journal_dir), key, v, err, errlen);
+	} else if (!strcmp(key, "control_socket")) {
+		return set_path(c->control_socket, sizeof(c->control_socket), key, v, err, errlen);
+	} else if (!strcmp(key, "journal_file_size") || !strcmp(key, "journal_max_size")) {
+		if (parse_size(v, &u) || u < 4096) {
+			snprintf(err, errlen, "%s: '%s' is not a size of 4k or more (k, m, g)", key, v);
+			return -1;
+		}
+		*(!strcmp(key, "journal_file_size") ? &c->journal_file_bytes :
+						     &c->journal_total_bytes) = u;
+	} else if (!strcmp(key, "tick")) {
+		return set_number(&c->engine.tick, key, v, 0.1, 600, "seconds", err, errlen);
+	} else if (!strcmp(key, "max_clients")) {
+		if (parse_ulong(v, 1UL << 24, &u) || u < 16) {
+			snprintf(err, errlen, "max_clients: '%s' is not a number from 16 to %lu", v,
+				 1UL << 24);
+			return -1;
+		}
+		c->engine.max_clients = u;
+	} else if (!strcmp(key, "allow")) {
+		return dg_policy_allow_add(pc, v, err, errlen);
+	} else if (!strcmp(key, "policy.hysteresis")) {
+		return set_number(&pc->hysteresis, key, v, 0, 100, "score points", err, errlen);
+	} else if (!strcmp(key, "policy.ttl")) {
+		return set_number(&pc->ttl, key, v, 1, 30 * 86400, "seconds", err, errlen);
+	} else if (!strcmp(key, "policy.manual_ttl")) {
+		return set_number(&pc->manual_ttl, key, v, 1, 365 * 86400.0, "seconds", err, errlen);
+	} else {
+		snprintf(err, errlen, "unknown setting '%s'", key);
+		return -1;
+	}
 	return 0;
 }
 
@@ -144,14 +226,13 @@ int dg_config_set(struct dg_config *c, const char *key, const char *v,
 		char *end;
 		double d = strtod(v, &end);
 
-		if (end == v || *end || dg_score_config_set(&c->score, key + 6, d)) {
+		if (end == v || *end || dg_score_config_set(&c->engine.score, key + 6, d)) {
 			snprintf(err, errlen, "%s: unknown scoring setting or value '%s' out of range",
 				 key, v);
 			return -1;
 		}
 	} else {
-		snprintf(err, errlen, "unknown setting '%s'", key);
-		return -1;
+		return set_daemon(c, key, v, err, errlen);
 	}
 	return 0;
 }

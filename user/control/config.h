@@ -1,6 +1,7 @@
-/* config.h — options shared by `run` and `trace`: command line and config
- * file ("key value" lines, '#' comments). A bad line is an error that names
- * the file and line; nothing is half-applied. */
+/* config.h — the settings of `run`, `trace` and `replay`: command line and
+ * config file ("key value" lines, '#' comments; config/distillguard.conf
+ * lists every one). A bad line is an error that names the file and line;
+ * a file is loaded into a fresh config, so nothing is half-applied. */
 #ifndef DG_CONFIG_H
 #define DG_CONFIG_H
 
@@ -8,8 +9,11 @@
 #include <stdint.h>
 #include "dg_event.h"
 #include "netaddr.h"
+#include "engine.h"
 #include "reassemble.h"
 #include "score.h"
+
+#define DG_CONFIG_FILE "/etc/distillguard/distillguard.conf"
 
 #define DG_MAX_PATHS 16
 
@@ -27,7 +31,14 @@ struct dg_config {
 	size_t max_conns;
 	double idle_timeout;
 	uint32_t max_body;             /* request body bytes captured and parsed */
-	struct dg_score_config score;  /* `score.NAME value` lines (score.h) */
+	/* Scoring and decisions: `score.NAME`, `policy.NAME`, `allow`, `tick`,
+	 * `max_clients` lines (engine.h). */
+	struct dg_engine_config engine;
+	/* The daemon. */
+	int enforce;                   /* apply decisions (`enforce yes`) */
+	char journal_dir[256];
+	uint64_t journal_file_bytes, journal_total_bytes;
+	char control_socket[256];
 };
 
 void dg_config_init(struct dg_config *c);

@@ -531,19 +531,25 @@ static int views_alloc(struct dg_clients *t)
 static void fill_view(struct dg_clients *t, struct client *c, double now,
 		      struct dg_client_view *v)
 {
+	const char *cl;
+
 	memset(v, 0, sizeof(*v));
-	v->name = c->n.name;
+	snprintf(v->name, sizeof(v->name), "%s", c->n.name);
 	dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 	dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
 	dg_members_effective(t, c, &v->f, &v->s);
-	v->cluster = dg_members_cluster_id(t, c);
+	if ((cl = dg_members_cluster_id(t, c)))
+		snprintf(v->cluster, sizeof(v->cluster), "%s", cl);
 	if (c->is_key) {
 		v->ips = v->f.peers;
 		v->keys = 1;
+		for (int k = 0; k < RECENT_IPS && k < DG_VIEW_ADDRS && c->recent_ip[k][0]; k++)
+			memcpy(v->addrs[v->n_addrs++], c->recent_ip[k], DG_IP_LEN);
 	} else {
 		struct addr *a = addr_of(t, c);
 		v->ips = 1;
 		v->keys = a ? dg_hll_count(&a->keys) : 0;
+		snprintf(v->addrs[v->n_addrs++], DG_IP_LEN, "%s", c->n.name + 3);
 	}
 	note_flag(c, v->s.action, now);
 	v->first_flag_ts = c->first_flag_ts;
@@ -553,6 +559,23 @@ static void fill_view(struct dg_clients *t, struct client *c, double now,
 }
 
 size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_client_view **out)
+{
+	size_t n = dg_clients_snapshot_unsorted(t, now, out);
+
+	dg_clients_sort_views(t);
+	return n;
+}
+
+void dg_clients_sort_views(struct dg_clients *t)
+{
+	if (!t->sorted) {
+		qsort(t->views, t->n_snap, sizeof(*t->views), cmp_view);
+		t->sorted = 1;
+	}
+}
+
+size_t dg_clients_snapshot_unsorted(struct dg_clients *t, double now,
+				    const struct dg_client_view **out)
 {
 	size_t n = 0;
 
@@ -569,7 +592,21 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 		n++;
 	}
 	mark_shared_addresses(t, n);
-	qsort(t->views, n, sizeof(*t->views), cmp_view);
+	for (size_t i = 0; i < n; i++)
+		t->views[i].action = t->views[i].s.action;
+	t->n_snap = n;
+	t->sorted = 0;
 	*out = t->views;
 	return n;
+}
+
+void dg_clients_set_config(struct dg_clients *t, const struct dg_score_config *sc)
+{
+	t->sc = *sc;
+}
+
+void dg_clients_set_action(struct dg_clients *t, size_t i, enum dg_action a)
+{
+	if (i < t->n_snap)
+		t->views[i].action = a;
 }

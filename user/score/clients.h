@@ -14,15 +14,24 @@
 
 struct dg_clients;
 
+#define DG_CLUSTER_ID_LEN 16
+#define DG_VIEW_ADDRS 4
+
+/* A client as of one snapshot: a copy, valid however the table changes. */
 struct dg_client_view {
-	const char *name;
+	char name[DG_CLIENT_LEN];
 	struct dg_features f;
 	struct dg_score s;
+	enum dg_action action;        /* the decision in force: the score's action,
+	                                 unless the caller puts a policy's here */
 	double ips, keys;             /* distinct addresses / keys */
 	double first_flag_ts;         /* first time action was not none, 0 never */
 	uint64_t first_flag_requests; /* requests seen by then */
 	double first_ts, last_ts;
-	const char *cluster;          /* cluster id, NULL when in none */
+	char cluster[DG_CLUSTER_ID_LEN]; /* cluster id, "" when in none */
+	/* A key: its last addresses (an address: itself). */
+	char addrs[DG_VIEW_ADDRS][DG_IP_LEN];
+	int n_addrs;
 	/* A key: how many of its addresses also carry keys that look legitimate
 	 * (act on the key, not the address). An address: the keys behind it. */
 	uint32_t shared_addrs;
@@ -36,13 +45,25 @@ struct dg_clients_stats {
 
 struct dg_clients *dg_clients_new(const struct dg_score_config *sc, size_t max_clients);
 void dg_clients_free(struct dg_clients *t);
+/* New scoring settings (a reloaded config); the table stays. */
+void dg_clients_set_config(struct dg_clients *t, const struct dg_score_config *sc);
 void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r);
 
 /* Score every client as of `now` (the newest record's time when 0); views
  * sorted by score, then requests, then name. The array is owned by t and
- * valid until the next call. */
+ * valid until the next call (ingesting does not touch it). */
 size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_client_view **out);
+/* The same, in no particular order (a scoring pass: sorting costs), and
+ * sorting them later (in place, by score, as above) when someone reads. */
+size_t dg_clients_snapshot_unsorted(struct dg_clients *t, double now,
+				    const struct dg_client_view **out);
+void dg_clients_sort_views(struct dg_clients *t);
+/* Put the decision in force into view i of the last snapshot. */
+void dg_clients_set_action(struct dg_clients *t, size_t i, enum dg_action a);
 
+/* One view as the clients --json array's object, into an open generator. */
+#include <yajl/yajl_gen.h>
+void dg_clients_gen_view(yajl_gen g, const struct dg_client_view *v);
 /* The clients --json array (DESIGN.md), n views. */
 void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out);
 /* A plain table for people. */

@@ -110,6 +110,8 @@ struct dg_clients {
 	struct dg_client_view *views;
 	const struct client **view_client;  /* views[i] is of view_client[i] (before sorting) */
 	size_t nviews;
+	size_t n_snap;                 /* views in the last snapshot */
+	int sorted;                    /* ... sorted by score since it was taken */
 	double *scratch;
 	/* Refreshed every POP_EVERY of record time: active clients' features,
 	 * the population and the clusters. */

@@ -52,20 +52,20 @@ static void write_evidence(yajl_gen g, const struct dg_score *s)
 	yajl_gen_map_close(g);
 }
 
-static void write_view(yajl_gen g, const struct dg_client_view *c)
+void dg_clients_gen_view(yajl_gen g, const struct dg_client_view *c)
 {
 	yajl_gen_map_open(g);
 	dg_jw_str(g, "client", c->name);
 	dg_jw_num(g, "score", c->s.score, "%.1f");
 	write_reasons(g, &c->s);
-	dg_jw_str(g, "action", dg_action_name(c->s.action));
+	dg_jw_str(g, "action", dg_action_name(c->action));
 	dg_jw_int(g, "requests", (long long)c->f.requests);
 	dg_jw_int(g, "output_tokens", (long long)c->f.out_tokens);
 	dg_jw_int(g, "ips", llround(c->ips));
 	dg_jw_int(g, "keys", llround(c->keys));
 	write_sharing(g, c);
 	dg_jw_key(g, "cluster");
-	if (c->cluster)
+	if (c->cluster[0])
 		dg_jw_string(g, c->cluster);
 	else
 		yajl_gen_null(g);
@@ -89,7 +89,7 @@ void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
 	yajl_gen_config(g, yajl_gen_beautify, 0);
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < n; i++)
-		write_view(g, &v[i]);
+		dg_clients_gen_view(g, &v[i]);
 	yajl_gen_array_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
 		fwrite(buf, 1, len, out);
@@ -106,7 +106,7 @@ void dg_clients_write_table(const struct dg_client_view *v, size_t n, FILE *out)
 		const struct dg_client_view *c = &v[i];
 
 		fprintf(out, "%5.1f  %-9s  %-40s %8" PRIu64 " %10" PRIu64 " %5lld %5lld  ", c->s.score,
-			dg_action_name(c->s.action), c->name, c->f.requests, c->f.out_tokens,
+			dg_action_name(c->action), c->name, c->f.requests, c->f.out_tokens,
 			llround(c->ips), llround(c->keys));
 		for (int r = 0; r < c->s.n_reasons; r++)
 			fprintf(out, "%s%s", r ? "; " : "", c->s.reasons[r]);

@@ -20,13 +20,25 @@ void dg_hll_add(struct dg_hll *h, uint64_t x)
 		h->reg[idx] = rank;
 }
 
+/* 2^-r for every register value (at most 65): no ldexp per register. */
+static double inv_pow2[256];
+
+static void init_table(void)
+{
+	if (inv_pow2[0] == 1.0)
+		return;
+	for (int r = 255; r >= 0; r--)
+		inv_pow2[r] = ldexp(1.0, -r);
+}
+
 double dg_hll_count(const struct dg_hll *h)
 {
 	double sum = 0, m = DG_HLL_M, est;
 	int zeros = 0;
 
+	init_table();
 	for (int i = 0; i < DG_HLL_M; i++) {
-		sum += ldexp(1.0, -h->reg[i]);
+		sum += inv_pow2[h->reg[i]];
 		zeros += !h->reg[i];
 	}
 	est = (0.7213 / (1 + 1.079 / m)) * m * m / sum;

@@ -1,8 +1,10 @@
 /* score.c — evidence from features, the combination, reasons, action. */
 #include "score.h"
+
 #include "lockstep.h"
 
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -75,6 +77,21 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->addr_min_keys = 4;
 }
 
+/* The settings other than the weights, by name, with their ranges. */
+#define NUM(name, lo, hi) { #name, offsetof(struct dg_score_config, name), lo, hi }
+static const struct {
+	const char *name;
+	size_t off;
+	double lo, hi;
+} settings[] = {
+	NUM(ratelimit_at, 0, 100), NUM(block_at, 0, 100), NUM(min_requests, 1, 1e6),
+	NUM(at_cap_tokens, 1, 1e7), NUM(template_half_life, 1, 86400),
+	NUM(new_model_window, 60, 30 * 86400), NUM(new_model_warmup, 0, 30 * 86400),
+	NUM(tls_min_keys, 2, 1e9), NUM(tls_max_share, 0, 1), NUM(lockstep_min_keys, 2, 1e9),
+	NUM(group_alike_share, 0, 2), NUM(addr_min_keys, 2, 1e9),
+};
+#undef NUM
+
 int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
 {
 	if (!strncmp(key, "weight.", 7)) {
@@ -88,22 +105,28 @@ int dg_score_config_set(struct dg_score_config *c, const char *key, double v)
 		}
 		return -1;
 	}
-#define NUM(name, lo, hi) \
-	if (!strcmp(key, #name)) { if (v < (lo) || v > (hi)) return -1; c->name = v; return 0; }
-	NUM(ratelimit_at, 0, 100)
-	NUM(block_at, 0, 100)
-	NUM(min_requests, 1, 1e6)
-	NUM(at_cap_tokens, 1, 1e7)
-	NUM(template_half_life, 1, 86400)
-	NUM(new_model_window, 60, 30 * 86400)
-	NUM(new_model_warmup, 0, 30 * 86400)
-	NUM(tls_min_keys, 2, 1e9)
-	NUM(tls_max_share, 0, 1)
-	NUM(lockstep_min_keys, 2, 1e9)
-	NUM(group_alike_share, 0, 2)
-	NUM(addr_min_keys, 2, 1e9)
-#undef NUM
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++) {
+		if (strcmp(key, settings[i].name))
+			continue;
+		if (!(v >= settings[i].lo && v <= settings[i].hi))
+			return -1;
+		*(double *)((char *)c + settings[i].off) = v;
+		return 0;
+	}
 	return -1;
+}
+
+void dg_score_config_each(const struct dg_score_config *c,
+			  void (*fn)(const char *name, double value, void *arg), void *arg)
+{
+	char name[64];
+
+	for (int i = 0; i < DG_EV__MAX; i++) {
+		snprintf(name, sizeof(name), "weight.%s", ev_names[i]);
+		fn(name, c->weight[i], arg);
+	}
+	for (size_t i = 0; i < sizeof(settings) / sizeof(settings[0]); i++)
+		fn(settings[i].name, *(const double *)((const char *)c + settings[i].off), arg);
 }
 
 static double clamp01(double x)

@@ -70,6 +70,9 @@ struct dg_score {
 void dg_score_config_default(struct dg_score_config *c);
 /* Set one setting by name ("weight.template", "block_at", ...). 0 or -1. */
 int dg_score_config_set(struct dg_score_config *c, const char *key, double value);
+/* Every setting with its name and value (the names dg_score_config_set takes). */
+void dg_score_config_each(const struct dg_score_config *c,
+			  void (*fn)(const char *name, double value, void *arg), void *arg);
 const char *dg_evidence_name(int ev);
 const char *dg_action_name(enum dg_action a);
 

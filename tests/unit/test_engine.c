@@ -1,0 +1,260 @@
+/* test_engine.c — the engine the daemon and replay share: passes on
+ * record-time ticks, passes the caller asks for, and the same decisions
+ * from the same records whether fed live or read back from the journal
+ * lines the daemon writes (records, decisions, ticks, settings). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "decision_json.h"
+#include "engine.h"
+#include "record.h"
+#include "settings_json.h"
+
+struct log {
+	char lines[512][DG_DECISION_JSON_MAX];
+	int n;
+};
+
+static void on_decision(const struct dg_decision *d, void *arg)
+{
+	struct log *l = arg;
+
+	if (l->n < 512)
+		dg_decision_to_json(d, l->lines[l->n], DG_DECISION_JSON_MAX);
+	l->n++;
+}
+
+/* A harvesting key (the same template, reasoning asked, answers far longer
+ * than prompts, at the token cap, every two seconds) and a few people. */
+static void record(struct dg_record *r, int i)
+{
+	int campaign = i % 4 != 3;
+
+	dg_record_init(r);
+	r->ts = 1700000000.0 + i * (campaign ? 1.5 : 2.0);
+	snprintf(r->key, sizeof(r->key), campaign ? "aaaaaaaaaaaa" : "bbbbbbbbbb%02d", i % 40);
+	snprintf(r->client, sizeof(r->client), "key:%s", r->key);
+	snprintf(r->ip, sizeof(r->ip), campaign ? "198.51.100.7" : "203.0.113.%d", i % 40);
+	snprintf(r->method, sizeof(r->method), "POST");
+	snprintf(r->path, sizeof(r->path), "/v1/chat/completions");
+	snprintf(r->model, sizeof(r->model), "m");
+	r->status = 200;
+	r->stream = 0;
+	r->messages = campaign ? 1 : 3 + i % 5;
+	r->prompt_bytes = campaign ? 300 : 2000 + i;
+	r->has_system_fp = 1;
+	r->system_fp = campaign ? 42 : (uint64_t)i;
+	r->has_prompt_fp = 1;
+	r->prompt_fp = (uint64_t)i * 7919;
+	r->prompt_simhash = campaign ? 0xf0f0f0f0f0f0f0f0ULL ^ (uint64_t)(i & 3) : (uint64_t)i * 0x9e3779b9;
+	r->max_tokens = campaign ? 4096 : 500;
+	r->logprobs = campaign;
+	r->top_logprobs = campaign ? 20 : -1;
+	r->cot_prompt = campaign;
+	r->reasoning_param = 0;
+	r->logit_bias = 0;
+	r->output_tokens = campaign ? 3000 : 200;
+	r->output_bytes = r->output_tokens * 5;
+	r->duration_ms = 1000;
+	r->req_bytes = r->prompt_bytes + 100;
+}
+
+static struct dg_engine *engine(struct log *l, double tick)
+{
+	struct dg_engine_config c;
+
+	dg_engine_config_default(&c);
+	c.tick = tick;
+	memset(l, 0, sizeof(*l));
+	return dg_engine_new(&c, on_decision, l);
+}
+
+/* A pass when a record crosses a tick, at the boundary, before it counts. */
+static void test_ticks(void **state)
+{
+	struct log l;
+	struct dg_engine *e = engine(&l, 10);
+	const struct dg_client_view *v;
+	struct dg_record r;
+
+	record(&r, 0);
+	r.ts = 1000.5;
+	dg_engine_record(e, &r);
+	r.ts = 1009.9;
+	dg_engine_record(e, &r);
+	assert_int_equal(dg_engine_stats(e)->ticks, 0);
+	assert_int_equal(dg_engine_pending(e), 2);
+	r.ts = 1031;                         /* crosses 1010, 1020, 1030: one pass at 1030 */
+	dg_engine_record(e, &r);
+	assert_int_equal(dg_engine_stats(e)->ticks, 1);
+	assert_true(dg_engine_stats(e)->last_tick == 1030);
+	assert_int_equal(dg_engine_views(e, &v), 1);
+	assert_int_equal(v[0].f.requests, 2);  /* the crossing record came after */
+	r.ts = 1035;
+	dg_engine_record(e, &r);
+	dg_engine_tick(e, 1035);             /* a pass asked for */
+	assert_int_equal(dg_engine_stats(e)->ticks, 2);
+	assert_int_equal(dg_engine_pending(e), 0);
+	r.ts = 1039;
+	dg_engine_record(e, &r);             /* the next boundary is 1040 */
+	assert_int_equal(dg_engine_stats(e)->ticks, 2);
+	dg_engine_finish(e);
+	assert_int_equal(dg_engine_stats(e)->ticks, 3);
+	dg_engine_finish(e);                 /* nothing new: no pass */
+	assert_int_equal(dg_engine_stats(e)->ticks, 3);
+	dg_engine_free(e);
+}
+
+/* What the daemon writes for one run: settings, records, an operator's
+ * decision, the decisions made, a tick line. */
+static char *journal(struct log *live, int n)
+{
+	struct dg_engine *e = engine(live, 5);
+	struct dg_engine_config c;
+	char *text = NULL, line[DG_RECORD_JSON_MAX], err[128];
+	size_t len = 0;
+	FILE *f = open_memstream(&text, &len);
+	int printed = 0;
+
+	dg_engine_config_default(&c);
+	c.tick = 5;
+	assert_true(dg_settings_to_json(&c, 1, line, sizeof(line)) > 0);
+	fprintf(f, "%s\n", line);
+	for (int i = 0; i < n; i++) {
+		struct dg_record r;
+
+		record(&r, i);
+		assert_true(dg_record_to_json(&r, line, sizeof(line)) > 0);
+		fprintf(f, "%s\n", line);
+		dg_engine_record(e, &r);
+		for (; printed < live->n; printed++)
+			fprintf(f, "%s\n", live->lines[printed]);
+		if (i == n / 2) {
+			assert_non_null(dg_engine_command(e, r.ts, "key:bbbbbbbbbb07", DG_DO_BLOCK, 60,
+							  "by hand", err, sizeof(err)));
+			fprintf(f, "%s\n", live->lines[printed++]);
+		}
+	}
+	fprintf(f, "{\"tick\":%.6f}\n", dg_engine_now(e));
+	dg_engine_tick(e, dg_engine_now(e));
+	for (; printed < live->n; printed++)
+		fprintf(f, "%s\n", live->lines[printed]);
+	fclose(f);
+	dg_engine_free(e);
+	return text;
+}
+
+/* Read the journal back as replay does. */
+static void replay(const char *text, struct log *out)
+{
+	struct dg_engine *e = engine(out, 5);
+	char *copy = strdup(text), *save = NULL;
+
+	for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		struct dg_record r;
+		struct dg_decision d;
+		struct dg_engine_config c;
+		char err[128];
+		int start;
+
+		if (!dg_record_from_json(line, strlen(line), &r, err, sizeof(err)))
+			dg_engine_record(e, &r);
+		else if (!dg_decision_from_json(line, strlen(line), &d, err, sizeof(err)))
+			dg_engine_decision(e, &d);
+		else if (!dg_settings_from_json(line, strlen(line), &c, &start, err, sizeof(err)))
+			dg_engine_reconfigure(e, &c);
+		else if (!strncmp(line, "{\"tick\":", 8))
+			dg_engine_tick(e, strtod(line + 8, NULL));
+		else
+			fail_msg("a line replay would not take: %.80s", line);
+	}
+	free(copy);
+	dg_engine_free(e);
+}
+
+static void test_replay_gives_the_same_decisions(void **state)
+{
+	struct log *live = calloc(1, sizeof(*live)), *again = calloc(1, sizeof(*again));
+	char *text = journal(live, 1600);
+	int policy = 0;
+
+	replay(text, again);
+	assert_int_equal(again->n, live->n);
+	for (int i = 0; i < live->n && i < 512; i++) {
+		assert_string_equal(again->lines[i], live->lines[i]);
+		policy += strstr(live->lines[i], "\"by\":\"policy\"") != NULL;
+	}
+	/* The campaign was acted on; the people were not. */
+	assert_true(policy >= 1);
+	assert_non_null(strstr(text, "\"client\":\"key:aaaaaaaaaaaa\",\"action\":\"ratelimit\"") ?
+			(void *)1 : strstr(text, "\"client\":\"key:aaaaaaaaaaaa\",\"action\":\"block\""));
+	for (int i = 0; i < live->n && i < 512; i++)
+		if (strstr(live->lines[i], "\"by\":\"policy\""))
+			assert_null(strstr(live->lines[i], "bbbbbbbbbb"));
+	free(text);
+	free(live);
+	free(again);
+}
+
+/* Settings lines and decision lines read back as written. */
+static void test_lines_round_trip(void **state)
+{
+	struct dg_engine_config c, back;
+	struct dg_decision d, dback;
+	char line[DG_SETTINGS_JSON_MAX], err[128];
+	int start = 0;
+
+	dg_engine_config_default(&c);
+	c.tick = 2.5;
+	c.score.weight[DG_EV_LOCKSTEP] = 0.25;
+	c.score.block_at = 90;
+	c.policy.hysteresis = 4;
+	assert_int_equal(dg_policy_allow_add(&c.policy, "10.0.0.0/8", err, sizeof(err)), 0);
+	assert_true(dg_settings_to_json(&c, 1, line, sizeof(line)) > 0);
+	assert_int_equal(dg_settings_from_json(line, strlen(line), &back, &start, err, sizeof(err)), 0);
+	assert_int_equal(start, 1);
+	assert_memory_equal(&back.score, &c.score, sizeof(c.score));
+	assert_true(back.tick == 2.5 && back.policy.hysteresis == 4);
+	assert_string_equal(back.policy.allow[0], "cidr:10.0.0.0/8");
+	assert_int_equal(dg_settings_from_json("{\"settings\":{\"tick\":\"x\"}}", 26, &back, &start,
+					       err, sizeof(err)), -1);
+	assert_int_equal(dg_settings_from_json("{\"ts\":1}", 8, &back, &start, err, sizeof(err)), 1);
+
+	memset(&d, 0, sizeof(d));
+	d.id = 9;
+	snprintf(d.client, sizeof(d.client), "cidr:192.0.2.0/24");
+	d.verb = DG_DO_UNBLOCK;
+	d.by = DG_BY_OPERATOR;
+	d.ts = 10.5;
+	d.expires = 70.25;
+	d.score = -1;
+	snprintf(d.note, sizeof(d.note), "ticket \"9\"");
+	assert_true(dg_decision_to_json(&d, line, sizeof(line)) > 0);
+	assert_int_equal(dg_decision_from_json(line, strlen(line), &dback, err, sizeof(err)), 0);
+	assert_int_equal(dback.id, 9);
+	assert_string_equal(dback.client, d.client);
+	assert_int_equal(dback.verb, DG_DO_UNBLOCK);
+	assert_int_equal(dback.by, DG_BY_OPERATOR);
+	assert_true(dback.score == -1 && dback.expires == 70.25);
+	assert_string_equal(dback.note, d.note);
+	assert_int_equal(dg_decision_from_json("{\"decision\":{\"client\":1}}", 25, &dback, err,
+					       sizeof(err)), -1);
+	assert_int_equal(dg_decision_from_json("{\"ts\":1.5,\"conn\":3}", 19, &dback, err,
+					       sizeof(err)), 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ticks),
+		cmocka_unit_test(test_replay_gives_the_same_decisions),
+		cmocka_unit_test(test_lines_round_trip),
+	};
+	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
+}
