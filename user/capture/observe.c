@@ -184,31 +184,60 @@ static const struct {
 };
 #undef RS
 
-void dg_observer_print_stats(struct dg_observer *o, FILE *out)
+#define LS(f) { #f, offsetof(struct dg_legs_stats, f) }
+static const struct {
+	const char *name;
+	size_t off;
+} legs_counters[] = {
+	LS(connects), LS(linked), LS(outer_alone), LS(inner_alone), LS(held_full),
+};
+#undef LS
+
+void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 {
-	uint64_t live = 0;
-	uint64_t c[DG_C__MAX], ns = 0, runs = 0;
+	uint64_t live = 0, c[DG_C__MAX], ns = 0, runs = 0;
 	const struct dg_reasm_stats *s = dg_reasm_stats(o->reasm);
+	const struct dg_legs_stats *l = dg_legs_stats(o->legs);
 
 	dg_probes_counters(o->probes, c);
 	dg_probes_runtime(o->probes, &ns, &runs);
-	fprintf(out, "kernel:");
-	for (int i = 0; i < DG_C__MAX; i++)
-		fprintf(out, " %s=%" PRIu64, dg_counter_name(i), c[i]);
 	dg_probes_conns(o->probes, count_live, &live);
-	fprintf(out, " bpf_run_ns=%" PRIu64 " bpf_runs=%" PRIu64 " conns_live=%" PRIu64 "\n",
-		ns, runs, live);
-	fprintf(out, "reassembly:");
+	for (int i = 0; i < DG_C__MAX; i++)
+		fn("kernel", dg_counter_name(i), c[i], arg);
+	fn("kernel", "bpf_run_ns", ns, arg);
+	fn("kernel", "bpf_runs", runs, arg);
+	fn("kernel", "conns_live", live, arg);
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
-		fprintf(out, " %s=%" PRIu64, reasm_counters[i].name,
-			*(const uint64_t *)((const char *)s + reasm_counters[i].off));
-	fprintf(out, " bad_samples=%" PRIu64 " ring_samples=%" PRIu64 " ring_bytes=%" PRIu64 "\n",
-		o->bad_samples, o->ring_samples, o->ring_bytes);
-	{
-		const struct dg_legs_stats *l = dg_legs_stats(o->legs);
+		fn("reassembly", reasm_counters[i].name,
+		   *(const uint64_t *)((const char *)s + reasm_counters[i].off), arg);
+	fn("reassembly", "bad_samples", o->bad_samples, arg);
+	fn("reassembly", "ring_samples", o->ring_samples, arg);
+	fn("reassembly", "ring_bytes", o->ring_bytes, arg);
+	for (size_t i = 0; i < sizeof(legs_counters) / sizeof(legs_counters[0]); i++)
+		fn("legs", legs_counters[i].name,
+		   *(const uint64_t *)((const char *)l + legs_counters[i].off), arg);
+}
 
-		fprintf(out, "legs: connects=%" PRIu64 " linked=%" PRIu64 " outer_alone=%" PRIu64
-			" inner_alone=%" PRIu64 " held_full=%" PRIu64 "\n",
-			l->connects, l->linked, l->outer_alone, l->inner_alone, l->held_full);
+struct line_printer {
+	FILE *out;
+	const char *group;
+};
+
+static void print_counter(const char *group, const char *name, uint64_t v, void *arg)
+{
+	struct line_printer *lp = arg;
+
+	if (!lp->group || strcmp(lp->group, group)) {
+		fprintf(lp->out, "%s%s:", lp->group ? "\n" : "", group);
+		lp->group = group;
 	}
+	fprintf(lp->out, " %s=%" PRIu64, name, v);
+}
+
+void dg_observer_print_stats(struct dg_observer *o, FILE *out)
+{
+	struct line_printer lp = { out, NULL };
+
+	dg_observer_counters(o, print_counter, &lp);
+	fputc('\n', out);
 }

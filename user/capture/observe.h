@@ -32,7 +32,11 @@ int dg_observer_step(struct dg_observer *o, int timeout_ms);
  * legs (their records are emitted). */
 void dg_observer_drain(struct dg_observer *o);
 void dg_observer_close(struct dg_observer *o);
-/* Print kernel counters and reassembly stats (stderr form). */
+/* Every counter (kernel, reassembly, legs), by group and name: one list
+ * for --stats, `status` and /metrics. */
+typedef void (*dg_counter_fn)(const char *group, const char *name, uint64_t value, void *arg);
+void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg);
+/* Print them, a line per group (trace --stats). */
 void dg_observer_print_stats(struct dg_observer *o, FILE *out);
 
 uint64_t dg_mono_ns(void);

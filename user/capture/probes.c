@@ -489,6 +489,30 @@ void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs)
 	prog_runtime(p->hello->obj, run_ns, runs);
 }
 
+static void each_prog(struct bpf_object *obj, dg_prog_fn fn, void *arg)
+{
+	struct bpf_program *prog;
+
+	bpf_object__for_each_program(prog, obj) {
+		struct bpf_prog_info info;
+		__u32 len = sizeof(info);
+		int fd = bpf_program__fd(prog);
+
+		memset(&info, 0, sizeof(info));
+		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
+			continue;
+		fn(bpf_program__name(prog), info.run_time_ns, info.run_cnt, arg);
+	}
+}
+
+void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg)
+{
+	each_prog(p->tls->obj, fn, arg);
+	each_prog(p->plain->obj, fn, arg);
+	each_prog(p->conn->obj, fn, arg);
+	each_prog(p->hello->obj, fn, arg);
+}
+
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)
 {
 	int fd = bpf_map__fd(p->conn->maps.conns), n = 0;

@@ -35,6 +35,9 @@ const char *dg_counter_name(int c);
 
 /* Kernel run time of our programs (bpf_stats): total ns and runs. */
 void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs);
+/* Each program: its name, run time and runs (bpf_stats). */
+typedef void (*dg_prog_fn)(const char *name, uint64_t run_ns, uint64_t runs, void *arg);
+void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg);
 
 /* Walk the live per-connection counters (the kernel's conns map). */
 typedef void (*dg_conn_stats_fn)(uint64_t conn, const struct dg_conn_stats *st, void *arg);

@@ -1,0 +1,45 @@
+/* daemon_int.h — the daemon's state, shared by its loop (daemon.c) and the
+ * answers to control requests (answers.c). Not an interface. */
+#ifndef DG_DAEMON_INT_H
+#define DG_DAEMON_INT_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "config.h"
+#include "ctlsock.h"
+#include "daemon.h"
+#include "engine.h"
+#include "journal.h"
+#include "observe.h"
+
+struct dg_daemon {
+	struct dg_run_args args;
+	struct dg_config cfg;
+	char config_used[256];         /* the file read, "" none */
+	struct dg_observer obs;
+	int obs_open;
+	struct dg_engine *engine;
+	struct dg_journal *journal;
+	struct dg_ctlsock *ctl;
+	int epfd, sigfd, timerfd;
+	int stop;
+	double started_mono, started_wall;
+	uint64_t records, decisions, reloads, reload_errors;
+	/* Rates over the last second. */
+	double rate_at;
+	uint64_t rate_records, rate_samples;
+	double records_per_s, samples_per_s;
+	double last_flush;
+	double last_record;            /* monotonic time of the last record */
+};
+
+/* Wall-clock seconds (Unix) and monotonic seconds. */
+double dg_daemon_wall(void);
+double dg_daemon_mono(void);
+
+/* answers.c: a control request answered from the daemon's state. */
+int dg_daemon_answer(const struct dg_ctl_request *req, FILE *out, char *err, size_t errlen,
+		     void *arg);
+
+#endif
