@@ -35,6 +35,9 @@ LIB_OBJS  := $(patsubst user/%.c,$(OUT)/obj/%.o,$(LIB_SRCS))
 ASAN_OBJS := $(patsubst user/%.c,$(OUT)/asan/%.o,$(LIB_SRCS))
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(OUT)/tests/%,$(UNIT_SRCS))
+# BPF program tests (root): the kernel runs our programs on fixtures.
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+UNIT_BINS += $(patsubst tests/bpf/%.c,$(OUT)/tests/%,$(BPFT_SRCS))
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(OUT)/fuzz/%,$(FUZZ_SRCS))
 HDRS      := $(wildcard include/*.h $(foreach d,$(USER_DIRS),user/$(d)/*.h)) $(SKELS)
@@ -85,6 +88,10 @@ $(OUT)/asan/%.o: user/%.c $(HDRS)
 $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
+
+$(OUT)/tests/%: tests/bpf/%.c $(SKELS) $(wildcard include/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< -lbpf -lelf -lz -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c \

@@ -10,6 +10,7 @@
 #include <bpf/bpf_tracing.h>
 #include <bpf/bpf_endian.h>
 #include "dg_event.h"
+#include "dg_ports.bpf.h"
 
 #define AF_INET   2
 #define AF_INET6  10
@@ -17,9 +18,6 @@
 #define S_IFSOCK  0140000
 #define SOCK_STREAM 1
 
-/* Set by the controller before load. */
-const volatile __u16 watch_ports[DG_MAX_PORTS] = {};
-const volatile __u32 n_ports = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -60,18 +58,6 @@ static __always_inline void dg_count(__u32 c)
 	__u64 *v = bpf_map_lookup_elem(&counters, &c);
 	if (v)
 		*v += 1;
-}
-
-static __always_inline bool dg_port_watched(__u16 port)
-{
-#pragma unroll
-	for (int i = 0; i < DG_MAX_PORTS; i++) {
-		if (i >= n_ports)
-			break;
-		if (watch_ports[i] == port)
-			return true;
-	}
-	return false;
 }
 
 /* The struct sock behind fd in the current task, or NULL when fd is not a
