@@ -32,7 +32,7 @@ static void on_conn(const struct dg_conn_summary *cs, void *arg)
 	s->last_conn = *cs;
 }
 
-static struct dg_reasm *new_reasm(struct sink *s)
+static inline struct dg_reasm *new_reasm(struct sink *s)
 {
 	struct dg_reasm_config cfg;
 

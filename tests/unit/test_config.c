@@ -1,4 +1,5 @@
-/* test_config.c — settings, config file errors, addresses, records. */
+/* test_config.c — settings and config file errors (config.c), and the
+ * record JSON round trip. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -10,8 +11,6 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "keyhash.h"
-#include "netaddr.h"
 #include "record.h"
 
 static char *write_tmp(const char *text)
@@ -145,64 +144,6 @@ static void test_daemon_settings(void **state)
 	dg_config_free(&c);
 }
 
-static void test_prefixes(void **state)
-{
-	struct dg_prefix p;
-	uint8_t a[16] = { 0 };
-	char s[64];
-
-	assert_int_equal(dg_prefix_parse("192.168.4.0/22", &p), 0);
-	assert_true(dg_prefix_match_str(&p, "192.168.7.255"));
-	assert_false(dg_prefix_match_str(&p, "192.168.8.1"));
-	assert_true(dg_prefix_match_str(&p, "::ffff:192.168.5.1"));
-	assert_int_equal(dg_prefix_parse("2001:db8::/48", &p), 0);
-	assert_true(dg_prefix_match_str(&p, "2001:db8:0:ffff::1"));
-	assert_false(dg_prefix_match_str(&p, "2001:db8:1::1"));
-	assert_int_equal(dg_prefix_parse("nonsense", &p), -1);
-	assert_int_equal(dg_prefix_parse("1.2.3.4/", &p), -1);
-	a[10] = a[11] = 0xff;
-	a[12] = 127; a[15] = 1;
-	dg_addr_str(10 /* AF_INET6 */, a, s, sizeof(s));
-	assert_string_equal(s, "127.0.0.1");
-}
-
-static void test_key_hash(void **state)
-{
-	uint8_t k1[16] = "aaaaaaaaaaaaaaaa", k2[16] = "bbbbbbbbbbbbbbbb";
-	char h1[13], h2[13], h3[13];
-	const char *key;
-	size_t len;
-
-	dg_key_hash(k1, "sk-abc", 6, h1);
-	dg_key_hash(k2, "sk-abc", 6, h2);
-	dg_key_hash(k1, "sk-abd", 6, h3);
-	assert_int_equal(strlen(h1), 12);
-	assert_string_not_equal(h1, h2);
-	assert_string_not_equal(h1, h3);
-	assert_int_equal(dg_key_from_header("Authorization", "Bearer  sk-abc ", 15, &key, &len), 1);
-	assert_int_equal(len, 6);
-	assert_memory_equal(key, "sk-abc", 6);
-	assert_int_equal(dg_key_from_header("x-api-key", "sk-x", 4, &key, &len), 1);
-	assert_int_equal(dg_key_from_header("Authorization", "Basic Zm9v", 10, &key, &len), 0);
-	assert_int_equal(dg_key_from_header("Authorization", "Bearer ", 7, &key, &len), 0);
-}
-
-static void test_secret_file(void **state)
-{
-	char dir[] = "/tmp/dg-secret-XXXXXX", path[128], err[256];
-	uint8_t a[16], b[16];
-
-	assert_non_null(mkdtemp(dir));
-	snprintf(path, sizeof(path), "%s/sub/secret", dir);
-	assert_int_equal(dg_secret_load(path, a, err, sizeof(err)), 0);
-	assert_int_equal(dg_secret_load(path, b, err, sizeof(err)), 0);
-	assert_memory_equal(a, b, 16);
-	unlink(path);
-	snprintf(path, sizeof(path), "%s/sub", dir);
-	rmdir(path);
-	rmdir(dir);
-}
-
 static void test_record_roundtrip(void **state)
 {
 	struct dg_record r, back;
@@ -258,9 +199,6 @@ int main(void)
 		cmocka_unit_test(test_file),
 		cmocka_unit_test(test_example_file),
 		cmocka_unit_test(test_daemon_settings),
-		cmocka_unit_test(test_prefixes),
-		cmocka_unit_test(test_key_hash),
-		cmocka_unit_test(test_secret_file),
 		cmocka_unit_test(test_record_roundtrip),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

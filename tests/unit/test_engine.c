@@ -202,59 +202,11 @@ static void test_replay_gives_the_same_decisions(void **state)
 	free(again);
 }
 
-/* Settings lines and decision lines read back as written. */
-static void test_lines_round_trip(void **state)
-{
-	struct dg_engine_config c, back;
-	struct dg_decision d, dback;
-	char line[DG_SETTINGS_JSON_MAX], err[128];
-	int start = 0;
-
-	dg_engine_config_default(&c);
-	c.tick = 2.5;
-	c.score.weight[DG_EV_LOCKSTEP] = 0.25;
-	c.score.block_at = 90;
-	c.policy.hysteresis = 4;
-	assert_int_equal(dg_policy_allow_add(&c.policy, "10.0.0.0/8", err, sizeof(err)), 0);
-	assert_true(dg_settings_to_json(&c, 1, line, sizeof(line)) > 0);
-	assert_int_equal(dg_settings_from_json(line, strlen(line), &back, &start, err, sizeof(err)), 0);
-	assert_int_equal(start, 1);
-	assert_memory_equal(&back.score, &c.score, sizeof(c.score));
-	assert_true(back.tick == 2.5 && back.policy.hysteresis == 4);
-	assert_string_equal(back.policy.allow[0], "cidr:10.0.0.0/8");
-	assert_int_equal(dg_settings_from_json("{\"settings\":{\"tick\":\"x\"}}", 26, &back, &start,
-					       err, sizeof(err)), -1);
-	assert_int_equal(dg_settings_from_json("{\"ts\":1}", 8, &back, &start, err, sizeof(err)), 1);
-
-	memset(&d, 0, sizeof(d));
-	d.id = 9;
-	snprintf(d.client, sizeof(d.client), "cidr:192.0.2.0/24");
-	d.verb = DG_DO_UNBLOCK;
-	d.by = DG_BY_OPERATOR;
-	d.ts = 10.5;
-	d.expires = 70.25;
-	d.score = -1;
-	snprintf(d.note, sizeof(d.note), "ticket \"9\"");
-	assert_true(dg_decision_to_json(&d, line, sizeof(line)) > 0);
-	assert_int_equal(dg_decision_from_json(line, strlen(line), &dback, err, sizeof(err)), 0);
-	assert_int_equal(dback.id, 9);
-	assert_string_equal(dback.client, d.client);
-	assert_int_equal(dback.verb, DG_DO_UNBLOCK);
-	assert_int_equal(dback.by, DG_BY_OPERATOR);
-	assert_true(dback.score == -1 && dback.expires == 70.25);
-	assert_string_equal(dback.note, d.note);
-	assert_int_equal(dg_decision_from_json("{\"decision\":{\"client\":1}}", 25, &dback, err,
-					       sizeof(err)), -1);
-	assert_int_equal(dg_decision_from_json("{\"ts\":1.5,\"conn\":3}", 19, &dback, err,
-					       sizeof(err)), 1);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ticks),
 		cmocka_unit_test(test_replay_gives_the_same_decisions),
-		cmocka_unit_test(test_lines_round_trip),
 	};
 	return cmocka_run_group_tests_name("engine", tests, NULL, NULL);
 }

@@ -118,6 +118,11 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 	return 0;
 }
 
+void dg_observer_on_head(struct dg_observer *o, dg_head_fn fn, void *arg)
+{
+	dg_reasm_on_head(o->reasm, fn, arg);
+}
+
 int dg_observer_step(struct dg_observer *o, int timeout_ms)
 {
 	int n = dg_probes_poll(o->probes, timeout_ms);

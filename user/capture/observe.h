@@ -26,6 +26,8 @@ struct dg_observer {
 int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 		     dg_record_fn on_record, dg_conn_fn on_conn, void *arg,
 		     char *err, size_t errlen);
+/* Also tell fn of every request's head as soon as it is parsed. */
+void dg_observer_on_head(struct dg_observer *o, dg_head_fn fn, void *arg);
 /* One turn: poll up to timeout_ms, sweep, rescan for new libssl users. */
 int dg_observer_step(struct dg_observer *o, int timeout_ms);
 /* Take everything in flight: the ring buffers, open connections, waiting

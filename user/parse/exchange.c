@@ -123,16 +123,26 @@ void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const ch
 	note_forwarded(x, name, v, len);
 }
 
-void dg_rx_client_name(struct conn *c, struct exchange *x)
+void dg_rx_head_done(struct conn *c, struct exchange *x)
 {
 	struct dg_record *r = &x->rec;
 	const char *ip = x->xff_ip[0] ? x->xff_ip : c->ip;
+	struct dg_head h;
 
 	snprintf(r->ip, sizeof(r->ip), "%s", ip);
 	if (r->key[0])
 		snprintf(r->client, sizeof(r->client), "key:%s", r->key);
 	else
 		snprintf(r->client, sizeof(r->client), "ip:%s", ip[0] ? ip : "unknown");
+	if (!c->ra->on_head)
+		return;
+	memset(&h, 0, sizeof(h));
+	h.conn = c->id;
+	h.ts = r->ts;
+	memcpy(h.client, r->client, sizeof(h.client));
+	memcpy(h.peer_ip, c->ip, sizeof(h.peer_ip));
+	h.tied = c->have_tuple;
+	c->ra->on_head(&h, c->ra->head_arg);
 }
 
 int dg_rx_is_sse(const char *v, size_t len)

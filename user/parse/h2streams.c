@@ -140,7 +140,7 @@ static void request_headers(struct conn *c, const struct dg_h2_event *e)
 			dg_rx_header(c, x, name, h->value, h->value_len);
 		}
 	}
-	dg_rx_client_name(c, x);
+	dg_rx_head_done(c, x);
 	if (!s->have_length)
 		x->rec.req_bytes = 0;
 	if ((s->req = dg_reqbody_new(c->ra->cfg.secret)))

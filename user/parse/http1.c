@@ -170,7 +170,7 @@ static int req_headers_done(http_parser *p)
 	snprintf(x->rec.method, sizeof(x->rec.method), "%s",
 		 http_method_str((enum http_method)p->method));
 	x->head = p->method == HTTP_HEAD;
-	dg_rx_client_name(c, x);
+	dg_rx_head_done(c, x);
 	if (!(p->flags & F_CHUNKED) && p->content_length != ULLONG_MAX)
 		x->rec.req_bytes = (int64_t)p->content_length;
 	else

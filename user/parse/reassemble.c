@@ -461,6 +461,12 @@ void dg_reasm_config_default(struct dg_reasm_config *cfg)
 	cfg->max_body = DG_REQBODY_MAX;
 }
 
+void dg_reasm_on_head(struct dg_reasm *ra, dg_head_fn fn, void *arg)
+{
+	ra->on_head = fn;
+	ra->head_arg = arg;
+}
+
 struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on_record,
 			      dg_conn_fn on_conn, void *arg)
 {

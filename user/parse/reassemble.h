@@ -96,12 +96,25 @@ struct dg_reasm_stats {
 typedef void (*dg_record_fn)(const struct dg_record *r, void *arg);
 typedef void (*dg_conn_fn)(const struct dg_conn_summary *s, void *arg);
 
+/* A request's head, as soon as it is parsed, before its body and its
+ * answer: what the enforcer needs to act on a key within milliseconds. */
+struct dg_head {
+	uint64_t conn;             /* socket cookie */
+	double ts;                 /* Unix seconds */
+	char client[DG_CLIENT_LEN];/* as its record will name it */
+	char peer_ip[DG_IP_LEN];   /* the connection's peer, "" unknown */
+	int tied;                  /* the connection's address is known */
+};
+typedef void (*dg_head_fn)(const struct dg_head *h, void *arg);
+
 struct dg_reasm;
 
 void dg_reasm_config_default(struct dg_reasm_config *cfg);
 struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on_record,
 			      dg_conn_fn on_conn, void *arg);
 void dg_reasm_free(struct dg_reasm *ra);
+/* Also tell fn of every request's head. */
+void dg_reasm_on_head(struct dg_reasm *ra, dg_head_fn fn, void *arg);
 
 void dg_reasm_chunk(struct dg_reasm *ra, const struct dg_chunk *c);
 void dg_reasm_open(struct dg_reasm *ra, const struct dg_conn_event *e);

@@ -119,6 +119,8 @@ struct dg_reasm {
 	dg_record_fn on_record;
 	dg_conn_fn on_conn;
 	void *arg;
+	dg_head_fn on_head;            /* optional (dg_reasm_on_head) */
+	void *head_arg;
 	struct conn **buckets;
 	size_t nbuckets, nconns;
 	struct dg_lru lru;
@@ -135,7 +137,8 @@ struct exchange *dg_rx_exchange(struct conn *c);
 void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const char *val,
 		  size_t len);
 /* The record's ip and client name, once the headers are in. */
-void dg_rx_client_name(struct conn *c, struct exchange *x);
+/* The request's head is parsed: name its client, and tell on_head. */
+void dg_rx_head_done(struct conn *c, struct exchange *x);
 int dg_rx_is_sse(const char *content_type, size_t len);
 void dg_rx_req_fields(struct exchange *x, struct dg_reqbody *rb);
 void dg_rx_resp_fields(struct exchange *x, struct dg_respbody *rb, int64_t body_bytes);
