@@ -19,7 +19,7 @@ CFLAGS  ?= -O2 -g
 #   parse    pure: captured bytes in, request records out
 #   score    pure: records in, features, scores and decisions out
 #   util     small shared helpers
-USER_DIRS := cmd control capture parse score util
+USER_DIRS := cmd control capture parse score enforce util
 INCS    := -Iinclude $(addprefix -Iuser/,$(USER_DIRS)) -I$(OUT)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(INCS)
 LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lnghttp2 -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread

@@ -34,8 +34,8 @@
 #include "dg_enforce.h"
 #include "enforce.skel.h"
 
-#define WATCHED  18443
-#define OTHER    18444
+/* The watched port: one free when the test starts (set before load). */
+static uint16_t WATCHED, OTHER;
 
 static struct enforce_bpf *skel;
 
@@ -179,28 +179,28 @@ static const struct fixture {
 	const char *what;
 	enum setup setup;
 	const char *src;
-	uint16_t dport;
+	int unwatched;             /* to another port than the watched one */
 	uint8_t flags;
 	int pass;                  /* expected verdict: 1 pass, 0 drop */
 } fixtures[] = {
-	{ "no rule: passes", S_NONE, "192.0.2.7", WATCHED, F_SYN, 1 },
-	{ "blocked IPv4 address, SYN: dropped", S_BLOCK4, "192.0.2.7", WATCHED, F_SYN, 0 },
-	{ "blocked IPv4 address, data: dropped", S_BLOCK4, "192.0.2.7", WATCHED, F_ACK, 0 },
-	{ "blocked address, unwatched port: passes", S_BLOCK4, "192.0.2.7", OTHER, F_SYN, 1 },
-	{ "another address: passes", S_BLOCK4, "192.0.2.8", WATCHED, F_SYN, 1 },
-	{ "expired block: passes", S_BLOCK4_EXPIRED, "192.0.2.7", WATCHED, F_SYN, 1 },
-	{ "inside a blocked /24: dropped", S_BLOCK_CIDR4, "198.51.100.200", WATCHED, F_SYN, 0 },
-	{ "outside the /24: passes", S_BLOCK_CIDR4, "198.51.101.1", WATCHED, F_SYN, 1 },
-	{ "blocked IPv6 address: dropped", S_BLOCK6, "2001:db8::7", WATCHED, F_SYN, 0 },
-	{ "IPv6 neighbour: passes", S_BLOCK6, "2001:db8::8", WATCHED, F_SYN, 1 },
-	{ "inside a blocked IPv6 /64: dropped", S_BLOCK_CIDR6, "2001:db8:1:2::99", WATCHED, F_ACK, 0 },
-	{ "outside the /64: passes", S_BLOCK_CIDR6, "2001:db8:1:3::99", WATCHED, F_ACK, 1 },
-	{ "IPv6 blocked, unwatched port: passes", S_BLOCK6, "2001:db8::7", OTHER, F_SYN, 1 },
+	{ "no rule: passes", S_NONE, "192.0.2.7", 0, F_SYN, 1 },
+	{ "blocked IPv4 address, SYN: dropped", S_BLOCK4, "192.0.2.7", 0, F_SYN, 0 },
+	{ "blocked IPv4 address, data: dropped", S_BLOCK4, "192.0.2.7", 0, F_ACK, 0 },
+	{ "blocked address, unwatched port: passes", S_BLOCK4, "192.0.2.7", 1, F_SYN, 1 },
+	{ "another address: passes", S_BLOCK4, "192.0.2.8", 0, F_SYN, 1 },
+	{ "expired block: passes", S_BLOCK4_EXPIRED, "192.0.2.7", 0, F_SYN, 1 },
+	{ "inside a blocked /24: dropped", S_BLOCK_CIDR4, "198.51.100.200", 0, F_SYN, 0 },
+	{ "outside the /24: passes", S_BLOCK_CIDR4, "198.51.101.1", 0, F_SYN, 1 },
+	{ "blocked IPv6 address: dropped", S_BLOCK6, "2001:db8::7", 0, F_SYN, 0 },
+	{ "IPv6 neighbour: passes", S_BLOCK6, "2001:db8::8", 0, F_SYN, 1 },
+	{ "inside a blocked IPv6 /64: dropped", S_BLOCK_CIDR6, "2001:db8:1:2::99", 0, F_ACK, 0 },
+	{ "outside the /64: passes", S_BLOCK_CIDR6, "2001:db8:1:3::99", 0, F_ACK, 1 },
+	{ "IPv6 blocked, unwatched port: passes", S_BLOCK6, "2001:db8::7", 1, F_SYN, 1 },
 	{ "blocked but exempt (allow list, SSH peer): passes", S_BLOCK4_EXEMPT, "192.0.2.7",
-	  WATCHED, F_SYN, 1 },
+	  0, F_SYN, 1 },
 	{ "blocked, on loopback, enforce_loopback off: passes", S_BLOCK4_LOOPBACK_OFF,
-	  "192.0.2.7", WATCHED, F_SYN, 1 },
-	{ "rate-limited, data: passes", S_RATELIMIT4, "192.0.2.9", WATCHED, F_ACK, 1 },
+	  "192.0.2.7", 0, F_SYN, 1 },
+	{ "rate-limited, data: passes", S_RATELIMIT4, "192.0.2.9", 0, F_ACK, 1 },
 };
 
 static void setup_fixture(enum setup s)
@@ -246,7 +246,7 @@ static void test_ingress_fixtures(void **state)
 		int v;
 
 		setup_fixture(f->setup);
-		v = verdict(f->src, f->dport, f->flags);
+		v = verdict(f->src, f->unwatched ? OTHER : WATCHED, f->flags);
 		if (v != f->pass)
 			fail_msg("fixture '%s': verdict %d, expected %d", f->what, v, f->pass);
 	}
@@ -449,9 +449,27 @@ static void test_sweep_paces_and_unpaces(void **state)
 
 /* ---------- setup ---------- */
 
+static uint16_t free_port(void)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET };
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	uint16_t port = 0;
+
+	inet_pton(AF_INET, "127.0.0.1", &a.sin_addr);
+	if (fd >= 0 && !bind(fd, (struct sockaddr *)&a, sizeof(a)) &&
+	    !getsockname(fd, (struct sockaddr *)&a, &len))
+		port = ntohs(a.sin_port);
+	if (fd >= 0)
+		close(fd);
+	return port;
+}
+
 static int setup(void **state)
 {
 	(void)state;
+	WATCHED = free_port();
+	OTHER = (uint16_t)(WATCHED + 1);
 	skel = enforce_bpf__open();
 	if (!skel)
 		return -1;

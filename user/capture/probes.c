@@ -14,6 +14,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "cgroup2.h"
 #include "tls.skel.h"
 #include "plain.skel.h"
 #include "conn.skel.h"
@@ -101,25 +102,6 @@ static void ensure_tracefs(void)
 		return;
 	if (mount("tracefs", "/sys/kernel/tracing", "tracefs", 0, NULL) && errno != EBUSY)
 		fprintf(stderr, "distillguard: cannot mount tracefs: %s\n", strerror(errno));
-}
-
-static int cgroup2_root(char *out, size_t size)
-{
-	FILE *f = fopen("/proc/self/mounts", "r");
-	char dev[256], dir[512], type[64];
-	int found = -1;
-
-	if (!f)
-		return -1;
-	while (fscanf(f, "%255s %511s %63s %*[^\n]", dev, dir, type) == 3) {
-		if (!strcmp(type, "cgroup2")) {
-			snprintf(out, size, "%s", dir);
-			found = 0;
-			break;
-		}
-	}
-	fclose(f);
-	return found;
 }
 
 static void set_ports(const struct dg_config *cfg, volatile __u16 *ports, volatile __u32 *n)
@@ -342,7 +324,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		goto fail;
 	}
 	/* Lifecycle first: it assigns the socket cookies the others read. */
-	if (cgroup2_root(cg, sizeof(cg)) || (p->cgroup_fd = open(cg, O_RDONLY | O_DIRECTORY)) < 0) {
+	if (dg_cgroup2_root(cg, sizeof(cg)) || (p->cgroup_fd = open(cg, O_RDONLY | O_DIRECTORY)) < 0) {
 		snprintf(err, errlen, "no cgroup v2 mount found for the sockops program");
 		goto fail;
 	}

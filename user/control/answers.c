@@ -39,6 +39,47 @@ static void gen_close(yajl_gen g, FILE *out)
 
 /* ---------- clients ---------- */
 
+/* What is applied to a client: an object, or null when nothing is (or in
+ * observe mode). */
+static void gen_enforcement(yajl_gen g, const struct dg_client_view *v, void *arg)
+{
+	struct dg_daemon *dm = arg;
+	struct dg_applied ap;
+
+	dg_jw_key(g, "enforcement");
+	if (!dm->enf || !dg_enforcer_applied(dm->enf, v->name, &ap)) {
+		yajl_gen_null(g);
+		return;
+	}
+	yajl_gen_map_open(g);
+	dg_jw_str(g, "action", dg_verb_name(ap.verb));
+	dg_jw_key(g, "applied");
+	yajl_gen_bool(g, ap.applied);
+	dg_jw_str(g, "by", ap.by_address ? "address" : "connection");
+	dg_jw_key(g, "exempt");
+	if (ap.applied)
+		yajl_gen_null(g);
+	else
+		dg_jw_string(g, ap.why);
+	dg_jw_num(g, "expires", ap.expires, "%.3f");
+	dg_jw_u64(g, "packets_dropped", ap.packets_dropped);
+	dg_jw_u64(g, "syn_refused", ap.syn_refused);
+	dg_jw_u64(g, "connections_cut", ap.conns_cut);
+	dg_jw_u64(g, "connections_paced", ap.conns_paced);
+	dg_jw_u64(g, "requests_cut", ap.requests_cut);
+	yajl_gen_map_close(g);
+}
+
+static const char *applied_column(const struct dg_client_view *v, void *arg)
+{
+	struct dg_daemon *dm = arg;
+	struct dg_applied ap;
+
+	if (!dm->enf || !dg_enforcer_applied(dm->enf, v->name, &ap))
+		return "-";
+	return ap.applied ? "yes" : "exempt";
+}
+
 static int answer_clients(struct dg_daemon *dm, const struct dg_ctl_request *req, FILE *out)
 {
 	const struct dg_client_view *v;
@@ -47,9 +88,9 @@ static int answer_clients(struct dg_daemon *dm, const struct dg_ctl_request *req
 	if (req->top > 0 && (size_t)req->top < n)
 		n = (size_t)req->top;
 	if (req->json)
-		dg_clients_write_json(v, n, out);
+		dg_clients_write_json_ex(v, n, out, gen_enforcement, dm);
 	else
-		dg_clients_write_table(v, n, out);
+		dg_clients_write_table_ex(v, n, out, applied_column, dm);
 	return 0;
 }
 
@@ -123,6 +164,21 @@ static void client_text(struct dg_daemon *dm, const struct dg_client_view *v,
 		fprintf(out, "  in force: %s by %s until %.0f%s%s\n", dg_verb_name(in_force->verb),
 			in_force->by == DG_BY_OPERATOR ? "operator" : "policy", in_force->expires,
 			in_force->note[0] ? ", note: " : "", in_force->note);
+	if (dm->enf) {
+		struct dg_applied ap;
+
+		if (!dg_enforcer_applied(dm->enf, v->name, &ap))
+			fprintf(out, "  enforcement: nothing applied\n");
+		else if (!ap.applied)
+			fprintf(out, "  enforcement: %s not applied (exempt: %s)\n", dg_verb_name(ap.verb),
+				ap.why);
+		else
+			fprintf(out, "  enforcement: %s applied by %s: %" PRIu64 " packets dropped, %"
+				PRIu64 " SYNs refused, %" PRIu64 " connections cut, %" PRIu64
+				" paced, %" PRIu64 " requests cut\n", dg_verb_name(ap.verb),
+				ap.by_address ? "address" : "connection", ap.packets_dropped,
+				ap.syn_refused, ap.conns_cut, ap.conns_paced, ap.requests_cut);
+	}
 	for (size_t i = 0; i < dg_policy_history_len(p); i++) {
 		const struct dg_decision *d = dg_policy_history(p, i);
 
@@ -154,7 +210,7 @@ static int answer_client(struct dg_daemon *dm, const struct dg_ctl_request *req,
 		return -1;
 	yajl_gen_map_open(g);
 	dg_jw_key(g, "view");
-	dg_clients_gen_view(g, v);
+	dg_clients_gen_view_ex(g, v, gen_enforcement, dm);
 	gen_features(g, &v->f);
 	dg_jw_key(g, "addresses");
 	yajl_gen_array_open(g);
@@ -238,6 +294,18 @@ static void count_in_force(const struct dg_decision *d, void *arg)
 	(*(size_t *)arg)++;
 }
 
+struct enf_counter {
+	dg_counter_fn fn;
+	void *arg;
+};
+
+static void enf_counter(const char *name, uint64_t v, void *arg)
+{
+	struct enf_counter *ec = arg;
+
+	ec->fn("enforce", name, v, ec->arg);
+}
+
 /* The daemon's own counters, after the observer's. */
 static void own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
 {
@@ -263,6 +331,11 @@ static void own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
 	fn("control", "refused_uid", ks->refused_uid, arg);
 	fn("control", "refused_full", ks->refused_full, arg);
 	fn("control", "bad_requests", ks->bad_requests, arg);
+	if (dm->enf) {
+		struct enf_counter ec = { fn, arg };
+
+		dg_enforcer_counters(dm->enf, enf_counter, &ec);
+	}
 }
 
 static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
@@ -270,8 +343,7 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 	const struct dg_engine_stats *es = dg_engine_stats(dm->engine);
 	struct counters_gen cg = { .text = out };
 
-	fprintf(out, "distillguard: %s mode, up %.0f s, pid %d\n",
-		dm->cfg.enforce ? "enforce (not applied: no enforcer in this build)" : "observe",
+	fprintf(out, "distillguard: %s mode, up %.0f s, pid %d\n", dm->enf ? "enforce" : "observe",
 		dg_daemon_mono() - dm->started_mono, (int)getpid());
 	fprintf(out, "  records %" PRIu64 " (%.1f/s), ring events %.1f/s, clients %zu, "
 		"decisions in force %zu, memory %.1f MiB\n", dm->records, dm->records_per_s,
@@ -281,7 +353,18 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 		es->tick_seconds, es->ticks);
 	fprintf(out, "  config %s, journal %s\n", dm->config_used[0] ? dm->config_used : "(none)",
 		dm->cfg.journal_dir);
+	if (dm->enf) {
+		const char *cgs[DG_HOST_CGROUPS];
+		size_t n = dg_enforcer_cgroups(dm->enf, cgs, DG_HOST_CGROUPS);
+
+		fprintf(out, "  enforcing on cgroup%s", n == 1 ? "" : "s");
+		for (size_t i = 0; i < n; i++)
+			fprintf(out, " %s", cgs[i]);
+		fprintf(out, "%s\n", n ? "" : " (none yet: no server listens on a watched port)");
+	}
 	dg_probes_programs(dm->obs.probes, gen_program, &cg);
+	if (dm->enf)
+		dg_enforcer_programs(dm->enf, gen_program, &cg);
 	dg_observer_counters(&dm->obs, gen_counter, &cg);
 	own_counters(dm, gen_counter, &cg);
 	fputc('\n', out);
@@ -304,9 +387,19 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 		return -1;
 	cg.g = g;
 	yajl_gen_map_open(g);
-	dg_jw_str(g, "mode", dm->cfg.enforce ? "enforce" : "observe");
+	dg_jw_str(g, "mode", dm->enf ? "enforce" : "observe");
 	dg_jw_key(g, "applied");
-	yajl_gen_bool(g, 0);
+	yajl_gen_bool(g, dm->enf != NULL);
+	dg_jw_key(g, "enforcing_cgroups");
+	yajl_gen_array_open(g);
+	if (dm->enf) {
+		const char *cgs[DG_HOST_CGROUPS];
+		size_t n = dg_enforcer_cgroups(dm->enf, cgs, DG_HOST_CGROUPS);
+
+		for (size_t i = 0; i < n; i++)
+			dg_jw_string(g, cgs[i]);
+	}
+	yajl_gen_array_close(g);
 	dg_jw_int(g, "pid", getpid());
 	dg_jw_num(g, "uptime_s", dg_daemon_mono() - dm->started_mono, "%.1f");
 	dg_jw_num(g, "started", dm->started_wall, "%.3f");
@@ -326,6 +419,8 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 	dg_jw_key(g, "programs");
 	yajl_gen_array_open(g);
 	dg_probes_programs(dm->obs.probes, gen_program, &cg);
+	if (dm->enf)
+		dg_enforcer_programs(dm->enf, gen_program, &cg);
 	yajl_gen_array_close(g);
 	dg_jw_key(g, "counters");
 	yajl_gen_map_open(g);
@@ -391,13 +486,22 @@ static int answer_command(struct dg_daemon *dm, const struct dg_ctl_request *req
 	if (!d)
 		return -1;
 	dg_journal_flush(dm->journal);      /* an operator's decision is on disk at once */
+	dg_daemon_enforce_sync(dm, 1);      /* ... then applied */
+	dg_daemon_enforce_step(dm);
 	if (req->json) {
 		if (dg_decision_to_json(d, line, sizeof(line)) > 0)
 			fprintf(out, "%s\n", line);
 	} else {
-		fprintf(out, "%s %s until %.0f (%s mode%s)\n", dg_verb_name(d->verb), d->client,
-			d->expires, dm->cfg.enforce ? "enforce" : "observe",
-			"; shown, not applied: no enforcer in this build");
+		struct dg_applied ap;
+		const char *how = "observe mode: shown, not applied";
+
+		if (dm->enf && (d->verb == DG_DO_BLOCK || d->verb == DG_DO_RATELIMIT))
+			how = dg_enforcer_applied(dm->enf, d->client, &ap) && !ap.applied ?
+				      "not applied: exempt" : "applied";
+		else if (dm->enf)
+			how = "applied";
+		fprintf(out, "%s %s until %.0f (%s)\n", dg_verb_name(d->verb), d->client, d->expires,
+			how);
 	}
 	return 0;
 }

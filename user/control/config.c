@@ -19,6 +19,7 @@ void dg_config_init(struct dg_config *c)
 	c->idle_timeout = 300;
 	c->max_body = DG_CAP_IN_DEFAULT;
 	dg_engine_config_default(&c->engine);
+	dg_enforce_config_default(&c->enf);
 	snprintf(c->journal_dir, sizeof(c->journal_dir), "%s", DG_JOURNAL_DIR);
 	c->journal_file_bytes = 64ull << 20;
 	c->journal_total_bytes = 1ull << 30;
@@ -117,6 +118,72 @@ static int set_number(double *dst, const char *key, const char *v, double lo, do
 	return 0;
 }
 
+static int set_yes_no(int *dst, const char *key, const char *v, char *err, size_t errlen)
+{
+	if (strcmp(v, "yes") && strcmp(v, "no")) {
+		snprintf(err, errlen, "%s: yes or no, not '%s'", key, v);
+		return -1;
+	}
+	*dst = !strcmp(v, "yes");
+	return 0;
+}
+
+/* How decisions are applied (enforce.h). */
+static int set_enforce(struct dg_config *c, const char *key, const char *v, char *err,
+		       size_t errlen)
+{
+	struct dg_enforce_config *ec = &c->enf;
+	unsigned long u;
+
+	if (!strcmp(key, "enforce.loopback"))
+		return set_yes_no(&ec->loopback, key, v, err, errlen);
+	if (!strcmp(key, "enforce.cgroup")) {
+		if (v[0] != '/' || strlen(v) >= DG_HOST_CG_LEN || strstr(v, "/..")) {
+			snprintf(err, errlen, "enforce.cgroup: '%s' is not a cgroup path such as "
+				 "/system.slice/vllm.service (or / for the whole host)", v);
+			return -1;
+		}
+		if (ec->n_cgroups >= DG_ENF_CGROUPS_MAX) {
+			snprintf(err, errlen, "enforce.cgroup: at most %d", DG_ENF_CGROUPS_MAX);
+			return -1;
+		}
+		snprintf(ec->cgroups[ec->n_cgroups++], DG_HOST_CG_LEN, "%s", v);
+		return 0;
+	}
+	if (!strcmp(key, "enforce.ssh_port")) {
+		if (parse_ulong(v, 65535, &u) || !u) {
+			snprintf(err, errlen, "enforce.ssh_port: '%s' is not a port number", v);
+			return -1;
+		}
+		if (ec->n_ssh_ports >= DG_HOST_PORTS) {
+			snprintf(err, errlen, "enforce.ssh_port: at most %d", DG_HOST_PORTS);
+			return -1;
+		}
+		ec->ssh_ports[ec->n_ssh_ports++] = (uint16_t)u;
+		return 0;
+	}
+	if (!strcmp(key, "ratelimit.pace")) {
+		if (parse_size(v, &u) || u < 1024 || u > 0xffffffffUL) {
+			snprintf(err, errlen, "ratelimit.pace: '%s' is not bytes per second from 1k to "
+				 "4g (k, m, g)", v);
+			return -1;
+		}
+		ec->pace_bps = (uint32_t)u;
+		return 0;
+	}
+	if (!strcmp(key, "ratelimit.requests_per_minute")) {
+		if (parse_ulong(v, 1000000, &u) || !u) {
+			snprintf(err, errlen, "ratelimit.requests_per_minute: '%s' is not a number "
+				 "from 1 to 1000000", v);
+			return -1;
+		}
+		ec->requests_per_min = (uint32_t)u;
+		return 0;
+	}
+	snprintf(err, errlen, "unknown setting '%s'", key);
+	return -1;
+}
+
 /* The daemon's settings, and scoring's that are not score.NAME. */
 static int set_daemon(struct dg_config *c, const char *key, const char *v, char *err,
 		      size_t errlen)
@@ -125,11 +192,7 @@ static int set_daemon(struct dg_config *c, const char *key, const char *v, char 
 	unsigned long u;
 
 	if (!strcmp(key, "enforce")) {
-		if (strcmp(v, "yes") && strcmp(v, "no")) {
-			snprintf(err, errlen, "enforce: yes or no, not '%s'", v);
-			return -1;
-		}
-		c->enforce = !strcmp(v, "yes");
+		return set_yes_no(&c->enforce, key, v, err, errlen);
 	} else if (!strcmp(key, "journal")) {
 		return set_path(c->journal_dir, sizeof(c->journal_dir), key, v, err, errlen);
 	} else if (!strcmp(key, "control_socket")) {
@@ -141,6 +204,8 @@ static int set_daemon(struct dg_config *c, const char *key, const char *v, char 
 		}
 		*(!strcmp(key, "journal_file_size") ? &c->journal_file_bytes :
 						     &c->journal_total_bytes) = u;
+	} else if (!strncmp(key, "enforce.", 8) || !strncmp(key, "ratelimit.", 10)) {
+		return set_enforce(c, key, v, err, errlen);
 	} else if (!strcmp(key, "tick")) {
 		return set_number(&c->engine.tick, key, v, 0.1, 600, "seconds", err, errlen);
 	} else if (!strcmp(key, "max_clients")) {

@@ -10,6 +10,7 @@
 #include "dg_event.h"
 #include "netaddr.h"
 #include "engine.h"
+#include "enforce_config.h"
 #include "reassemble.h"
 #include "score.h"
 
@@ -36,6 +37,7 @@ struct dg_config {
 	struct dg_engine_config engine;
 	/* The daemon. */
 	int enforce;                   /* apply decisions (`enforce yes`) */
+	struct dg_enforce_config enf;  /* how: enforce.*, ratelimit.* */
 	char journal_dir[256];
 	uint64_t journal_file_bytes, journal_total_bytes;
 	char control_socket[256];

@@ -17,6 +17,7 @@
 #include "record.h"
 
 #define TIMER_MS 250           /* maintenance: sweeps, rates, timeouts */
+#define DRAIN_MS 10            /* enforcing: ring buffers drained at least this often */
 
 double dg_daemon_wall(void)
 {
@@ -166,11 +167,16 @@ static int start(struct dg_daemon *dm)
 		dg_log(DG_LOG_ERR, "control socket: %s", err);
 		return -1;
 	}
-	if (dg_observer_open(&dm->obs, &dm->cfg, on_record, NULL, dm, err, sizeof(err))) {
+	if (dg_observer_open(&dm->obs, &dm->cfg, on_record, dg_daemon_enforce_conn, dm, err,
+			     sizeof(err))) {
 		dg_log(DG_LOG_ERR, "%s", err);
 		return -1;
 	}
 	dm->obs_open = 1;
+	if (dg_daemon_enforce_open(dm, err, sizeof(err))) {
+		dg_log(DG_LOG_ERR, "%s; not starting (run without --enforce to observe only)", err);
+		return -1;
+	}
 	if (open_loop(dm)) {
 		dg_log(DG_LOG_ERR, "event loop: %s", strerror(errno));
 		return -1;
@@ -180,6 +186,7 @@ static int start(struct dg_daemon *dm)
 
 static void stop_all(struct dg_daemon *dm)
 {
+	dg_daemon_enforce_close(dm);       /* first: lift everything, detach */
 	if (dm->obs_open) {
 		dg_observer_close(&dm->obs);   /* drains: the last records are scored */
 		dm->obs_open = 0;
@@ -217,12 +224,14 @@ static void reload(struct dg_daemon *dm)
 	    strcmp(fresh.control_socket, dm->cfg.control_socket) || fresh.enforce != dm->cfg.enforce)
 		dg_log(DG_LOG_WARN, "reload: ports, journal, control socket and mode changes take "
 		       "effect at the next start");
-	/* Keep what is running; take scoring, policy and allow list. */
+	/* Keep what is running; take scoring, policy, allow list and limits. */
 	dm->cfg.engine = fresh.engine;
+	dm->cfg.enf = fresh.enf;
+	dg_daemon_enforce_reconfigure(dm);
 	dg_config_free(&fresh);
 	journal_settings(dm, 0);
 	dm->reloads++;
-	dg_log(DG_LOG_INFO, "reload: scoring, policy and allow list from %s applied",
+	dg_log(DG_LOG_INFO, "reload: scoring, policy, allow list and limits from %s applied",
 	       dm->args.config_path ? dm->args.config_path : DG_CONFIG_FILE);
 }
 
@@ -287,7 +296,10 @@ static void loop(struct dg_daemon *dm)
 	struct epoll_event ev[8];
 
 	while (!dm->stop) {
-		int n = epoll_wait(dm->epfd, ev, 8, 1000);
+		/* Enforcing, the rings are drained every DRAIN_MS: the kernel
+		 * wakes us only when a lot is waiting, and a request head with a
+		 * blocked key must be seen within milliseconds. */
+		int n = epoll_wait(dm->epfd, ev, 8, dm->enf ? DRAIN_MS : 1000);
 
 		if (n < 0 && errno != EINTR) {
 			dg_log(DG_LOG_ERR, "epoll: %s", strerror(errno));
@@ -305,6 +317,11 @@ static void loop(struct dg_daemon *dm)
 			else
 				dg_probes_poll(dm->obs.probes, 0);
 		}
+		if (dm->enf && dg_daemon_mono() - dm->last_drain >= DRAIN_MS / 1e3) {
+			dg_probes_poll(dm->obs.probes, 0);
+			dm->last_drain = dg_daemon_mono();
+		}
+		dg_daemon_enforce_step(dm);    /* new decisions, cuts pending */
 	}
 }
 
@@ -331,8 +348,8 @@ int dg_daemon_run(const struct dg_run_args *args)
 	dm->started_wall = dg_daemon_wall();
 	if (!start(dm)) {
 		dg_log(DG_LOG_INFO, "running in %s mode; journal %s; control socket %s",
-		       dm->cfg.enforce ? "enforce (decisions are not applied yet: this build has "
-		       "no enforcer)" : "observe", dm->cfg.journal_dir, dm->cfg.control_socket);
+		       dm->cfg.enforce ? "enforce" : "observe", dm->cfg.journal_dir,
+		       dm->cfg.control_socket);
 		loop(dm);
 		rc = 0;
 	}

@@ -9,6 +9,7 @@
 #include "config.h"
 #include "ctlsock.h"
 #include "daemon.h"
+#include "enforce.h"
 #include "engine.h"
 #include "journal.h"
 #include "observe.h"
@@ -20,6 +21,10 @@ struct dg_daemon {
 	struct dg_observer obs;
 	int obs_open;
 	struct dg_engine *engine;
+	struct dg_enforcer *enf;       /* enforce mode only */
+	uint64_t enf_synced_ticks, enf_synced_decisions;
+	double enf_synced_at;
+	double last_drain;             /* monotonic: rings last drained (enforcing) */
 	struct dg_journal *journal;
 	struct dg_ctlsock *ctl;
 	int epfd, sigfd, timerfd;
@@ -37,6 +42,14 @@ struct dg_daemon {
 /* Wall-clock seconds (Unix) and monotonic seconds. */
 double dg_daemon_wall(void);
 double dg_daemon_mono(void);
+
+/* enforcing.c: the enforcer in the daemon's life. */
+int dg_daemon_enforce_open(struct dg_daemon *dm, char *err, size_t errlen);
+void dg_daemon_enforce_reconfigure(struct dg_daemon *dm);
+void dg_daemon_enforce_sync(struct dg_daemon *dm, int force);
+void dg_daemon_enforce_step(struct dg_daemon *dm);
+void dg_daemon_enforce_conn(const struct dg_conn_summary *s, void *arg);
+void dg_daemon_enforce_close(struct dg_daemon *dm);
 
 /* answers.c: a control request answered from the daemon's state. */
 int dg_daemon_answer(const struct dg_ctl_request *req, FILE *out, char *err, size_t errlen,

@@ -68,6 +68,17 @@ void dg_clients_gen_view(yajl_gen g, const struct dg_client_view *v);
 void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out);
 /* A plain table for people. */
 void dg_clients_write_table(const struct dg_client_view *v, size_t n, FILE *out);
+/* The same, with what the daemon adds to each client (what is applied):
+ * extra writes more keys into the open object; applied gives the table's
+ * APPLIED column ("yes", "exempt", "-"). */
+typedef void (*dg_view_extra_fn)(yajl_gen g, const struct dg_client_view *v, void *arg);
+typedef const char *(*dg_view_applied_fn)(const struct dg_client_view *v, void *arg);
+void dg_clients_gen_view_ex(yajl_gen g, const struct dg_client_view *v, dg_view_extra_fn extra,
+			    void *arg);
+void dg_clients_write_json_ex(const struct dg_client_view *v, size_t n, FILE *out,
+			      dg_view_extra_fn extra, void *arg);
+void dg_clients_write_table_ex(const struct dg_client_view *v, size_t n, FILE *out,
+			       dg_view_applied_fn applied, void *arg);
 
 const struct dg_clients_stats *dg_clients_stats(const struct dg_clients *t);
 size_t dg_clients_count(const struct dg_clients *t);

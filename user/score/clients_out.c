@@ -54,6 +54,12 @@ static void write_evidence(yajl_gen g, const struct dg_score *s)
 
 void dg_clients_gen_view(yajl_gen g, const struct dg_client_view *c)
 {
+	dg_clients_gen_view_ex(g, c, NULL, NULL);
+}
+
+void dg_clients_gen_view_ex(yajl_gen g, const struct dg_client_view *c, dg_view_extra_fn extra,
+			    void *arg)
+{
 	yajl_gen_map_open(g);
 	dg_jw_str(g, "client", c->name);
 	dg_jw_num(g, "score", c->s.score, "%.1f");
@@ -75,10 +81,18 @@ void dg_clients_gen_view(yajl_gen g, const struct dg_client_view *c)
 	dg_jw_num(g, "automation", c->s.automation, "%.3f");
 	dg_jw_num(g, "harvest", c->s.harvest, "%.3f");
 	write_evidence(g, &c->s);
+	if (extra)
+		extra(g, c, arg);
 	yajl_gen_map_close(g);
 }
 
 void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
+{
+	dg_clients_write_json_ex(v, n, out, NULL, NULL);
+}
+
+void dg_clients_write_json_ex(const struct dg_client_view *v, size_t n, FILE *out,
+			      dg_view_extra_fn extra, void *arg)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
 	const unsigned char *buf;
@@ -89,7 +103,7 @@ void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
 	yajl_gen_config(g, yajl_gen_beautify, 0);
 	yajl_gen_array_open(g);
 	for (size_t i = 0; i < n; i++)
-		dg_clients_gen_view(g, &v[i]);
+		dg_clients_gen_view_ex(g, &v[i], extra, arg);
 	yajl_gen_array_close(g);
 	if (yajl_gen_get_buf(g, &buf, &len) == yajl_gen_status_ok) {
 		fwrite(buf, 1, len, out);
@@ -100,14 +114,25 @@ void dg_clients_write_json(const struct dg_client_view *v, size_t n, FILE *out)
 
 void dg_clients_write_table(const struct dg_client_view *v, size_t n, FILE *out)
 {
-	fprintf(out, "%5s  %-9s  %-40s %8s %10s %5s %5s  %s\n", "SCORE", "ACTION", "CLIENT", "REQS",
-		"OUT_TOK", "IPS", "KEYS", "REASONS");
+	dg_clients_write_table_ex(v, n, out, NULL, NULL);
+}
+
+void dg_clients_write_table_ex(const struct dg_client_view *v, size_t n, FILE *out,
+			       dg_view_applied_fn applied, void *arg)
+{
+	fprintf(out, "%5s  %-9s  ", "SCORE", "ACTION");
+	if (applied)
+		fprintf(out, "%-7s  ", "APPLIED");
+	fprintf(out, "%-40s %8s %10s %5s %5s  %s\n", "CLIENT", "REQS", "OUT_TOK", "IPS", "KEYS",
+		"REASONS");
 	for (size_t i = 0; i < n; i++) {
 		const struct dg_client_view *c = &v[i];
 
-		fprintf(out, "%5.1f  %-9s  %-40s %8" PRIu64 " %10" PRIu64 " %5lld %5lld  ", c->s.score,
-			dg_action_name(c->action), c->name, c->f.requests, c->f.out_tokens,
-			llround(c->ips), llround(c->keys));
+		fprintf(out, "%5.1f  %-9s  ", c->s.score, dg_action_name(c->action));
+		if (applied)
+			fprintf(out, "%-7s  ", applied(c, arg));
+		fprintf(out, "%-40s %8" PRIu64 " %10" PRIu64 " %5lld %5lld  ", c->name, c->f.requests,
+			c->f.out_tokens, llround(c->ips), llround(c->keys));
 		for (int r = 0; r < c->s.n_reasons; r++)
 			fprintf(out, "%s%s", r ? "; " : "", c->s.reasons[r]);
 		fputc('\n', out);

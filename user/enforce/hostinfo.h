@@ -1,0 +1,51 @@
+/* hostinfo.h — what the enforcer must know of the host, read from /proc
+ * (or a copy of it, for tests):
+ *  - the cgroups of the processes listening on the watched ports: where
+ *    its programs are attached, so that nothing else on the host is
+ *    touched;
+ *  - the ports sshd listens on, and the peers of the SSH sessions open on
+ *    them (and on the configured SSH ports): never acted on, so an
+ *    operator is not locked out of the host;
+ *  - the host's own addresses (a local proxy's upstream leg comes from
+ *    them).
+ * A scan walks /proc/PID/fd of every process: it runs every few seconds,
+ * not per packet. */
+#ifndef DG_HOSTINFO_H
+#define DG_HOSTINFO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "netaddr.h"
+
+#define DG_HOST_CGROUPS   32
+#define DG_HOST_CG_LEN    256
+#define DG_HOST_PORTS     16
+#define DG_HOST_PEERS     256
+#define DG_HOST_ADDRS     64
+
+struct dg_host_scan {
+	/* Cgroup v2 paths of the watched servers, "/" the root, without
+	 * descendants of another one listed (a program on a cgroup runs for
+	 * its descendants too). */
+	char cgroups[DG_HOST_CGROUPS][DG_HOST_CG_LEN];
+	int n_cgroups;
+	int cgroups_over;              /* more than DG_HOST_CGROUPS: not listed */
+	uint32_t server_pids;          /* processes listening on the watched ports */
+	/* Ports processes named sshd listen on. */
+	uint16_t ssh_ports[DG_HOST_PORTS];
+	int n_ssh_ports;
+};
+
+/* Walk proc (normally "/proc") for the servers on ports and sshd's ports. */
+int dg_host_scan(const char *proc, const uint16_t *ports, int n_ports, struct dg_host_scan *out);
+
+/* Peers of established TCP connections whose local port is one of ports
+ * (/proc/net/tcp and tcp6): each a /32 or /128 prefix. Returns how many,
+ * at most max; *over counts those left out. */
+int dg_host_peers(const char *proc, const uint16_t *ports, int n_ports, struct dg_prefix *out,
+		  int max, int *over);
+
+/* The addresses of the host's interfaces (getifaddrs). */
+int dg_host_addresses(struct dg_prefix *out, int max);
+
+#endif
