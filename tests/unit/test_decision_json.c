@@ -221,6 +221,7 @@ static void test_malformed_lines(void **state)
 		D("\"client\":\"ip:1.2.3.4\",\"action\":3,\"by\":\"policy\",\"ts\":1,\"expires\":2"),
 		D("\"client\":[\"ip:1.2.3.4\"],\"action\":\"block\",\"by\":\"policy\",\"ts\":1,\"expires\":2"),
 		D("\"client\":\"ip:1.2.3.4\",\"action\":\"block\",\"by\":1,\"ts\":1,\"expires\":2"),
+		D("\"client\":\"ip:1.2.3.4\",\"action\":\"block\",\"by\":\"mallory\",\"ts\":1,\"expires\":2"),
 		D(CAB "\"ts\":\"1\",\"expires\":2"),
 		D(CAB "\"ts\":1,\"expires\":null"),
 		D(CAB "\"ts\":1e999,\"expires\":2"),

@@ -74,7 +74,7 @@ static struct rig *rig_new(const char *peer, const char *proxy)
 
 static void hdr(struct rig *g, struct exchange *x, const char *name, const char *v)
 {
-	dg_rx_header(&g->c, x, name, v, strlen(v));
+	dg_rx_header(&g->c, x, name, v, strlen(v), 0);
 }
 
 /* A new exchange with up to two request headers, its head then done:
@@ -237,6 +237,39 @@ static void test_trusted_proxy_headers(void **state)
 	free(g);
 	free(untrusted);
 	free(none);
+}
+
+/* A client that writes its own X-Forwarded-For hops cannot pass for
+ * another: the hop the proxy added (the right end) decides, however many
+ * hops come before it; a prefix is not an address; a value cut by the
+ * header bound names nobody. */
+static void test_xff_spoofing(void **state)
+{
+	struct rig *g = rig_new("10.1.2.3", "10.1.2.0/24");
+	char many[2048];
+	size_t n = 0;
+	struct exchange *x;
+
+	(void)state;
+	for (int i = 0; i < 40; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "198.51.100.%d, ", i);
+	snprintf(many + n, sizeof(many) - n, "203.0.113.7, 10.1.2.200");
+	x = named(g, "X-Forwarded-For", many, NULL, NULL);
+	assert_string_equal(x->rec.ip, "203.0.113.7");
+	free(x);
+	x = named(g, "X-Forwarded-For", "203.0.113.7/24", NULL, NULL);
+	assert_string_equal(x->rec.ip, "10.1.2.3");
+	free(x);
+	x = named(g, "X-Real-IP", "203.0.113.0/24", NULL, NULL);
+	assert_string_equal(x->rec.ip, "10.1.2.3");
+	free(x);
+	/* Cut by the bound: the proxy's hop is gone. */
+	x = dg_rx_exchange(&g->c);
+	dg_rx_header(&g->c, x, "x-forwarded-for", "198.51.100.9", 12, 1);
+	dg_rx_head_done(&g->c, x);
+	assert_string_equal(x->rec.ip, "10.1.2.3");
+	free(x);
+	free(g);
 }
 
 /* Whatever the peer, the client a proxy names is noted apart (fwd_ip,
@@ -457,6 +490,7 @@ int main(void)
 		cmocka_unit_test(test_api_key_headers),
 		cmocka_unit_test(test_head_done),
 		cmocka_unit_test(test_trusted_proxy_headers),
+		cmocka_unit_test(test_xff_spoofing),
 		cmocka_unit_test(test_forwarded_fields),
 		cmocka_unit_test(test_is_sse),
 		cmocka_unit_test(test_emit),

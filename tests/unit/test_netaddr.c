@@ -117,6 +117,14 @@ static void test_prefix_parse_and_match(void **state)
 	assert_true(dg_prefix_match_str(&p, "2001:db8::1"));
 	assert_false(dg_prefix_match_str(&p, "1.2.3.4"));
 
+	/* An IPv4-mapped prefix counts its bits as IPv6 does, and reads as IPv4. */
+	assert_int_equal(dg_prefix_parse("::ffff:10.0.0.0/104", &p), 0);
+	assert_int_equal(p.family, AF_INET);
+	assert_int_equal(p.bits, 8);
+	assert_true(dg_prefix_match_str(&p, "10.200.0.1"));
+	assert_false(dg_prefix_match_str(&p, "11.0.0.1"));
+	assert_int_equal(dg_prefix_parse("1.2.3.0/0", &p), 0);
+
 	/* Families never cross. */
 	assert_int_equal(dg_prefix_parse("10.0.0.0/8", &p), 0);
 	assert_false(dg_prefix_match_str(&p, "::a00:1"));
@@ -133,7 +141,8 @@ static void test_bad_addresses(void **state)
 		"256.1.1.1", "1.2.3", "1.2.3.4.5", "1.2.3.-4", "01.2.3.4x", " 1.2.3.4",
 		"1.2.3.4 ", "1.2.3.4\n", "a.b.c.d", "localhost", "2001:db8:::1", "2001:db8::g",
 		"1:2:3:4:5:6:7:8:9", "[::1]", "[::1]:443", "1.2.3.4:80", "fe80::1%eth0",
-		"0x7f.0.0.1", "1.2.3.4\x01",
+		"0x7f.0.0.1", "1.2.3.4\x01", "1.2.3.0/+24", "1.2.3.0/ 24", "1.2.3.0/\t8",
+		"1.2.3.0/-0", "1.2.3.0/024", "::ffff:10.0.0.0/24", "::ffff:10.0.0.0/95",
 	};
 	struct dg_prefix p, ok;
 	char longer[200];

@@ -45,26 +45,51 @@ static int proxy_trusted(const struct dg_reasm *ra, const char *ip)
 	return 0;
 }
 
-/* X-Forwarded-For from a trusted peer: walk from the right, skipping
- * trusted proxies; the first untrusted hop is the client. */
+/* An address alone (no prefix) of at most DG_IP_LEN - 1 characters,
+ * copied into out. */
+static int take_address(const char *v, size_t len, char out[DG_IP_LEN])
+{
+	struct dg_prefix p;
+
+	if (!len || len >= DG_IP_LEN || memchr(v, '/', len))
+		return -1;
+	memcpy(out, v, len);
+	out[len] = 0;
+	return dg_prefix_parse(out, &p);
+}
+
+static int xff_sep(char ch)
+{
+	return ch == ',' || ch == ' ' || ch == '\t';
+}
+
+/* X-Forwarded-For from a trusted peer: walk from the right end (the hop
+ * our proxy added), skipping trusted proxies; the first untrusted hop is
+ * the client. Anything that is not an address keeps the peer's: hops to
+ * the left of it were written by whoever sent the request. */
 static void take_xff(struct conn *c, struct exchange *x, const char *v, size_t len)
 {
-	char buf[DG_HVAL_MAX + 1], *tok, *save = NULL, *hops[32];
-	int n = 0;
+	size_t end = len;
 
-	if (len > DG_HVAL_MAX)
-		len = DG_HVAL_MAX;
-	memcpy(buf, v, len);
-	buf[len] = 0;
-	for (tok = strtok_r(buf, ", \t", &save); tok && n < 32; tok = strtok_r(NULL, ", \t", &save))
-		hops[n++] = tok;
-	for (int i = n - 1; i >= 0; i--) {
-		struct dg_prefix p;
-		if (dg_prefix_parse(hops[i], &p))
+	while (end > 0) {
+		char hop[DG_IP_LEN];
+		size_t start;
+
+		while (end > 0 && xff_sep(v[end - 1]))
+			end--;
+		if (!end)
+			return;
+		start = end;
+		while (start > 0 && !xff_sep(v[start - 1]))
+			start--;
+		if (take_address(v + start, end - start, hop))
 			return;                 /* junk: keep the peer address */
-		if (i > 0 && proxy_trusted(c->ra, hops[i]))
-			continue;
-		snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", hops[i]);
+		end = start;
+		while (end > 0 && xff_sep(v[end - 1]))
+			end--;
+		if (end > 0 && proxy_trusted(c->ra, hop))
+			continue;               /* a trusted hop with more to its left */
+		snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", hop);
 		return;
 	}
 }
@@ -96,7 +121,7 @@ static void note_forwarded(struct exchange *x, const char *name, const char *v, 
 }
 
 void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const char *v,
-		  size_t len)
+		  size_t len, int cut)
 {
 	struct dg_record *r = &x->rec;
 	const char *key;
@@ -107,18 +132,16 @@ void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const ch
 			dg_key_hash(c->ra->cfg.secret, key, klen, r->key);
 		return;
 	}
-	if (c->ra->cfg.n_proxies && proxy_trusted(c->ra, c->ip)) {
-		if (!strcasecmp(name, "x-forwarded-for")) {
-			take_xff(c, x, v, len);
-		} else if (!strcasecmp(name, "x-real-ip") && !x->xff_ip[0] && len < DG_IP_LEN) {
-			struct dg_prefix p;
-			char tmp[DG_IP_LEN];
+	/* A value cut by the header bounds lost its right end: the hops our
+	 * proxy wrote. It names nobody. */
+	if (c->ra->cfg.n_proxies && !cut && proxy_trusted(c->ra, c->ip)) {
+		char ip[DG_IP_LEN];
 
-			memcpy(tmp, v, len);
-			tmp[len] = 0;
-			if (!dg_prefix_parse(tmp, &p))
-				snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", tmp);
-		}
+		if (!strcasecmp(name, "x-forwarded-for"))
+			take_xff(c, x, v, len);
+		else if (!strcasecmp(name, "x-real-ip") && !x->xff_ip[0] &&
+			 !take_address(v, len, ip))
+			snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", ip);
 	}
 	note_forwarded(x, name, v, len);
 }

@@ -137,7 +137,8 @@ static void request_headers(struct conn *c, const struct dg_h2_event *e)
 			/* HTTP/2 names are lowercase already. */
 			memcpy(name, h->name, n);
 			name[n] = 0;
-			dg_rx_header(c, x, name, h->value, h->value_len);
+			dg_rx_header(c, x, name, h->value, h->value_len,
+				     h->value_len >= DG_H2_MAX_VALUE);
 		}
 	}
 	dg_rx_head_done(c, x);

@@ -79,13 +79,14 @@ static void header_done(struct conn *c, int dir)
 		return;
 	h->name[h->name_len] = 0;
 	if (dir == DG_DIR_IN && c->cur_req)
-		dg_rx_header(c, c->cur_req, h->name, h->val, h->val_len);
+		dg_rx_header(c, c->cur_req, h->name, h->val, h->val_len, h->truncated);
 	if (dir == DG_DIR_OUT && !strcasecmp(h->name, "content-type"))
 		c->resp_sse = dg_rx_is_sse(h->val, h->val_len);
 	/* Header values may hold a raw key: never keep them past this point. */
 	sodium_memzero(h->val, sizeof(h->val));
 	h->name_len = h->val_len = 0;
 	h->in_value = 0;
+	h->truncated = 0;
 }
 
 static int on_header_field(http_parser *p, const char *at, size_t len)

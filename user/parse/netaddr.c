@@ -20,9 +20,12 @@ void dg_addr_str(int family, const uint8_t addr[16], char *out, size_t size)
 		snprintf(out, size, "?");
 }
 
-static int parse_addr(const char *s, int *family, uint8_t addr[16])
+/* mapped: set when an IPv6 text named an IPv4-mapped address (read as
+ * IPv4). */
+static int parse_addr_m(const char *s, int *family, uint8_t addr[16], int *mapped)
 {
 	memset(addr, 0, 16);
+	*mapped = 0;
 	if (inet_pton(AF_INET, s, addr) == 1) {
 		*family = AF_INET;
 		return 0;
@@ -33,10 +36,18 @@ static int parse_addr(const char *s, int *family, uint8_t addr[16])
 			memmove(addr, addr + 12, 4);
 			memset(addr + 4, 0, 12);
 			*family = AF_INET;
+			*mapped = 1;
 		}
 		return 0;
 	}
 	return -1;
+}
+
+static int parse_addr(const char *s, int *family, uint8_t addr[16])
+{
+	int mapped;
+
+	return parse_addr_m(s, family, addr, &mapped);
 }
 
 int dg_prefix_parse(const char *s, struct dg_prefix *p)
@@ -44,6 +55,7 @@ int dg_prefix_parse(const char *s, struct dg_prefix *p)
 	char buf[64];
 	char *slash, *end;
 	long bits;
+	int mapped;
 
 	if (strlen(s) >= sizeof(buf))
 		return -1;
@@ -51,12 +63,22 @@ int dg_prefix_parse(const char *s, struct dg_prefix *p)
 	slash = strchr(buf, '/');
 	if (slash)
 		*slash++ = 0;
-	if (parse_addr(buf, &p->family, p->addr))
+	if (parse_addr_m(buf, &p->family, p->addr, &mapped))
 		return -1;
 	p->bits = p->family == AF_INET ? 32 : 128;
 	if (slash) {
+		/* Decimal digits only, no sign, space or leading zero. */
+		size_t n = strspn(slash, "0123456789");
+
+		if (!n || slash[n] || n > 3 || (n > 1 && slash[0] == '0'))
+			return -1;
 		bits = strtol(slash, &end, 10);
-		if (end == slash || *end || bits < 0 || bits > p->bits)
+		if (mapped) {                  /* ::ffff:a.b.c.d/N counts in IPv6 bits */
+			if (bits < 96 || bits > 128)
+				return -1;
+			bits -= 96;
+		}
+		if (bits > p->bits)
 			return -1;
 		p->bits = (int)bits;
 	}

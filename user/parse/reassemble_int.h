@@ -133,9 +133,10 @@ double dg_rx_unix(const struct dg_reasm *ra, uint64_t ns);
 /* A new exchange on c, started now (c->now_ns). NULL on out-of-memory. */
 struct exchange *dg_rx_exchange(struct conn *c);
 /* One request header: API key, a trusted proxy's client, Forwarded. The
- * value may hold a raw key: nothing of it is kept but its keyed hash. */
+ * value may hold a raw key: nothing of it is kept but its keyed hash. cut:
+ * the value was longer than the bounds and is only its first bytes. */
 void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const char *val,
-		  size_t len);
+		  size_t len, int cut);
 /* The record's ip and client name, once the headers are in. */
 /* The request's head is parsed: name its client, and tell on_head. */
 void dg_rx_head_done(struct conn *c, struct exchange *x);

@@ -94,6 +94,10 @@ static int fields(yajl_val o, struct dg_decision *d, char *err, size_t errlen)
 		snprintf(err, errlen, "a decision needs client, action, by, ts and expires");
 		return -1;
 	}
+	if (strcmp(by, "operator") && strcmp(by, "policy")) {
+		snprintf(err, errlen, "a decision's by is policy or operator, not '%s'", by);
+		return -1;
+	}
 	d->verb = (enum dg_verb)vb;
 	d->by = !strcmp(by, "operator") ? DG_BY_OPERATOR : DG_BY_POLICY;
 	if (get_num(o, "score", &d->score))

@@ -67,8 +67,11 @@ static int apply(struct dg_engine_config *c, const char *k, yajl_val v, char *er
 		for (size_t i = 0; i < v->u.array.len; i++) {
 			yajl_val a = v->u.array.values[i];
 
-			if (!YAJL_IS_STRING(a) ||
-			    dg_policy_allow_add(&c->policy, YAJL_GET_STRING(a), err, errlen))
+			if (!YAJL_IS_STRING(a)) {
+				snprintf(err, errlen, "settings: allow[%zu] is not a string", i);
+				return -1;
+			}
+			if (dg_policy_allow_add(&c->policy, YAJL_GET_STRING(a), err, errlen))
 				return -1;
 		}
 		return 0;
@@ -77,10 +80,10 @@ static int apply(struct dg_engine_config *c, const char *k, yajl_val v, char *er
 		snprintf(err, errlen, "settings: %s is not a number", k);
 		return -1;
 	}
-	if (!strcmp(k, "tick") && d > 0)
+	if (!strcmp(k, "tick") && d >= 0.1 && d <= 600)
 		c->tick = d;
-	else if (!strcmp(k, "max_clients") && d >= 16)
-		c->max_clients = (size_t)d;
+	else if (!strcmp(k, "max_clients") && d >= 16 && d <= (double)(1UL << 24))
+		c->max_clients = (size_t)d;     /* the config file's bounds */
 	else if (!strncmp(k, "score.", 6) && !dg_score_config_set(&c->score, k + 6, d))
 		;
 	else if (!strcmp(k, "policy.hysteresis") && d >= 0)
