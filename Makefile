@@ -89,9 +89,9 @@ $(OUT)/tests/%: tests/unit/%.c $(ASAN_OBJS) $(wildcard tests/unit/*.h)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SANFLAGS) -Itests/unit -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
-$(OUT)/tests/%: tests/bpf/%.c $(SKELS) $(wildcard include/*.h)
+$(OUT)/tests/%: tests/bpf/%.c $(ASAN_OBJS) $(SKELS) $(HDRS)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< -lbpf -lelf -lz -lcmocka
+	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c \
