@@ -18,6 +18,7 @@ CFLAGS  ?= -O2 -g
 #   capture  libbpf: loading, attaching, ring buffers, kernel counters
 #   parse    pure: captured bytes in, request records out
 #   score    pure: records in, features, scores and decisions out
+#   enforce  libbpf: decisions in force -> drops, cuts and pacing in the kernel
 #   util     small shared helpers
 USER_DIRS := cmd control capture parse score enforce util
 INCS    := -Iinclude $(addprefix -Iuser/,$(USER_DIRS)) -I$(OUT)
