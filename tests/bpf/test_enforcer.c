@@ -214,6 +214,21 @@ static void test_exempt(void **state)
 	sync_now(wall());
 }
 
+/* An operator's allow of an address holds inside a blocked prefix. */
+static void test_operator_allow_in_prefix(void **state)
+{
+	(void)state;
+	command("ip:127.0.0.30", DG_DO_ALLOW, 60);
+	command("cidr:127.0.0.28/30", DG_DO_BLOCK, 60);       /* .28 - .31 */
+	sync_now(wall());
+	assert_false(can_connect("127.0.0.29"));
+	assert_true(can_connect("127.0.0.30"));
+	command("cidr:127.0.0.28/30", DG_DO_UNBLOCK, 60);
+	command("ip:127.0.0.30", DG_DO_UNBLOCK, 60);
+	sync_now(wall());
+	assert_true(can_connect("127.0.0.29"));
+}
+
 /* A blocked key: the connection that carried it is cut; a request head
  * that names it on another connection gets that one cut; another key
  * from the same address is served. */
@@ -414,6 +429,7 @@ int main(void)
 		cmocka_unit_test(test_block_address),
 		cmocka_unit_test(test_expiry),
 		cmocka_unit_test(test_exempt),
+		cmocka_unit_test(test_operator_allow_in_prefix),
 		cmocka_unit_test(test_block_key),
 		cmocka_unit_test(test_ratelimit_address),
 		cmocka_unit_test(test_ratelimit_key),

@@ -25,7 +25,7 @@
 #define TAB_SIZE     4096          /* applied clients' hash buckets */
 #define CTAB_SIZE    16384         /* tracked connections' hash buckets */
 #define SCAN_EVERY   5.0           /* seconds between host rescans */
-#define EXEMPT_MAX   (DG_HOST_PEERS + DG_HOST_ADDRS + DG_POLICY_ALLOW + 4)
+#define EXEMPT_MAX   (DG_HOST_PEERS + DG_HOST_ADDRS + 2 * DG_POLICY_ALLOW + 4)
 
 /* One client acted on (or that would be, but is exempt). */
 struct applied {
@@ -72,6 +72,11 @@ struct dg_enforcer {
 	int n_cg;
 	struct exemption exempt[EXEMPT_MAX];
 	int n_exempt;
+	uint16_t sshd_ports[DG_HOST_PORTS];     /* from the last host scan */
+	int n_sshd_ports;
+	/* Operators' `allow` of addresses and prefixes in force. */
+	char op_allow[DG_POLICY_ALLOW][DG_CLIENT_LEN];
+	int n_op_allow;
 	struct applied *tab[TAB_SIZE];
 	size_t n_applied;
 	struct tracked *ctab[CTAB_SIZE];
@@ -226,10 +231,18 @@ static void exempt_add_str(struct dg_enforcer *e, const char *s, const char *why
 		exempt_add(e, &p, why);
 }
 
-/* Rebuild the exempt set from its sources (scan: sshd's ports), then make
- * the kernel's trie match: new entries first, stale ones removed after, so
- * nothing exempt is ever missing from it. */
-static void exempt_refresh(struct dg_enforcer *e, const struct dg_host_scan *scan)
+static void exempt_add_name(struct dg_enforcer *e, const char *a, const char *why)
+{
+	if (!strncmp(a, "ip:", 3))
+		exempt_add_str(e, a + 3, why);
+	else if (!strncmp(a, "cidr:", 5))
+		exempt_add_str(e, a + 5, why);
+}
+
+/* Rebuild the exempt set from its sources, then make the kernel's trie
+ * match: new entries first, stale ones removed after, so nothing exempt is
+ * ever missing from it. */
+static void exempt_refresh(struct dg_enforcer *e)
 {
 	static struct dg_enf_addr old[DG_ENF_EXEMPT];
 	struct dg_prefix peers[DG_HOST_PEERS], addrs[DG_HOST_ADDRS];
@@ -240,18 +253,14 @@ static void exempt_refresh(struct dg_enforcer *e, const struct dg_host_scan *sca
 	uint32_t one = 1;
 
 	e->n_exempt = 0;
-	for (int i = 0; i < e->cfg.n_allow; i++) {
-		const char *a = e->cfg.allow[i];
-
-		if (!strncmp(a, "ip:", 3))
-			exempt_add_str(e, a + 3, "allow list");
-		else if (!strncmp(a, "cidr:", 5))
-			exempt_add_str(e, a + 5, "allow list");
-	}
+	for (int i = 0; i < e->cfg.n_allow; i++)
+		exempt_add_name(e, e->cfg.allow[i], "allow list");
+	for (int i = 0; i < e->n_op_allow; i++)
+		exempt_add_name(e, e->op_allow[i], "allowed by an operator");
 	for (int i = 0; i < e->cfg.n_ssh_ports; i++)
 		ssh[n_ssh++] = e->cfg.ssh_ports[i];
-	for (int i = 0; scan && i < scan->n_ssh_ports; i++)
-		ssh[n_ssh++] = scan->ssh_ports[i];
+	for (int i = 0; i < e->n_sshd_ports; i++)
+		ssh[n_ssh++] = e->sshd_ports[i];
 	n = dg_host_peers(e->cfg.proc, ssh, n_ssh, peers, DG_HOST_PEERS, &over);
 	for (int i = 0; i < n; i++)
 		exempt_add(e, &peers[i], "ssh peer");
@@ -358,7 +367,11 @@ static void rescan(struct dg_enforcer *e, double now)
 		for (int i = 0; i < scan.n_cgroups; i++)
 			attach_cgroup(e, scan.cgroups[i]);
 	}
-	exempt_refresh(e, scanned ? &scan : NULL);
+	if (scanned) {
+		e->n_sshd_ports = scan.n_ssh_ports;
+		memcpy(e->sshd_ports, scan.ssh_ports, sizeof(e->sshd_ports));
+	}
+	exempt_refresh(e);
 }
 
 /* ---------- the sweep ---------- */
@@ -611,10 +624,40 @@ static void sync_one(const struct dg_decision *d, void *arg)
 		mark_known_conns(e, a);
 }
 
+struct allows {
+	char v[DG_POLICY_ALLOW][DG_CLIENT_LEN];
+	int n;
+};
+
+static void gather_allow(const struct dg_decision *d, void *arg)
+{
+	struct allows *al = arg;
+
+	if (d->verb == DG_DO_ALLOW && strncmp(d->client, "key:", 4) && al->n < DG_POLICY_ALLOW)
+		snprintf(al->v[al->n++], DG_CLIENT_LEN, "%s", d->client);
+}
+
+/* Operators' allows of addresses join the exempt set (before any rule is
+ * written, so a prefix blocked around one never catches it). */
+static void sync_allows(struct dg_enforcer *e, const struct dg_policy *p, double now)
+{
+	static struct allows al;
+
+	al.n = 0;
+	dg_policy_each_in_force(p, now, gather_allow, &al);
+	if (al.n == e->n_op_allow && !memcmp(al.v, e->op_allow, (size_t)al.n * DG_CLIENT_LEN))
+		return;
+	memcpy(e->op_allow, al.v, (size_t)al.n * DG_CLIENT_LEN);
+	e->n_op_allow = al.n;
+	exempt_refresh(e);
+}
+
 void dg_enforcer_sync(struct dg_enforcer *e, const struct dg_policy *p, double now,
 		      dg_legit_keys_fn legit_keys, void *arg)
 {
 	struct sync_ctx sc = { e, legit_keys, arg };
+
+	sync_allows(e, p, now);
 
 	for (size_t b = 0; b < TAB_SIZE; b++)
 		for (struct applied *a = e->tab[b]; a; a = a->next)
