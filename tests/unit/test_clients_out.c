@@ -44,6 +44,8 @@ static void views(struct dg_client_view v[2])
 	v[1].legit_keys = 4;
 	v[1].flagged_keys = 2;
 	v[1].f.requests = 12;
+	v[1].f.rate_1m = 2.5;
+	v[1].f.tok_rate_1m = 640.4;
 	v[1].first_ts = 1;
 	v[1].last_ts = 2;
 }
@@ -72,7 +74,8 @@ static void test_json(void **state)
 	assert_string_equal(out,
 		"[{\"client\":\"key:0123456789ab\",\"score\":91.2,"
 		"\"reasons\":[\"200 keys behind 10 addresses\",\"100% ask for \\\"step by step\\\"\"],"
-		"\"action\":\"block\",\"requests\":1234,\"output_tokens\":5678901,\"ips\":2,\"keys\":1,"
+		"\"action\":\"block\",\"requests\":1234,\"output_tokens\":5678901,"
+		"\"requests_per_min\":0.0,\"output_tokens_per_min\":0,\"ips\":2,\"keys\":1,"
 		"\"addresses_shared_with_legit_keys\":1,\"cluster\":\"c-00abcdef\","
 		"\"first_seen\":1700000000.123,\"last_seen\":1700003600.000,"
 		"\"first_flagged\":1700000120.500,\"requests_to_flag\":17,"
@@ -82,7 +85,8 @@ static void test_json(void **state)
 		"\"lockstep\":0.000,\"tls_client\":0.000,\"cot\":0.000,\"reasoning\":0.000,"
 		"\"logprobs\":0.333,\"output_heavy\":0.000,\"new_model\":0.000}},"
 		"{\"client\":\"ip:198.51.100.7\",\"score\":3.0,\"reasons\":[],\"action\":\"none\","
-		"\"requests\":12,\"output_tokens\":0,\"ips\":1,\"keys\":6,"
+		"\"requests\":12,\"output_tokens\":0,\"requests_per_min\":2.5,"
+		"\"output_tokens_per_min\":640,\"ips\":1,\"keys\":6,"
 		"\"legit_keys\":4,\"flagged_keys\":2,\"cluster\":null,"
 		"\"first_seen\":1.000,\"last_seen\":2.000,"
 		"\"first_flagged\":null,\"requests_to_flag\":null,"

@@ -275,6 +275,17 @@ static void gen_program(const char *name, uint64_t run_ns, uint64_t runs, void *
 	yajl_gen_map_close(cg->g);
 }
 
+/* Events the kernel could not hand us (the ring buffers were full). */
+static uint64_t events_lost(struct dg_daemon *dm)
+{
+	uint64_t c[DG_C__MAX];
+
+	if (!dm->obs.probes)
+		return 0;
+	dg_probes_counters(dm->obs.probes, c);
+	return c[DG_C_RB_FULL];
+}
+
 static uint64_t rss_bytes(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
@@ -345,10 +356,12 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 
 	fprintf(out, "distillguard: %s mode, up %.0f s, pid %d\n", dm->enf ? "enforce" : "observe",
 		dg_daemon_mono() - dm->started_mono, (int)getpid());
-	fprintf(out, "  records %" PRIu64 " (%.1f/s), ring events %.1f/s, clients %zu, "
-		"decisions in force %zu, memory %.1f MiB\n", dm->records, dm->records_per_s,
-		dm->samples_per_s, dg_clients_count(dg_engine_clients(dm->engine)), in_force,
-		(double)rss_bytes() / 1048576);
+	fprintf(out, "  records %" PRIu64 " (%.1f/s), output tokens %.0f/s, ring events %.1f/s, "
+		"%zu connections, events lost %" PRIu64 "\n", dm->records, dm->records_per_s,
+		dm->tokens_per_s, dm->samples_per_s, dg_reasm_conns(dm->obs.reasm), events_lost(dm));
+	fprintf(out, "  clients %zu, decisions in force %zu, memory %.1f MiB, BPF %.2f%% of a core\n",
+		dg_clients_count(dg_engine_clients(dm->engine)), in_force,
+		(double)rss_bytes() / 1048576, 100 * dm->bpf_cpu);
 	fprintf(out, "  last scoring pass at %.0f (%.3f s), %" PRIu64 " passes\n", es->last_tick,
 		es->tick_seconds, es->ticks);
 	fprintf(out, "  config %s, journal %s\n", dm->config_used[0] ? dm->config_used : "(none)",
@@ -408,6 +421,12 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 	dg_jw_u64(g, "records", dm->records);
 	dg_jw_num(g, "records_per_s", dm->records_per_s, "%.2f");
 	dg_jw_num(g, "events_per_s", dm->samples_per_s, "%.2f");
+	dg_jw_u64(g, "output_tokens", dm->output_tokens);
+	dg_jw_num(g, "output_tokens_per_s", dm->tokens_per_s, "%.1f");
+	dg_jw_int(g, "connections", (long long)dg_reasm_conns(dm->obs.reasm));
+	dg_jw_u64(g, "events_lost", events_lost(dm));
+	dg_jw_u64(g, "bpf_run_ns", dg_daemon_bpf_ns(dm));
+	dg_jw_num(g, "bpf_cpu", dm->bpf_cpu, "%.4f");
 	dg_jw_int(g, "clients", (long long)dg_clients_count(dg_engine_clients(dm->engine)));
 	dg_jw_int(g, "decisions_in_force", (long long)in_force);
 	dg_jw_num(g, "last_pass", es->last_tick, "%.3f");

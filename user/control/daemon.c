@@ -82,6 +82,8 @@ static void on_record(const struct dg_record *r, void *arg)
 	int n = dg_record_to_json(r, line, sizeof(line));
 
 	dm->records++;
+	if (r->output_tokens > 0)
+		dm->output_tokens += (uint64_t)r->output_tokens;
 	dm->last_record = dg_daemon_mono();
 	if (n > 0 && dm->journal)
 		dg_journal_line(dm->journal, line, (size_t)n);
@@ -249,16 +251,40 @@ static void on_signal(struct dg_daemon *dm)
 	}
 }
 
+static void add_run_ns(const char *name, uint64_t run_ns, uint64_t runs, void *arg)
+{
+	(void)name;
+	(void)runs;
+	*(uint64_t *)arg += run_ns;
+}
+
+uint64_t dg_daemon_bpf_ns(struct dg_daemon *dm)
+{
+	uint64_t ns = 0;
+
+	if (dm->obs.probes)
+		dg_probes_programs(dm->obs.probes, add_run_ns, &ns);
+	if (dm->enf)
+		dg_enforcer_programs(dm->enf, add_run_ns, &ns);
+	return ns;
+}
+
 static void rates(struct dg_daemon *dm, double now)
 {
 	double dt = now - dm->rate_at;
 
 	if (dt < 1)
 		return;
+	uint64_t bpf_ns = dg_daemon_bpf_ns(dm);
+
 	dm->records_per_s = (double)(dm->records - dm->rate_records) / dt;
 	dm->samples_per_s = (double)(dm->obs.ring_samples - dm->rate_samples) / dt;
+	dm->tokens_per_s = (double)(dm->output_tokens - dm->rate_tokens) / dt;
+	dm->bpf_cpu = bpf_ns >= dm->rate_bpf_ns ? (double)(bpf_ns - dm->rate_bpf_ns) / 1e9 / dt : 0;
 	dm->rate_records = dm->records;
 	dm->rate_samples = dm->obs.ring_samples;
+	dm->rate_tokens = dm->output_tokens;
+	dm->rate_bpf_ns = bpf_ns;
 	dm->rate_at = now;
 }
 

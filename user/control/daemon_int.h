@@ -33,8 +33,10 @@ struct dg_daemon {
 	uint64_t records, decisions, reloads, reload_errors;
 	/* Rates over the last second. */
 	double rate_at;
-	uint64_t rate_records, rate_samples;
-	double records_per_s, samples_per_s;
+	uint64_t rate_records, rate_samples, rate_tokens, rate_bpf_ns;
+	double records_per_s, samples_per_s, tokens_per_s;
+	double bpf_cpu;                /* BPF run time per second of wall time (cores) */
+	uint64_t output_tokens;        /* in all records */
 	double last_flush;
 	double last_record;            /* monotonic time of the last record */
 };
@@ -50,6 +52,9 @@ void dg_daemon_enforce_sync(struct dg_daemon *dm, int force);
 void dg_daemon_enforce_step(struct dg_daemon *dm);
 void dg_daemon_enforce_conn(const struct dg_conn_summary *s, void *arg);
 void dg_daemon_enforce_close(struct dg_daemon *dm);
+
+/* The run time of every program of ours (capture and enforcement), ns. */
+uint64_t dg_daemon_bpf_ns(struct dg_daemon *dm);
 
 /* answers.c: a control request answered from the daemon's state. */
 int dg_daemon_answer(const struct dg_ctl_request *req, FILE *out, char *err, size_t errlen,

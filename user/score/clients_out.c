@@ -67,6 +67,8 @@ void dg_clients_gen_view_ex(yajl_gen g, const struct dg_client_view *c, dg_view_
 	dg_jw_str(g, "action", dg_action_name(c->action));
 	dg_jw_int(g, "requests", (long long)c->f.requests);
 	dg_jw_int(g, "output_tokens", (long long)c->f.out_tokens);
+	dg_jw_num(g, "requests_per_min", c->f.rate_1m, "%.1f");
+	dg_jw_num(g, "output_tokens_per_min", c->f.tok_rate_1m, "%.0f");
 	dg_jw_int(g, "ips", llround(c->ips));
 	dg_jw_int(g, "keys", llround(c->keys));
 	write_sharing(g, c);
