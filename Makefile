@@ -95,7 +95,7 @@ $(OUT)/tests/%: tests/bpf/%.c $(ASAN_OBJS) $(SKELS) $(HDRS)
 	$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $< $(ASAN_OBJS) $(LDLIBS) -lcmocka
 
 # libFuzzer harnesses (clang), linked against the parser modules.
-FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c \
+FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c user/control/httpd.c \
 	user/control/journal.c $(wildcard user/score/*.c) user/util/jsonw.c \
 	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)

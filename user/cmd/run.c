@@ -22,6 +22,8 @@ static void usage(FILE *out)
 		"  --enforce            enforce mode: apply decisions in the kernel (drop, cut,\n"
 		"                       pace); see enforce.* and ratelimit.* settings\n"
 		"  --control-socket P   control socket (default /run/distillguard/control.sock)\n"
+		"  --metrics ADDR:PORT  serve Prometheus /metrics there (default 127.0.0.1:9847;\n"
+		"                       off: none)\n"
 		"  --libssl PATH        attach to this libssl (besides those found in /proc)\n"
 		"  --ssl-binary PATH    attach to an executable with OpenSSL linked in\n"
 		"  --trusted-proxy CIDR take X-Forwarded-For/X-Real-IP from these peers\n"
@@ -40,6 +42,7 @@ int dg_cmd_run(int argc, char **argv)
 		{ "journal", required_argument, NULL, 'J' },
 		{ "enforce", no_argument, NULL, 'E' },
 		{ "control-socket", required_argument, NULL, 'C' },
+		{ "metrics", required_argument, NULL, 'M' },
 		{ "libssl", required_argument, NULL, 'l' },
 		{ "ssl-binary", required_argument, NULL, 'b' },
 		{ "trusted-proxy", required_argument, NULL, 't' },
@@ -62,6 +65,7 @@ int dg_cmd_run(int argc, char **argv)
 		case 'J': key = "journal"; break;
 		case 'E': key = "enforce"; val = "yes"; break;
 		case 'C': key = "control_socket"; break;
+		case 'M': key = "metrics"; break;
 		case 'l': key = "libssl"; break;
 		case 'b': key = "ssl_binary"; break;
 		case 't': key = "trusted_proxy"; break;

@@ -286,7 +286,7 @@ static uint64_t events_lost(struct dg_daemon *dm)
 	return c[DG_C_RB_FULL];
 }
 
-static uint64_t rss_bytes(void)
+uint64_t dg_daemon_rss(void)
 {
 	FILE *f = fopen("/proc/self/statm", "r");
 	unsigned long size = 0, rss = 0;
@@ -318,7 +318,7 @@ static void enf_counter(const char *name, uint64_t v, void *arg)
 }
 
 /* The daemon's own counters, after the observer's. */
-static void own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
+void dg_daemon_own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
 {
 	const struct dg_journal_stats *js = dg_journal_stats(dm->journal);
 	const struct dg_clients_stats *cs = dg_clients_stats(dg_engine_clients(dm->engine));
@@ -342,6 +342,13 @@ static void own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
 	fn("control", "refused_uid", ks->refused_uid, arg);
 	fn("control", "refused_full", ks->refused_full, arg);
 	fn("control", "bad_requests", ks->bad_requests, arg);
+	if (dm->httpd) {
+		const struct dg_httpd_stats *hs = dg_httpd_stats(dm->httpd);
+
+		fn("metrics", "scrapes", hs->scrapes, arg);
+		fn("metrics", "not_found", hs->not_found, arg);
+		fn("metrics", "errors", hs->errors, arg);
+	}
 	if (dm->enf) {
 		struct enf_counter ec = { fn, arg };
 
@@ -361,7 +368,7 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 		dm->tokens_per_s, dm->samples_per_s, dg_reasm_conns(dm->obs.reasm), events_lost(dm));
 	fprintf(out, "  clients %zu, decisions in force %zu, memory %.1f MiB, BPF %.2f%% of a core\n",
 		dg_clients_count(dg_engine_clients(dm->engine)), in_force,
-		(double)rss_bytes() / 1048576, 100 * dm->bpf_cpu);
+		(double)dg_daemon_rss() / 1048576, 100 * dm->bpf_cpu);
 	fprintf(out, "  last scoring pass at %.0f (%.3f s), %" PRIu64 " passes\n", es->last_tick,
 		es->tick_seconds, es->ticks);
 	fprintf(out, "  config %s, journal %s\n", dm->config_used[0] ? dm->config_used : "(none)",
@@ -379,7 +386,7 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 	if (dm->enf)
 		dg_enforcer_programs(dm->enf, gen_program, &cg);
 	dg_observer_counters(&dm->obs, gen_counter, &cg);
-	own_counters(dm, gen_counter, &cg);
+	dg_daemon_own_counters(dm, gen_counter, &cg);
 	fputc('\n', out);
 }
 
@@ -432,7 +439,7 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 	dg_jw_num(g, "last_pass", es->last_tick, "%.3f");
 	dg_jw_num(g, "last_pass_seconds", es->tick_seconds, "%.4f");
 	dg_jw_u64(g, "passes", es->ticks);
-	dg_jw_u64(g, "memory_rss_bytes", rss_bytes());
+	dg_jw_u64(g, "memory_rss_bytes", dg_daemon_rss());
 	dg_jw_u64(g, "reloads", dm->reloads);
 	dg_jw_u64(g, "reload_errors", dm->reload_errors);
 	dg_jw_key(g, "programs");
@@ -444,7 +451,7 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 	dg_jw_key(g, "counters");
 	yajl_gen_map_open(g);
 	dg_observer_counters(&dm->obs, gen_counter, &cg);
-	own_counters(dm, gen_counter, &cg);
+	dg_daemon_own_counters(dm, gen_counter, &cg);
 	if (cg.group)
 		yajl_gen_map_close(g);
 	yajl_gen_map_close(g);

@@ -2,12 +2,14 @@
 #include "config.h"
 #include "ctlproto.h"
 #include "journal.h"
+#include "httpd.h"
 
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 static const uint16_t default_ports[] = { 443, 8443, 8000, 8080 };
 
@@ -24,6 +26,8 @@ void dg_config_init(struct dg_config *c)
 	c->journal_file_bytes = 64ull << 20;
 	c->journal_total_bytes = 1ull << 30;
 	snprintf(c->control_socket, sizeof(c->control_socket), "%s", DG_CTL_SOCKET);
+	snprintf(c->metrics, sizeof(c->metrics), "%s", DG_METRICS_ADDR);
+	c->metrics_top = 20;
 	for (size_t i = 0; i < sizeof(default_ports) / sizeof(default_ports[0]); i++)
 		c->ports[c->n_ports++] = default_ports[i];
 }
@@ -206,6 +210,28 @@ static int set_daemon(struct dg_config *c, const char *key, const char *v, char 
 						     &c->journal_total_bytes) = u;
 	} else if (!strncmp(key, "enforce.", 8) || !strncmp(key, "ratelimit.", 10)) {
 		return set_enforce(c, key, v, err, errlen);
+	} else if (!strcmp(key, "metrics")) {
+		struct sockaddr_storage ss;
+
+		c->metrics_set = 1;
+		if (!strcmp(v, "off")) {
+			c->metrics[0] = 0;
+			return 0;
+		}
+		if (strlen(v) >= sizeof(c->metrics) ||
+		    dg_httpd_parse_addr(v, &ss, err, errlen)) {
+			if (strlen(v) >= sizeof(c->metrics))
+				snprintf(err, errlen, "metrics: too long");
+			return -1;
+		}
+		snprintf(c->metrics, sizeof(c->metrics), "%s", v);
+	} else if (!strcmp(key, "metrics.top_clients")) {
+		if (parse_ulong(v, 10000, &u)) {
+			snprintf(err, errlen, "metrics.top_clients: '%s' is not a number from 0 to "
+				 "10000", v);
+			return -1;
+		}
+		c->metrics_top = u;
 	} else if (!strcmp(key, "tick")) {
 		return set_number(&c->engine.tick, key, v, 0.1, 600, "seconds", err, errlen);
 	} else if (!strcmp(key, "max_clients")) {

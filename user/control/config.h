@@ -41,6 +41,9 @@ struct dg_config {
 	char journal_dir[256];
 	uint64_t journal_file_bytes, journal_total_bytes;
 	char control_socket[256];
+	char metrics[64];              /* ADDR:PORT of /metrics, "" off */
+	int metrics_set;               /* named by the operator (then a failure is fatal) */
+	size_t metrics_top;            /* clients with series of their own (20) */
 };
 
 void dg_config_init(struct dg_config *c);

@@ -82,6 +82,7 @@ static void on_record(const struct dg_record *r, void *arg)
 	int n = dg_record_to_json(r, line, sizeof(line));
 
 	dm->records++;
+	dg_daemon_metrics_record(dm, r);
 	if (r->output_tokens > 0)
 		dm->output_tokens += (uint64_t)r->output_tokens;
 	dm->last_record = dg_daemon_mono();
@@ -140,7 +141,8 @@ static int open_loop(struct dg_daemon *dm)
 	if (dm->sigfd < 0 || dm->timerfd < 0 || dm->epfd < 0 ||
 	    timerfd_settime(dm->timerfd, 0, &it, NULL) || watch(dm, dm->sigfd) ||
 	    watch(dm, dm->timerfd) || watch(dm, dg_ctlsock_fd(dm->ctl)) ||
-	    watch(dm, dg_probes_epoll_fd(dm->obs.probes)))
+	    watch(dm, dg_probes_epoll_fd(dm->obs.probes)) ||
+	    (dm->httpd && watch(dm, dg_httpd_fd(dm->httpd))))
 		return -1;
 	return 0;
 }
@@ -169,6 +171,19 @@ static int start(struct dg_daemon *dm)
 		dg_log(DG_LOG_ERR, "control socket: %s", err);
 		return -1;
 	}
+	dg_daemon_metrics_init(dm);
+	if (dm->cfg.metrics[0] &&
+	    !(dm->httpd = dg_httpd_open(dm->cfg.metrics, dg_daemon_metrics, dm, err, sizeof(err)))) {
+		if (dm->cfg.metrics_set) {
+			dg_log(DG_LOG_ERR, "metrics: %s", err);
+			return -1;
+		}
+		dg_log(DG_LOG_WARN, "metrics: %s; running without /metrics (set `metrics` to "
+		       "another ADDR:PORT, or off)", err);
+	}
+	if (dm->httpd)
+		dg_log(DG_LOG_INFO, "metrics on %s (port %u), path /metrics", dm->cfg.metrics,
+		       (unsigned)dg_httpd_port(dm->httpd));
 	if (dg_observer_open(&dm->obs, &dm->cfg, on_record, dg_daemon_enforce_conn, dm, err,
 			     sizeof(err))) {
 		dg_log(DG_LOG_ERR, "%s", err);
@@ -197,6 +212,7 @@ static void stop_all(struct dg_daemon *dm)
 		idle_pass(dm);
 	dg_journal_close(dm->journal);
 	dg_ctlsock_close(dm->ctl);
+	dg_httpd_close(dm->httpd);
 	dg_engine_free(dm->engine);
 	if (dm->epfd >= 0)
 		close(dm->epfd);
@@ -300,6 +316,8 @@ static void on_timer(struct dg_daemon *dm)
 	if (dg_engine_pending(dm->engine) && now - dm->last_record >= dm->cfg.engine.tick)
 		idle_pass(dm);
 	dg_ctlsock_step(dm->ctl, now);   /* timeouts */
+	if (dm->httpd)
+		dg_httpd_step(dm->httpd);
 	rates(dm, now);
 	if (now - dm->last_flush >= 1.0) {
 		if (dg_journal_flush(dm->journal))
@@ -340,6 +358,8 @@ static void loop(struct dg_daemon *dm)
 				on_timer(dm);
 			else if (fd == dg_ctlsock_fd(dm->ctl))
 				dg_ctlsock_step(dm->ctl, dg_daemon_mono());
+			else if (dm->httpd && fd == dg_httpd_fd(dm->httpd))
+				dg_httpd_step(dm->httpd);
 			else
 				dg_probes_poll(dm->obs.probes, 0);
 		}

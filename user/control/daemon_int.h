@@ -11,6 +11,8 @@
 #include "daemon.h"
 #include "enforce.h"
 #include "engine.h"
+#include "httpd.h"
+#include "promtext.h"
 #include "journal.h"
 #include "observe.h"
 
@@ -37,6 +39,9 @@ struct dg_daemon {
 	double records_per_s, samples_per_s, tokens_per_s;
 	double bpf_cpu;                /* BPF run time per second of wall time (cores) */
 	uint64_t output_tokens;        /* in all records */
+	/* /metrics */
+	struct dg_httpd *httpd;
+	struct dg_histo h_duration, h_ttfb, h_tokens;
 	double last_flush;
 	double last_record;            /* monotonic time of the last record */
 };
@@ -55,6 +60,16 @@ void dg_daemon_enforce_close(struct dg_daemon *dm);
 
 /* The run time of every program of ours (capture and enforcement), ns. */
 uint64_t dg_daemon_bpf_ns(struct dg_daemon *dm);
+
+/* metrics.c: /metrics. */
+void dg_daemon_metrics_init(struct dg_daemon *dm);
+void dg_daemon_metrics_record(struct dg_daemon *dm, const struct dg_record *r);
+int dg_daemon_metrics(FILE *out, void *arg);
+
+/* answers.c: the daemon's own counters (journal, clients, policy, control
+ * socket, enforcement), by group and name; its resident memory. */
+void dg_daemon_own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg);
+uint64_t dg_daemon_rss(void);
 
 /* answers.c: a control request answered from the daemon's state. */
 int dg_daemon_answer(const struct dg_ctl_request *req, FILE *out, char *err, size_t errlen,
