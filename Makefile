@@ -49,7 +49,7 @@ PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c user/util/*.c)
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(PURE_SRCS))
 PURE_LIBS := -lhttp_parser -lnghttp2 -lyajl -lsodium -lm
 
-.PHONY: all deps test unit fuzz integration demo bench evaluate clean
+.PHONY: all deps test unit fuzz integration demo bench evaluate install uninstall clean
 # Objects built through pattern rules are kept, not deleted as intermediates.
 .SECONDARY:
 all: distillguard $(OUT)/purity
@@ -135,6 +135,31 @@ evaluate: distillguard
 
 bench: distillguard $(BENCH_BINS)
 	@bash scripts/bench.sh
+
+# make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit,
+# the example config (a config already there is kept), the docs. Nothing is
+# started: `systemctl enable --now distillguard` does that.
+PREFIX  ?= /usr/local
+UNITDIR ?= /etc/systemd/system
+install: distillguard
+	install -D -m 0755 distillguard $(DESTDIR)$(PREFIX)/sbin/distillguard
+	install -d -m 0755 $(DESTDIR)$(UNITDIR) $(DESTDIR)/etc/distillguard
+	sed 's#/usr/local/#$(PREFIX)/#g' deploy/systemd/distillguard.service \
+		>$(DESTDIR)$(UNITDIR)/distillguard.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/distillguard.service
+	install -m 0644 config/distillguard.conf $(DESTDIR)/etc/distillguard/distillguard.conf.example
+	[ -e $(DESTDIR)/etc/distillguard/distillguard.conf ] || \
+		install -m 0644 config/distillguard.conf $(DESTDIR)/etc/distillguard/distillguard.conf
+	install -d -m 0755 $(DESTDIR)$(PREFIX)/share/doc/distillguard
+	install -m 0644 README.md $(DESTDIR)$(PREFIX)/share/doc/distillguard/README.md
+	cp -r deploy/prometheus deploy/grafana $(DESTDIR)$(PREFIX)/share/doc/distillguard/
+	@echo "installed; next: systemctl daemon-reload && systemctl enable --now distillguard"
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/sbin/distillguard $(DESTDIR)$(UNITDIR)/distillguard.service
+	rm -f $(DESTDIR)/etc/distillguard/distillguard.conf.example
+	rm -rf $(DESTDIR)$(PREFIX)/share/doc/distillguard
+	@echo "kept /etc/distillguard/distillguard.conf and /var/lib/distillguard (journal, secret)"
 
 clean:
 	rm -rf $(OUT) distillguard
