@@ -37,9 +37,10 @@ HAP=19002        # haproxy TLS, h2 + http/1.1 -> UP (watched)
 NGX=19003        # nginx TLS, http2 -> UP (watched)
 UP=19010         # endpoint.py plain: the proxies' upstream (watched: the second leg)
 UNW=19020        # a second uvicorn TLS server, NOT watched
+LATE=19030       # endpoint.py TLS, started after the tracer (watched)
 
 A_CURL=127.0.0.2; A_PY=127.0.0.3; A_AIO=127.0.0.4; A_H2=127.0.0.5; A_NODE=127.0.0.6
-A_DIRECT=127.0.0.7; A_UNW=127.0.0.8; A_SIZE=127.0.0.9; A_SPOOF=127.0.0.10
+A_DIRECT=127.0.0.7; A_UNW=127.0.0.8; A_SIZE=127.0.0.9; A_SPOOF=127.0.0.10; A_LATE=127.0.0.11
 PROMPT_SIZES=100,16383,16384,16385,20479,20480,20481,65536,300000,1048000
 ANSWER_SIZES=16383,16384,16385,20479,20480,20481,32768,65536,262144
 
@@ -84,7 +85,7 @@ ok "servers up: uvicorn :$UVI, haproxy :$HAP, nginx :$NGX -> endpoint.py :$UP, u
 	bad "npm ci in tests/node"
 
 # --- the tracer ------------------------------------------------------------
-"$DG" trace --json --conns --stats --port $UVI --port $HAP --port $NGX --port $UP \
+"$DG" trace --json --conns --stats --port $UVI --port $HAP --port $NGX --port $UP --port $LATE \
 	--trusted-proxy 127.0.0.1 --secret-file "$W/secret" \
 	>"$W/trace.jsonl" 2>"$W/trace.err" &
 TRACE=$!
@@ -99,7 +100,15 @@ if ! grep -q "ready" "$W/trace.err"; then
 	bad "distillguard trace starts"
 	finish
 fi
-ok "distillguard trace starts and attaches ($(grep -o 'OpenSSL in [0-9]* files\?' "$W/trace.err"))"
+ok "distillguard trace starts and attaches ($(grep -o 'OpenSSL in [0-9]* server process[es]*' "$W/trace.err"))"
+# Uprobes go only into the servers of watched ports, each for its own pid.
+PROBED=$(grep -o 'OpenSSL in .*' "$W/trace.err")
+check "the watched uvicorn has uprobes, the unwatched one none" bash -c "
+	echo '$PROBED' | grep -Eq '[:,] $(cat "$W/uvicorn/uvicorn.pid") ' &&
+	! echo '$PROBED' | grep -Eq '[:,] $(cat "$W/unwatched/uvicorn.pid") '"
+# A server that starts after the tracer is picked up (rescans every 5 s).
+$PY scripts/endpoint.py --tls-port $LATE --quiet --token-delay-ms 0 >"$W/late.log" 2>&1 &
+PIDS+=($!)
 # the programs this trace loaded (another distillguard on the host keeps its own)
 MINE=$(comm -13 <(echo "$BEFORE_IDS") <(our_prog_ids) | tr '\n' ' ')
 
@@ -198,6 +207,14 @@ TRAFFIC+=($!)
 		--requests 18 --api mixed --stream-ratio 0 --models direct-ans --keys 1 \
 		--key-prefix sk-direct-ans- --source-address $A_DIRECT --answer-bytes $ANSWER_SIZES \
 		--tokens 30 --seed 34
+} &
+TRAFFIC+=($!)
+# the late server's traffic, once a rescan has had time to find it
+{
+	sleep 7
+	client late $PY scripts/load.py --url https://127.0.0.1:$LATE --connections 2 --requests 12 \
+		--api openai --models late-srv --keys 1 --key-prefix sk-late- --source-address $A_LATE \
+		--tokens 6 --seed 35
 } &
 TRAFFIC+=($!)
 # traffic on the unwatched port: must leave no record at all
@@ -355,6 +372,12 @@ for r in map(json.loads, open(sys.argv[2])):
 for (model, ip, trunc), n in sorted(c.items(), key=str):
     print("  %d records of %s requests on :%d, ip=%s%s" % (n, model, port, ip, " req_truncated" if trunc else ""))
 sys.exit(1 if c else 0)' $UP "$W/trace.jsonl"
+check "a server started after the tracer is found: its 12 requests recorded" $PY -c '
+import json, sys
+n = sum(1 for r in map(json.loads, open(sys.argv[2])) if r.get("event") is None and
+        r.get("port") == int(sys.argv[1]) and r.get("model") == "late-srv" and r.get("ja4"))
+print("  %d records from the late server" % n)
+sys.exit(0 if n == 12 else 1)' $LATE "$W/trace.jsonl"
 check "no record from the unwatched port :$UNW (by port or by its models)" $PY -c '
 import json, sys
 port = int(sys.argv[1])
@@ -372,7 +395,7 @@ for r in map(json.loads, open(sys.argv[2])):
         bad[(r.get("port"), (r.get("model") or "-").split("-")[0], r.get("proc"))] += 1
 for k, v in bad.most_common(6):
     print("  port=%s model=%s* proc=%s: %d records" % (k + (v,)))
-sys.exit(1 if bad else 0)' "$UVI,$HAP,$NGX,$UP" "$W/trace.jsonl"
+sys.exit(1 if bad else 0)' "$UVI,$HAP,$NGX,$UP,$LATE" "$W/trace.jsonl"
 
 check "connection events (--conns): each on a watched port with an address, tls:true on the TLS ports" $PY -c '
 import json, sys, collections
@@ -390,7 +413,7 @@ for r in map(json.loads, open(sys.argv[3])):
         bad[("port=%s" % r.get("port"), "tls=%s" % r.get("tls"))] += 1
 for k, v in bad.most_common(4):
     print("  %d connection events with %s %s" % ((v,) + k))
-sys.exit(1 if bad or not n else 0)' "$UVI,$HAP,$NGX,$UP" "$UVI,$HAP,$NGX" "$W/trace.jsonl"
+sys.exit(1 if bad or not n else 0)' "$UVI,$HAP,$NGX,$UP,$LATE" "$UVI,$HAP,$NGX,$LATE" "$W/trace.jsonl"
 
 stat_zero() {   # stat_zero NAME...: each counter is 0 in the --stats lines
 	local n ok=0

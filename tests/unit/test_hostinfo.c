@@ -65,6 +65,18 @@ static void proc(const char *pid, const char *comm, const char *cgroup)
 #define HEAD "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
 #define TAIL " 00000000:00000000 00:00000000 00000000     0        0 "
 
+static const char tcp6_text[] = HEAD
+	    /* listener :8443 on :: (inode 101); sshd on :2222 (201) */
+	    "   0: 00000000000000000000000000000000:20FB 00000000000000000000000000000000:0000 0A" TAIL
+	    "101 1 0000000000000000 100 0 0 10 0\n"
+	    "   1: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A" TAIL
+	    "201 1 0000000000000000 100 0 0 10 0\n"
+	    /* established 2001:db8::5 -> :2222, and a v4-mapped 203.0.113.4 -> :2222 */
+	    "   2: 00000000000000000000000001000000:08AE B80D0120000000000000000005000000:D434 01" TAIL
+	    "402 1 0000000000000000 100 0 0 10 0\n"
+	    "   3: 0000000000000000FFFF00000100000A:08AE 0000000000000000FFFF0000047100CB:D435 01" TAIL
+	    "403 1 0000000000000000 100 0 0 10 0\n";
+
 /* 127.0.0.1 is 0100007F in /proc/net/tcp (a native-endian word). */
 static int setup(void **state)
 {
@@ -83,17 +95,7 @@ static int setup(void **state)
 	    /* time-wait to :22 (not a session) */
 	    "   5: 0A00000A:0016 080200C0:D433 06" TAIL "0 1 0000000000000000 100 0 0 10 0\n"
 	    "garbage line\n");
-	put("net/tcp6", HEAD
-	    /* listener :8443 on :: (inode 101); sshd on :2222 (201) */
-	    "   0: 00000000000000000000000000000000:20FB 00000000000000000000000000000000:0000 0A" TAIL
-	    "101 1 0000000000000000 100 0 0 10 0\n"
-	    "   1: 00000000000000000000000000000000:08AE 00000000000000000000000000000000:0000 0A" TAIL
-	    "201 1 0000000000000000 100 0 0 10 0\n"
-	    /* established 2001:db8::5 -> :2222, and a v4-mapped 203.0.113.4 -> :2222 */
-	    "   2: 00000000000000000000000001000000:08AE B80D0120000000000000000005000000:D434 01" TAIL
-	    "402 1 0000000000000000 100 0 0 10 0\n"
-	    "   3: 0000000000000000FFFF00000100000A:08AE 0000000000000000FFFF0000047100CB:D435 01" TAIL
-	    "403 1 0000000000000000 100 0 0 10 0\n");
+	put("net/tcp6", tcp6_text);
 	/* Two vLLM workers in one service, a child cgroup of it, a server
 	 * elsewhere, sshd, and a process with sockets on no watched port. */
 	proc("10", "python3", "/system.slice/vllm.service");
@@ -174,6 +176,60 @@ static void test_root_cgroup(void **state)
 	}
 }
 
+/* The server pids, incrementally: a second scan walks nobody's fds, a
+ * new process is walked alone, a new watched listener walks everyone; a
+ * process named in names is a server too. */
+static void test_servers_incremental(void **state)
+{
+	const uint16_t ports[] = { 8443 };
+	char *names[] = { "sshd" };
+	struct dg_host_servers *hs = dg_host_servers_new();
+	uint32_t pids[16];
+	int over, n, all;
+
+	(void)state;
+	n = dg_host_servers_scan(hs, root, ports, 1, NULL, 0, pids, 16, &over);
+	assert_int_equal(n, 3);
+	assert_true(pids[0] == 10 && pids[1] == 11 && pids[2] == 12);   /* ascending */
+	all = dg_host_servers_walked(hs);
+	assert_true(all >= 5);
+	assert_int_equal(dg_host_servers_scan(hs, root, ports, 1, NULL, 0, pids, 16, &over), 3);
+	assert_int_equal(dg_host_servers_walked(hs), 0);
+	/* A new worker holding the listener: walked alone, found. */
+	proc("13", "python3", "/system.slice/vllm.service");
+	sock_fd("13", 3, 100);
+	assert_int_equal(dg_host_servers_scan(hs, root, ports, 1, NULL, 0, pids, 16, &over), 4);
+	assert_int_equal(dg_host_servers_walked(hs), 1);
+	/* A listener that appears later (a server that binds after loading)
+	 * makes everyone be looked at again. */
+	put("net/tcp6", HEAD
+	    "   0: 00000000000000000000000000000000:20FB 00000000000000000000000000000000:0000 0A" TAIL
+	    "101 1 0000000000000000 100 0 0 10 0\n"
+	    "   1: 00000000000000000000000000000000:20FB 00000000000000000000000000000000:0000 0A" TAIL
+	    "301 1 0000000000000000 100 0 0 10 0\n");
+	proc("14", "late", "/late");
+	sock_fd("14", 3, 301);
+	n = dg_host_servers_scan(hs, root, ports, 1, NULL, 0, pids, 16, &over);
+	assert_int_equal(n, 5);
+	assert_int_equal(dg_host_servers_walked(hs), all + 2);
+	dg_host_servers_free(hs);
+	/* By name (sshd holds no watched listener); and the bound. */
+	hs = dg_host_servers_new();
+	assert_int_equal(dg_host_servers_scan(hs, root, ports, 1, names, 1, pids, 16, &over), 6);
+	n = dg_host_servers_scan(hs, root, ports, 1, names, 1, pids, 2, &over);
+	assert_int_equal(n, 2);
+	assert_int_equal(over, 4);
+	dg_host_servers_free(hs);
+	/* Put things back for the other tests. */
+	put("net/tcp6", tcp6_text);
+	{
+		char cmd[256];
+
+		snprintf(cmd, sizeof(cmd), "rm -rf %s/13 %s/14", root, root);
+		assert_int_equal(system(cmd), 0);
+	}
+}
+
 static void test_peers(void **state)
 {
 	const uint16_t ssh[] = { 22, 2222 };
@@ -221,6 +277,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_scan),
 		cmocka_unit_test(test_root_cgroup),
+		cmocka_unit_test(test_servers_incremental),
 		cmocka_unit_test(test_peers),
 		cmocka_unit_test(test_addresses),
 	};

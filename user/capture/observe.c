@@ -212,6 +212,16 @@ void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 	fn("kernel", "bpf_run_ns", ns, arg);
 	fn("kernel", "bpf_runs", runs, arg);
 	fn("kernel", "conns_live", live, arg);
+	{
+		const struct dg_probes_stats *ps = dg_probes_stats(o->probes);
+
+		fn("probes", "servers_probed", ps->attached - ps->detached, arg);
+		fn("probes", "attached", ps->attached, arg);
+		fn("probes", "detached", ps->detached, arg);
+		fn("probes", "attach_failed", ps->attach_failed, arg);
+		fn("probes", "watched_full", ps->watched_full, arg);
+		fn("probes", "servers_over", ps->servers_over, arg);
+	}
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
 		fn("reassembly", reasm_counters[i].name,
 		   *(const uint64_t *)((const char *)s + reasm_counters[i].off), arg);

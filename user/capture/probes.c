@@ -15,18 +15,35 @@
 #include <bpf/libbpf.h>
 
 #include "cgroup2.h"
+#include "hostinfo.h"
 #include "tls.skel.h"
 #include "plain.skel.h"
 #include "conn.skel.h"
 #include "hello.skel.h"
 
-#define MAX_TARGETS 64
-#define MAX_LINKS   1024
+#define MAX_FILES   (2 * DG_MAX_PATHS)
+#define MAX_LINKS   64             /* the process-wide links: sockops, tracepoints */
+#define MAX_WATCHED 512            /* processes with uprobes of their own */
+#define PROC_LINKS  12             /* uprobes in one process (11 today) */
 
-struct target {
+/* A file named by --libssl or --ssl-binary, known by inode. */
+struct named_file {
 	dev_t dev;
 	ino_t ino;
-	char *path;
+	const char *path;
+	int binary;                    /* an executable with OpenSSL linked in */
+};
+
+/* A watched server process and its uprobes (attached for its pid alone:
+ * no other process gets a breakpoint). No links: it has no OpenSSL we
+ * know of (a plain HTTP server), looked at again at the next scan. */
+struct watched {
+	uint32_t pid;
+	char path[300];                /* the file probed, as attached */
+	struct bpf_link *links[PROC_LINKS];
+	int n_links;
+	int seen;
+	int failed;                    /* counted once */
 };
 
 struct dg_probes {
@@ -39,9 +56,16 @@ struct dg_probes {
 	int epfd;                      /* both, for one wait */
 	struct bpf_link *links[MAX_LINKS];
 	int n_links;
-	struct target targets[MAX_TARGETS];
-	const char *target_paths[MAX_TARGETS];
-	int n_targets;
+	struct named_file files[MAX_FILES];
+	int n_files;
+	struct watched watched[MAX_WATCHED];
+	int n_watched;
+	struct dg_host_servers *servers;
+	uint16_t ports[DG_MAX_PORTS];
+	int n_ports;
+	char *names[DG_MAX_PATHS];     /* watch_process: servers by name */
+	int n_names;
+	struct dg_probes_stats st;
 	int cgroup_fd;
 	int stats_fd;
 	dg_sample_fn fn;
@@ -126,8 +150,10 @@ static int attach_tracepoints(struct dg_probes *p, struct bpf_object *obj)
 	return 0;
 }
 
-/* Attach the OpenSSL uprobes to one file (libssl or a static binary). */
-static int attach_ssl(struct dg_probes *p, const char *path)
+/* Attach the OpenSSL uprobes to one process's copy of path (libssl or an
+ * executable with OpenSSL linked in). Returns the uprobes attached, or
+ * -errno when a required one failed (then none stay). */
+static int attach_ssl(struct dg_probes *p, struct watched *w, const char *path)
 {
 	struct tls_bpf *s = p->tls;
 	struct {
@@ -142,96 +168,163 @@ static int attach_ssl(struct dg_probes *p, const char *path)
 		{ "SSL_do_handshake", s->progs.ssl_handshake_enter, s->progs.ssl_ret, 0 },
 		{ "SSL_free", s->progs.ssl_free_enter, NULL, 0 },
 	};
-	int attached = 0;
 
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i].fn);
-		int err = add_link(p, bpf_program__attach_uprobe_opts(fns[i].enter, -1, path, 0, &o));
+		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].enter, (pid_t)w->pid, path,
+								     0, &o);
+		int err = l ? 0 : -errno;
 
+		if (l)
+			w->links[w->n_links++] = l;
 		if (!err && fns[i].ret) {
 			LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = fns[i].fn, .retprobe = true);
-			err = add_link(p, bpf_program__attach_uprobe_opts(fns[i].ret, -1, path, 0, &r));
+			l = bpf_program__attach_uprobe_opts(fns[i].ret, (pid_t)w->pid, path, 0, &r);
+			err = l ? 0 : -errno;
+			if (l)
+				w->links[w->n_links++] = l;
 		}
 		if (err && fns[i].required) {
-			fprintf(stderr, "distillguard: %s: cannot attach to %s: %s\n", path,
-				fns[i].fn, strerror(-err));
+			while (w->n_links)
+				bpf_link__destroy(w->links[--w->n_links]);
 			return err;
 		}
-		attached += !err;
 	}
-	return attached;
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	return w->n_links;
 }
 
-static int add_target(struct dg_probes *p, const char *path)
+static int add_file(struct dg_probes *p, const char *path, int binary)
 {
 	struct stat st;
-	int err;
 
 	if (stat(path, &st))
 		return -errno;
-	for (int i = 0; i < p->n_targets; i++)
-		if (p->targets[i].dev == st.st_dev && p->targets[i].ino == st.st_ino)
-			return 0;
-	if (p->n_targets >= MAX_TARGETS)
+	if (p->n_files >= MAX_FILES)
 		return -E2BIG;
-	err = attach_ssl(p, path);
-	if (err < 0)
-		return err;
-	p->targets[p->n_targets].dev = st.st_dev;
-	p->targets[p->n_targets].ino = st.st_ino;
-	p->targets[p->n_targets].path = strdup(path);
-	p->target_paths[p->n_targets] = p->targets[p->n_targets].path;
-	p->n_targets++;
-	return 1;
+	p->files[p->n_files].dev = st.st_dev;
+	p->files[p->n_files].ino = st.st_ino;
+	p->files[p->n_files].path = path;
+	p->files[p->n_files].binary = binary;
+	p->n_files++;
+	return 0;
 }
 
-/* Every libssl.so mapped by a running process, through /proc/PID/root so a
- * container's own copy is found too. */
+static const struct named_file *named_file(const struct dg_probes *p, const char *path)
+{
+	struct stat st;
+
+	if (stat(path, &st))
+		return NULL;
+	for (int i = 0; i < p->n_files; i++)
+		if (p->files[i].dev == st.st_dev && p->files[i].ino == st.st_ino)
+			return &p->files[i];
+	return NULL;
+}
+
+/* Where a process has OpenSSL: its executable when --ssl-binary names it,
+ * else the libssl it maps (or a --libssl file it maps), through
+ * /proc/PID/root so a container's own copy is found. 0, or -1 none. */
+static int ssl_file_of(const struct dg_probes *p, uint32_t pid, char *out, size_t size)
+{
+	char path[300], line[1024], full[1400];
+	const struct named_file *nf;
+	int found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pid);
+	if ((nf = named_file(p, path)) && nf->binary) {
+		snprintf(out, size, "%s", nf->path);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (found && fgets(line, sizeof(line), f)) {
+		char *start = strchr(line, '/'), *nl = strchr(line, '\n');
+		const char *use;
+		struct stat a, b;
+
+		if (!start)
+			continue;
+		if (nl)
+			*nl = 0;
+		if (strstr(start, " (deleted)"))
+			continue;
+		snprintf(full, sizeof(full), "/proc/%u/root%s", pid, start);
+		if (!strstr(start, "/libssl.so") && !((nf = named_file(p, full)) && !nf->binary))
+			continue;
+		/* The host's own copy by its own name; a container's through the
+		 * process's root. */
+		use = !stat(full, &a) && !stat(start, &b) && a.st_dev == b.st_dev &&
+		      a.st_ino == b.st_ino ? start : full;
+		if (strlen(use) >= size)
+			continue;
+		memcpy(out, use, strlen(use) + 1);
+		found = 0;
+	}
+	fclose(f);
+	return found;
+}
+
+static void unwatch(struct watched *w)
+{
+	while (w->n_links)
+		bpf_link__destroy(w->links[--w->n_links]);
+}
+
+/* The watched servers now: new ones get uprobes for their pid alone,
+ * those gone (or no longer serving a watched port) lose theirs. */
 int dg_probes_rescan(struct dg_probes *p)
 {
-	DIR *d = opendir("/proc");
-	struct dirent *e;
-	int added = 0;
+	static uint32_t pids[DG_HOST_PIDS];
+	int n, over = 0, added = 0, w = 0;
 
-	if (!d)
-		return -errno;
-	while ((e = readdir(d))) {
-		char maps[300], line[1024], path[1400];
-		FILE *f;
+	n = dg_host_servers_scan(p->servers, "/proc", p->ports, p->n_ports, p->names, p->n_names,
+				 pids, DG_HOST_PIDS, &over);
+	if (n < 0)
+		return -1;
+	p->st.scans++;
+	p->st.servers_over += (uint64_t)over;
+	for (int i = 0; i < p->n_watched; i++)
+		p->watched[i].seen = 0;
+	for (int j = 0; j < n; j++) {
+		struct watched *x = NULL;
+		char path[300];
 
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(maps, sizeof(maps), "/proc/%s/maps", e->d_name);
-		f = fopen(maps, "r");
-		if (!f)
-			continue;
-		while (fgets(line, sizeof(line), f)) {
-			char *so = strstr(line, "/libssl.so");
-			char *start = strchr(line, '/');
-			char *nl = strchr(line, '\n');
-
-			if (!so || !start)
+		for (int i = 0; i < p->n_watched && !x; i++)
+			if (p->watched[i].pid == pids[j])
+				x = &p->watched[i];
+		if (!x) {
+			if (p->n_watched == MAX_WATCHED) {
+				p->st.watched_full++;
 				continue;
-			if (nl)
-				*nl = 0;
-			if (strstr(start, " (deleted)"))
-				continue;
-			/* The host's own copy under its own name; a container's through
-			 * the process's root. */
-			snprintf(path, sizeof(path), "/proc/%s/root%s", e->d_name, start);
-			{
-				struct stat a, b;
-				if (!stat(path, &a) && !stat(start, &b) && a.st_dev == b.st_dev &&
-				    a.st_ino == b.st_ino)
-					snprintf(path, sizeof(path), "%s", start);
 			}
-			if (add_target(p, path) > 0)
-				added++;
-			break;
+			x = &p->watched[p->n_watched++];
+			memset(x, 0, sizeof(*x));
+			x->pid = pids[j];
 		}
-		fclose(f);
+		x->seen = 1;
+		if (x->n_links || ssl_file_of(p, x->pid, path, sizeof(path)))
+			continue;
+		if (attach_ssl(p, x, path) > 0) {
+			added++;
+			p->st.attached++;
+		} else if (!x->failed) {
+			x->failed = 1;
+			p->st.attach_failed++;
+		}
 	}
-	closedir(d);
+	for (int i = 0; i < p->n_watched; i++) {
+		if (!p->watched[i].seen) {
+			if (p->watched[i].n_links)
+				p->st.detached++;
+			unwatch(&p->watched[i]);
+			continue;
+		}
+		p->watched[w++] = p->watched[i];
+	}
+	p->n_watched = w;
 	return added;
 }
 
@@ -270,9 +363,6 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 				 char *err, size_t errlen)
 {
 	struct dg_probes *p = calloc(1, sizeof(*p));
-	static const char *fallback[] = { "/usr/lib/x86_64-linux-gnu/libssl.so.3",
-					  "/usr/lib/aarch64-linux-gnu/libssl.so.3",
-					  "/usr/lib64/libssl.so.3", "/usr/lib/libssl.so.3" };
 	char cg[512];
 	int e;
 
@@ -341,21 +431,26 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		goto fail;
 	}
 	for (int i = 0; i < cfg->n_libssl; i++) {
-		if ((e = add_target(p, cfg->libssl[i])) < 0) {
+		if ((e = add_file(p, cfg->libssl[i], 0)) < 0) {
 			snprintf(err, errlen, "--libssl %s: %s", cfg->libssl[i], strerror(-e));
 			goto fail;
 		}
 	}
 	for (int i = 0; i < cfg->n_ssl_binary; i++) {
-		if ((e = add_target(p, cfg->ssl_binary[i])) < 0) {
+		if ((e = add_file(p, cfg->ssl_binary[i], 1)) < 0) {
 			snprintf(err, errlen, "--ssl-binary %s: %s", cfg->ssl_binary[i], strerror(-e));
 			goto fail;
 		}
 	}
+	for (int i = 0; i < cfg->n_ports && i < DG_MAX_PORTS; i++)
+		p->ports[p->n_ports++] = cfg->ports[i];
+	for (int i = 0; i < cfg->n_watch_process && i < DG_MAX_PATHS; i++)
+		p->names[p->n_names++] = cfg->watch_process[i];
+	if (!(p->servers = dg_host_servers_new())) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
 	dg_probes_rescan(p);
-	for (size_t i = 0; i < sizeof(fallback) / sizeof(fallback[0]); i++)
-		if (!access(fallback[i], R_OK))
-			add_target(p, fallback[i]);
 
 	/* Connection events and ClientHellos are always drained before data,
 	 * so a record has its connection's JA4 and opening however the rings
@@ -384,14 +479,15 @@ void dg_probes_close(struct dg_probes *p)
 	ring_buffer__free(p->rb_data);
 	if (p->epfd >= 0)
 		close(p->epfd);
+	for (int i = 0; i < p->n_watched; i++)
+		unwatch(&p->watched[i]);
 	for (int i = p->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(p->links[i]);
+	dg_host_servers_free(p->servers);
 	tls_bpf__destroy(p->tls);
 	plain_bpf__destroy(p->plain);
 	conn_bpf__destroy(p->conn);
 	hello_bpf__destroy(p->hello);
-	for (int i = 0; i < p->n_targets; i++)
-		free(p->targets[i].path);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
 	if (p->stats_fd >= 0)
@@ -513,8 +609,20 @@ int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)
 	return n;
 }
 
-int dg_probes_targets(struct dg_probes *p, const char ***paths)
+int dg_probes_watched(const struct dg_probes *p, uint32_t *pids, const char **paths, int max)
 {
-	*paths = p->target_paths;
-	return p->n_targets;
+	int n = 0;
+
+	for (int i = 0; i < p->n_watched && n < max; i++) {
+		if (!p->watched[i].n_links)
+			continue;
+		pids[n] = p->watched[i].pid;
+		paths[n++] = p->watched[i].path;
+	}
+	return n;
+}
+
+const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p)
+{
+	return &p->st;
 }

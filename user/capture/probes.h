@@ -26,8 +26,21 @@ int dg_probes_poll(struct dg_probes *p, int timeout_ms);
  * event loop, which then calls dg_probes_poll(p, 0)). */
 int dg_probes_epoll_fd(const struct dg_probes *p);
 
-/* Look for libssl in processes started since the last scan and attach. */
+/* The watched servers: processes holding a listening socket on a watched
+ * port (and those `watch_process` names). Each gets the OpenSSL uprobes
+ * for its own pid, on its libssl or on its executable when --ssl-binary
+ * names it; no other process gets a breakpoint. A rescan picks up new
+ * servers and drops those gone. Returns processes newly probed. */
 int dg_probes_rescan(struct dg_probes *p);
+
+struct dg_probes_stats {
+	uint64_t scans;
+	uint64_t attached, detached;   /* processes given uprobes, and dropped */
+	uint64_t attach_failed;        /* a server whose OpenSSL could not be probed */
+	uint64_t watched_full;         /* servers over the bound, not probed */
+	uint64_t servers_over;
+};
+const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p);
 
 /* Counters summed over CPUs and objects (index enum dg_counter). */
 void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX]);
@@ -43,7 +56,7 @@ void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg);
 typedef void (*dg_conn_stats_fn)(uint64_t conn, const struct dg_conn_stats *st, void *arg);
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg);
 
-/* The libssl/binary paths uprobes are attached to. */
-int dg_probes_targets(struct dg_probes *p, const char ***paths);
+/* The processes with uprobes, and the file each is probed in. */
+int dg_probes_watched(const struct dg_probes *p, uint32_t *pids, const char **paths, int max);
 
 #endif

@@ -71,8 +71,8 @@ static void usage(FILE *out)
 		"  --conns              also print connections when they end\n"
 		"  --port N             also watch server port N (default 443 8443 8000 8080)\n"
 		"  --config FILE        read settings from FILE\n"
-		"  --libssl PATH        attach to this libssl (besides those found in /proc)\n"
-		"  --ssl-binary PATH    attach to an executable with OpenSSL linked in\n"
+		"  --libssl PATH        a libssl the servers map under another name\n"
+		"  --ssl-binary PATH    a server executable with OpenSSL linked in (node)\n"
 		"  --trusted-proxy CIDR take X-Forwarded-For/X-Real-IP from these peers\n"
 		"  --secret-file FILE   per-host secret keying the hashes\n"
 		"                       (default /var/lib/distillguard/secret, created if absent)\n"
@@ -157,14 +157,16 @@ int dg_cmd_trace(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGPIPE, SIG_IGN);
 	{
-		const char **paths;
-		int n = dg_probes_targets(o.probes, &paths);
+		const char *paths[64];
+		uint32_t pids[64];
+		int n = dg_probes_watched(o.probes, pids, paths, 64);
+
 		fprintf(stderr, "distillguard trace: watching ports");
 		for (int i = 0; i < cfg.n_ports; i++)
 			fprintf(stderr, " %u", cfg.ports[i]);
-		fprintf(stderr, "; OpenSSL in %d file%s", n, n == 1 ? "" : "s");
+		fprintf(stderr, "; OpenSSL in %d server process%s", n, n == 1 ? "" : "es");
 		for (int i = 0; i < n; i++)
-			fprintf(stderr, "%s%s", i ? ", " : ": ", paths[i]);
+			fprintf(stderr, "%s%u %s", i ? ", " : ": ", pids[i], paths[i]);
 		fprintf(stderr, "\ndistillguard trace: ready\n");
 	}
 	if (duration > 0)

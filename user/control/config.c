@@ -38,7 +38,9 @@ void dg_config_free(struct dg_config *c)
 		free(c->libssl[i]);
 	for (int i = 0; i < c->n_ssl_binary; i++)
 		free(c->ssl_binary[i]);
-	c->n_libssl = c->n_ssl_binary = 0;
+	for (int i = 0; i < c->n_watch_process; i++)
+		free(c->watch_process[i]);
+	c->n_libssl = c->n_ssl_binary = c->n_watch_process = 0;
 }
 
 static int parse_ulong(const char *s, unsigned long max, unsigned long *out)
@@ -278,6 +280,13 @@ int dg_config_set(struct dg_config *c, const char *key, const char *v,
 		return add_path(c->libssl, &c->n_libssl, v, "libssl", err, errlen);
 	} else if (!strcmp(key, "ssl_binary") || !strcmp(key, "ssl-binary")) {
 		return add_path(c->ssl_binary, &c->n_ssl_binary, v, "ssl-binary", err, errlen);
+	} else if (!strcmp(key, "watch_process")) {
+		if (!*v || strlen(v) > 15 || strchr(v, '/')) {
+			snprintf(err, errlen, "watch_process: '%s' is not a process name (comm, at most "
+				 "15 characters)", v);
+			return -1;
+		}
+		return add_path(c->watch_process, &c->n_watch_process, v, "watch_process", err, errlen);
 	} else if (!strcmp(key, "trusted_proxy") || !strcmp(key, "trusted-proxy")) {
 		if (c->n_proxies >= DG_MAX_PROXIES) {
 			snprintf(err, errlen, "trusted_proxy: at most %d", DG_MAX_PROXIES);

@@ -26,6 +26,8 @@ struct dg_config {
 	int n_libssl;
 	char *ssl_binary[DG_MAX_PATHS];
 	int n_ssl_binary;
+	char *watch_process[DG_MAX_PATHS];  /* servers by process name, besides the listeners */
+	int n_watch_process;
 	struct dg_prefix proxies[DG_MAX_PROXIES];
 	int n_proxies;
 	char secret_file[256];

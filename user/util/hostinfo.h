@@ -39,6 +39,24 @@ struct dg_host_scan {
 /* Walk proc (normally "/proc") for the servers on ports and sshd's ports. */
 int dg_host_scan(const char *proc, const uint16_t *ports, int n_ports, struct dg_host_scan *out);
 
+/* The server processes, found incrementally for the probes: processes
+ * holding a listening socket on a watched port (a pre-forked worker holds
+ * its parent's), or whose name (comm) is one of names. A scan reads
+ * /proc/net/tcp{,6} and /proc/PID/stat of every process, and walks the fds
+ * only of processes it has not seen before, or of all when the watched
+ * listeners changed (a server that binds late, after loading a model). */
+#define DG_HOST_PIDS 1024
+struct dg_host_servers;
+struct dg_host_servers *dg_host_servers_new(void);
+void dg_host_servers_free(struct dg_host_servers *s);
+/* The server pids now into out (at most max, ascending); *over counts
+ * those left out. Returns how many, or -1 when proc cannot be read. */
+int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint16_t *ports,
+			 int n_ports, char *const *names, int n_names, uint32_t *out, int max,
+			 int *over);
+/* Processes whose fds were walked in the last scan (its cost). */
+int dg_host_servers_walked(const struct dg_host_servers *s);
+
 /* Peers of established TCP connections whose local port is one of ports
  * (/proc/net/tcp and tcp6): each a /32 or /128 prefix. Returns how many,
  * at most max; *over counts those left out. */

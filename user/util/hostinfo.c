@@ -290,6 +290,209 @@ int dg_host_scan(const char *proc, const uint16_t *ports, int n_ports, struct dg
 	return 0;
 }
 
+/* ---------- server processes, incrementally ---------- */
+
+struct known {
+	uint32_t pid;
+	uint64_t start;                /* /proc/PID/stat starttime: a reused pid differs */
+	int server;
+};
+
+struct dg_host_servers {
+	struct known *k;
+	size_t n;
+	unsigned long *inodes;         /* the watched listeners at the last scan, sorted */
+	size_t n_inodes;
+	int walked;
+};
+
+struct dg_host_servers *dg_host_servers_new(void)
+{
+	return calloc(1, sizeof(struct dg_host_servers));
+}
+
+void dg_host_servers_free(struct dg_host_servers *s)
+{
+	if (!s)
+		return;
+	free(s->k);
+	free(s->inodes);
+	free(s);
+}
+
+int dg_host_servers_walked(const struct dg_host_servers *s)
+{
+	return s->walked;
+}
+
+static int cmp_ulong(const void *a, const void *b)
+{
+	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_known(const void *a, const void *b)
+{
+	uint32_t x = ((const struct known *)a)->pid, y = ((const struct known *)b)->pid;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Field 22 of /proc/PID/stat; the name (field 2) may hold spaces and ')'. */
+static uint64_t start_time(const char *proc, const char *pid)
+{
+	char path[512], buf[1024], *p;
+	unsigned long long t = 0;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/%s/stat", proc, pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	if (!(p = strrchr(buf, ')')))
+		return 0;
+	/* ") S ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt
+	 *  utime stime cutime cstime priority nice threads itrealvalue starttime" */
+	if (sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u %*u %*d %*d %*d %*d %*d "
+		   "%*d %llu", &t) != 1)
+		return 0;
+	return t;
+}
+
+/* Does the process hold one of the (sorted) inodes? */
+static int holds(const char *proc, const char *pid, const unsigned long *inodes, size_t n)
+{
+	char path[512], link[64];
+	struct dirent *de;
+	int found = 0;
+	DIR *d;
+
+	if (!n)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s/fd", proc, pid);
+	if (!(d = opendir(path)))
+		return 0;
+	while (!found && (de = readdir(d))) {
+		ssize_t len = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
+		unsigned long inode;
+
+		if (len <= 0)
+			continue;
+		link[len] = 0;
+		if (sscanf(link, "socket:[%lu]", &inode) == 1 &&
+		    bsearch(&inode, inodes, n, sizeof(*inodes), cmp_ulong))
+			found = 1;
+	}
+	closedir(d);
+	return found;
+}
+
+static int named(const char *proc, const char *pid, char *const *names, int n_names)
+{
+	char comm[32];
+
+	if (!n_names || read_comm(proc, pid, comm, sizeof(comm)))
+		return 0;
+	for (int i = 0; i < n_names; i++)
+		if (!strcmp(comm, names[i]))
+			return 1;
+	return 0;
+}
+
+struct watched_inodes {
+	const uint16_t *ports;
+	int n_ports;
+	unsigned long *v;
+	size_t n, cap;
+};
+
+static void add_watched_inode(const struct tcp_line *t, void *arg)
+{
+	struct watched_inodes *w = arg;
+
+	if (t->st != ST_LISTEN || !t->inode || !port_in(t->lport, w->ports, w->n_ports))
+		return;
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 16;
+		unsigned long *v = realloc(w->v, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		w->v = v;
+		w->cap = cap;
+	}
+	w->v[w->n++] = t->inode;
+}
+
+int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint16_t *ports,
+			 int n_ports, char *const *names, int n_names, uint32_t *out, int max,
+			 int *over)
+{
+	struct watched_inodes w = { ports, n_ports, NULL, 0, 0 };
+	struct known *now = NULL;
+	size_t n_now = 0, cap = 0;
+	struct dirent *de;
+	int full, n = 0;
+	DIR *d;
+
+	*over = 0;
+	s->walked = 0;
+	each_tcp(proc, add_watched_inode, &w);
+	if (w.n)
+		qsort(w.v, w.n, sizeof(*w.v), cmp_ulong);
+	full = w.n != s->n_inodes || (w.n && memcmp(w.v, s->inodes, w.n * sizeof(*w.v)));
+	free(s->inodes);
+	s->inodes = w.v;
+	s->n_inodes = w.n;
+	if (!(d = opendir(proc)))
+		return -1;
+	while ((de = readdir(d))) {
+		struct known k, *old;
+
+		if (!isdigit((unsigned char)de->d_name[0]))
+			continue;
+		k.pid = (uint32_t)strtoul(de->d_name, NULL, 10);
+		k.start = start_time(proc, de->d_name);
+		old = s->n ? bsearch(&k, s->k, s->n, sizeof(k), cmp_known) : NULL;
+		if (old && old->start == k.start && !full) {
+			k.server = old->server;
+		} else {
+			k.server = holds(proc, de->d_name, s->inodes, s->n_inodes) ||
+				   named(proc, de->d_name, names, n_names);
+			s->walked++;
+		}
+		if (n_now == cap) {
+			struct known *v = realloc(now, (cap = cap ? cap * 2 : 256) * sizeof(*v));
+
+			if (!v)
+				break;
+			now = v;
+		}
+		now[n_now++] = k;
+	}
+	closedir(d);
+	if (n_now)
+		qsort(now, n_now, sizeof(*now), cmp_known);
+	free(s->k);
+	s->k = now;
+	s->n = n_now;
+	for (size_t i = 0; i < n_now; i++) {
+		if (!now[i].server)
+			continue;
+		if (n < max)
+			out[n++] = now[i].pid;
+		else
+			(*over)++;
+	}
+	return n;
+}
+
 /* ---------- peers ---------- */
 
 struct peers {
