@@ -6,11 +6,13 @@ reads with SSL_read_ex and writes with SSL_write_ex, the calls distillguard's
 uprobes watch) and can also serve plain HTTP. HTTP/1.1 with keep-alive, so a
 client may send many requests on one connection. Standard library only.
 
-usage: endpoint.py [--tls-port N]... [--plain-port N]... [--bind ADDR]
-                   [--cert F --key F] [--token-delay-ms X] [--idle-timeout S]
-                   [--pid-file F] [--quiet]
+usage: endpoint.py [--tls-port N]... [--plain-port N]... [--bind ADDR]...
+                   [--cert F --key F] [--token-delay-ms X] [--first-token-ms X]
+                   [--idle-timeout S] [--pid-file F] [--quiet]
 
 Defaults: TLS on 127.0.0.1:18443, no plain port (--tls-port 0: no TLS).
+Each --bind address listens on every port; an IPv6 one (such as ::) takes
+IPv4 too (dual stack) unless an IPv4 address is also given.
 With a timeout (the default) Python keeps sockets non-blocking inside, so an
 SSL_read_ex may fail with WANT_READ (read(2) -> EAGAIN) and be retried after
 poll(2); --idle-timeout 0 keeps sockets blocking: one read(2) per record.
@@ -492,6 +494,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError as e:  # includes JSONDecodeError and UnicodeDecodeError
             self.send_error_json(400, "could not parse the JSON body: %s" % e, anthropic)
             return
+        if self.server.first_token_delay > 0:   # time to first token, any answer
+            time.sleep(self.server.first_token_delay)
         model = req.get("model") if isinstance(req.get("model"), str) else MODELS[0]
         ptoks = prompt_tokens_of(req, kind)
         stream = req.get("stream") is True
@@ -520,13 +524,22 @@ class Server(ThreadingHTTPServer):
     allow_reuse_address = True
     request_queue_size = 1024
 
-    def __init__(self, addr, ssl_context, opts):
+    def __init__(self, addr, ssl_context, opts, v6only=False):
+        if ":" in addr[0]:
+            self.address_family = socket.AF_INET6
+        self.v6only = v6only
         self.ssl_context = ssl_context
         self.quiet = opts.quiet
         self.token_delay = max(0.0, opts.token_delay_ms / 1000.0)
+        self.first_token_delay = max(0.0, opts.first_token_ms / 1000.0)
         self.idle_timeout = opts.idle_timeout if opts.idle_timeout > 0 else None
         self.started = time.time()
         super().__init__(addr, Handler)
+
+    def server_bind(self):
+        if self.address_family == socket.AF_INET6:
+            self.socket.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, int(self.v6only))
+        super().server_bind()
 
     def handle_error(self, request, client_address):
         if not self.quiet:
@@ -539,11 +552,16 @@ def main():
                     help="TLS port (repeatable; 0 for none; default %d)" % DEFAULT_TLS_PORT)
     ap.add_argument("--plain-port", type=int, action="append", default=None,
                     help="plain HTTP port (repeatable; default none)")
-    ap.add_argument("--bind", default="127.0.0.1")
+    ap.add_argument("--bind", action="append", default=None,
+                    help="address to listen on (repeatable; default 127.0.0.1; "
+                         "an IPv6 one is dual stack unless an IPv4 one is given too)")
     ap.add_argument("--cert")
     ap.add_argument("--key")
     ap.add_argument("--token-delay-ms", type=float, default=5.0,
                     help="SSE pacing per token (default 5)")
+    ap.add_argument("--first-token-ms", type=float, default=0.0,
+                    help="wait this long before answering a POST, streamed or not "
+                         "(time to first token; default 0)")
     ap.add_argument("--idle-timeout", type=float, default=300.0,
                     help="close idle connections after S seconds (default 300); "
                          "0: no timeout, sockets stay blocking")
@@ -571,12 +589,15 @@ def main():
         ctx.load_cert_chain(cert, key)
         ctx.set_alpn_protocols(["http/1.1"])
 
+    binds = opts.bind or ["127.0.0.1"]
+    v6only = any(":" not in b for b in binds)
     servers = []
     try:
-        for p in tls_ports:
-            servers.append((Server((opts.bind, p), ctx, opts), "https", p))
-        for p in plain_ports:
-            servers.append((Server((opts.bind, p), None, opts), "http", p))
+        for b in binds:
+            for p in tls_ports:
+                servers.append((Server((b, p), ctx, opts, v6only), "https", b, p))
+            for p in plain_ports:
+                servers.append((Server((b, p), None, opts, v6only), "http", b, p))
     except OSError as e:
         sys.exit("endpoint.py: cannot listen: %s" % e)
 
@@ -589,7 +610,7 @@ def main():
     signal.signal(signal.SIGINT, on_signal)
 
     threads = []
-    for srv, _, _ in servers:
+    for srv, _, _, _ in servers:
         t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.2},
                              daemon=True)
         t.start()
@@ -599,14 +620,15 @@ def main():
             f.write("%d\n" % os.getpid())
         os.replace(opts.pid_file + ".tmp", opts.pid_file)
     if not opts.quiet:
-        for _, scheme, p in servers:
-            sys.stderr.write("endpoint.py: listening on %s://%s:%d\n" % (scheme, opts.bind, p))
+        for _, scheme, b, p in servers:
+            host = "[%s]" % b if ":" in b else b
+            sys.stderr.write("endpoint.py: listening on %s://%s:%d\n" % (scheme, host, p))
         sys.stderr.flush()
     try:
         while not stop.wait(0.5):
             pass
     finally:
-        for srv, _, _ in servers:
+        for srv, _, _, _ in servers:
             srv.shutdown()
             srv.server_close()
         if opts.pid_file:

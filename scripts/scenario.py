@@ -54,13 +54,14 @@ disjoint sets of actors and the parent merges their sorted streams.
 
 --mode http sends the same requests to the demo endpoint (scripts/endpoint.py)
 in compressed time (--speed), each simulated address (IPv6 ones included)
-bound to its own 127.x.y.z source address, with keys in "Authorization:
+bound to its own 127.x.y.z source address (--no-bind: every request from
+the host's own address toward --url), with keys in "Authorization:
 Bearer" and "x-dg-tokens" set to the planned answer length (start the endpoint
 with --token-delay-ms 0, or use --http-token-cap, to keep up). The endpoint
 answers 200 where the records planned 429/500, and the JA4 is Python's own.
 It stops after --max-requests or --max-seconds, whichever comes first (cutting
-requests still in flight), and writes one ground-truth JSON line per request
-it sent to --truth.
+requests still in flight, after --grace seconds), and writes one ground-truth
+JSON line per request it sent to --truth.
 """
 import argparse
 import bisect
@@ -2444,12 +2445,16 @@ class HttpRunner:
         self.stop = threading.Event()
 
     def connect(self, src):
-        timeout = max(1.0, min(self.ctx.opts.timeout, self.deadline - time.monotonic() + 1.0))
+        timeout = max(1.0, min(self.ctx.opts.timeout,
+                               self.deadline + self.ctx.opts.grace - time.monotonic() + 1.0))
+        if self.ctx.opts.no_bind:
+            src = None
         if self.https:
             return http.client.HTTPSConnection(self.host, self.port, timeout=timeout,
-                                               source_address=(src, 0), context=self.sslctx)
+                                               source_address=src and (src, 0),
+                                               context=self.sslctx)
         return http.client.HTTPConnection(self.host, self.port, timeout=timeout,
-                                          source_address=(src, 0))
+                                          source_address=src and (src, 0))
 
     def send(self, slot, seq, r):
         o = self.ctx.opts
@@ -2615,20 +2620,22 @@ class HttpRunner:
                 last_reap = time.monotonic()
         # Let the workers finish what they sent until the deadline, then cut
         # the connections still busy: the run always ends by --max-seconds.
+        # With --grace, requests in flight get that much longer to finish.
+        end = self.deadline + o.grace
         for _ in threads:
             while True:
                 try:
                     q.put(None, timeout=0.1)
                     break
                 except queue.Full:
-                    if time.monotonic() >= self.deadline:
+                    if time.monotonic() >= end:
                         break
         for th in threads:
-            th.join(max(0.0, self.deadline - time.monotonic()))
+            th.join(max(0.0, end - time.monotonic()))
         if any(th.is_alive() for th in threads):
             self.abort()
             for th in threads:
-                th.join(max(0.0, self.deadline + 2.0 - time.monotonic()))
+                th.join(max(0.0, end + 2.0 - time.monotonic()))
         with self.lock:
             if self.truth:
                 self.truth.close()
@@ -2719,6 +2726,13 @@ def make_parser():
     h.add_argument("--http-token-cap", type=int, default=0,
                    help="cap x-dg-tokens (0: the planned answer length)")
     h.add_argument("--timeout", type=float, default=30.0, help="socket timeout, s")
+    h.add_argument("--grace", type=float, default=0.0,
+                   help="seconds requests in flight at --max-seconds get to finish before "
+                        "they are cut (default 0)")
+    h.add_argument("--no-bind", action="store_true",
+                   help="do not bind each simulated address to its own 127.x.y.z: every "
+                        "request leaves from the host's own address (e.g. from a network "
+                        "namespace toward a non-loopback --url)")
     for pop in POP_ORDER:
         desc, opts = POPS[pop]
         grp = ap.add_argument_group("%s: %s" % (pop, desc))

@@ -519,13 +519,13 @@ static int answer_command(struct dg_daemon *dm, const struct dg_ctl_request *req
 			fprintf(out, "%s\n", line);
 	} else {
 		struct dg_applied ap;
-		const char *how = "observe mode: shown, not applied";
+		char how[96] = "observe mode: shown, not applied";
 
-		if (dm->enf && (d->verb == DG_DO_BLOCK || d->verb == DG_DO_RATELIMIT))
-			how = dg_enforcer_applied(dm->enf, d->client, &ap) && !ap.applied ?
-				      "not applied: exempt" : "applied";
+		if (dm->enf && (d->verb == DG_DO_BLOCK || d->verb == DG_DO_RATELIMIT) &&
+		    dg_enforcer_applied(dm->enf, d->client, &ap) && !ap.applied)
+			snprintf(how, sizeof(how), "not applied: exempt, %s", ap.why);
 		else if (dm->enf)
-			how = "applied";
+			snprintf(how, sizeof(how), "applied");
 		fprintf(out, "%s %s until %.0f (%s)\n", dg_verb_name(d->verb), d->client, d->expires,
 			how);
 	}

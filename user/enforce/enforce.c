@@ -789,7 +789,7 @@ struct dg_enforcer *dg_enforcer_open(const struct dg_enforce_config *c, char *er
 		snprintf(err, errlen, "enforce: the sweep iterator: %s", strerror(errno));
 		goto fail;
 	}
-	rescan(e, wall_now());
+	rescan(e, (double)mono_ns() / 1e9);
 	return e;
 fail:
 	dg_enforcer_close(e);
@@ -806,7 +806,7 @@ void dg_enforcer_reconfigure(struct dg_enforcer *e, const struct dg_enforce_conf
 	if (!e->cfg.proc)
 		e->cfg.proc = keep.proc;
 	e->skel->bss->enforce_loopback = (uint32_t)!!c->loopback;
-	rescan(e, wall_now());
+	rescan(e, (double)mono_ns() / 1e9);
 	/* New limits go into the rules at the next sync: force it. */
 	for (size_t b = 0; b < TAB_SIZE; b++)
 		for (struct applied *a = e->tab[b]; a; a = a->next)

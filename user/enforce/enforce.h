@@ -85,7 +85,8 @@ void dg_enforcer_head(struct dg_enforcer *e, const struct dg_head *h);
 /* A connection ended (forget what was known of it). */
 void dg_enforcer_conn_closed(struct dg_enforcer *e, uint64_t conn);
 /* Run what is pending (a sweep), and every few seconds rescan the host
- * (new servers' cgroups, SSH sessions). Call from the event loop. */
+ * (new servers' cgroups, SSH sessions). Call from the event loop; now is
+ * CLOCK_MONOTONIC seconds. */
 void dg_enforcer_step(struct dg_enforcer *e, double now);
 
 /* What is applied to client; 0 when nothing is. */
