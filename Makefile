@@ -19,8 +19,9 @@ CFLAGS  ?= -O2 -g
 #   parse    pure: captured bytes in, request records out
 #   score    pure: records in, features, scores and decisions out
 #   enforce  libbpf: decisions in force -> drops, cuts and pacing in the kernel
+#   console  the `top` console: the daemon's answers in, frames out (pure), curses
 #   util     small shared helpers
-USER_DIRS := cmd control capture parse score enforce util
+USER_DIRS := cmd control capture parse score enforce console util
 INCS    := -Iinclude $(addprefix -Iuser/,$(USER_DIRS)) -I$(OUT)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(WARN) $(INCS)
 LDLIBS  := -lbpf -lelf -lz -lhttp_parser -lnghttp2 -lyajl -lsodium -lmicrohttpd -lncursesw -lm -lpthread
@@ -45,7 +46,8 @@ HDRS      := $(wildcard include/*.h $(foreach d,$(USER_DIRS),user/$(d)/*.h)) $(S
 # The pure stages link no I/O library (libbpf, libmicrohttpd, ncurses, zlib):
 # build/purity links their objects alone with what they may use, and the
 # build fails when one of them calls anything else.
-PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c user/util/*.c)
+PURE_SRCS := $(wildcard user/parse/*.c user/score/*.c user/util/*.c) \
+	$(addprefix user/console/,snapshot.c frame.c detail.c text.c)
 PURE_OBJS := $(patsubst user/%.c,$(OUT)/obj/%.o,$(PURE_SRCS))
 PURE_LIBS := -lhttp_parser -lnghttp2 -lyajl -lsodium -lm
 

@@ -14,5 +14,6 @@ int dg_cmd_block(int argc, char **argv);
 int dg_cmd_unblock(int argc, char **argv);
 int dg_cmd_allow(int argc, char **argv);
 int dg_cmd_ratelimit(int argc, char **argv);
+int dg_cmd_top(int argc, char **argv);
 
 #endif

@@ -18,6 +18,7 @@ static const struct {
 	{ "unblock", dg_cmd_unblock, "lift a client's decision" },
 	{ "allow", dg_cmd_allow, "never act on a client" },
 	{ "ratelimit", dg_cmd_ratelimit, "rate-limit a client" },
+	{ "top", dg_cmd_top, "the live console: host totals and clients, refreshed" },
 	{ "trace", dg_cmd_trace, "print every inference request as it completes" },
 	{ "replay", dg_cmd_replay, "score a journal or records offline and print the client table" },
 	{ "key-id", dg_cmd_key_id, "print the client name of API keys read from stdin" },
