@@ -2,7 +2,8 @@
 # Install every Debian 12 package distillguard needs to build, demo and test.
 # Idempotent: installs only what is missing. Run as root.
 #
-# A guest on the host: packages that ship a service (nginx, haproxy) are
+# A guest on the host: packages that ship a service (nginx, haproxy,
+# prometheus) are
 # installed with services kept from starting (a temporary policy-rc.d, only
 # when the host has none), and only a service this run installed is disabled
 # at boot. A service that was already on the host is never touched.
@@ -10,7 +11,8 @@ set -e
 PKGS="make gcc clang llvm pkg-config bpftool libbpf-dev libelf-dev zlib1g-dev \
 libcmocka-dev libhttp-parser-dev libyajl-dev libsodium-dev libmicrohttpd-dev \
 libnghttp2-dev libncurses-dev libclang-rt-14-dev nginx-light haproxy curl openssl \
-iproute2 python3 python3-uvicorn python3-fastapi python3-h2 python3-httpx ca-certificates"
+iproute2 python3 python3-uvicorn python3-fastapi python3-h2 python3-httpx ca-certificates \
+tmux prometheus"
 # Node (for the official `openai` client in the integration tests): Debian's
 # nodejs/npm unless a node is already on PATH.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
@@ -42,6 +44,7 @@ if command -v systemctl >/dev/null 2>&1; then
 		case "$p" in
 		nginx-light) systemctl disable nginx >/dev/null 2>&1 || true ;;
 		haproxy) systemctl disable haproxy >/dev/null 2>&1 || true ;;
+		prometheus) systemctl disable prometheus >/dev/null 2>&1 || true ;;
 		esac
 	done
 fi

@@ -43,8 +43,13 @@ done
 
 # Root BPF integration tests: the stacks the project started with (run.sh),
 # then real stacks from Debian packages (stacks.sh: uvicorn, haproxy, nginx
-# http2, five kinds of clients), then the live daemon (daemon.sh).
-for it in tests/integration/run.sh tests/integration/stacks.sh tests/integration/daemon.sh; do
+# http2, five kinds of clients), then the live daemon (daemon.sh), then
+# enforcement in the kernel (enforce.sh: clients in network namespaces),
+# the console (console.sh: `top` driven by keys in tmux at 80x24), /metrics
+# scraped by a real Prometheus (metrics.sh), and the packaging (install.sh).
+for it in tests/integration/run.sh tests/integration/stacks.sh tests/integration/daemon.sh \
+	tests/integration/enforce.sh tests/integration/console.sh tests/integration/metrics.sh \
+	tests/integration/install.sh; do
 	if bash "$it" >"$log" 2>&1; then :; fi
 	cat "$log"
 	p=$(sed -n 's/^integration: \([0-9]*\) passed, \([0-9]*\) failed.*/\1/p' "$log" | tail -1)

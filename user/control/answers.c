@@ -519,15 +519,33 @@ static int answer_command(struct dg_daemon *dm, const struct dg_ctl_request *req
 			fprintf(out, "%s\n", line);
 	} else {
 		struct dg_applied ap;
-		char how[96] = "observe mode: shown, not applied";
+		char how[96] = "observe mode, not applied";
 
 		if (dm->enf && (d->verb == DG_DO_BLOCK || d->verb == DG_DO_RATELIMIT) &&
 		    dg_enforcer_applied(dm->enf, d->client, &ap) && !ap.applied)
 			snprintf(how, sizeof(how), "not applied: exempt, %s", ap.why);
 		else if (dm->enf)
 			snprintf(how, sizeof(how), "applied");
-		fprintf(out, "%s %s until %.0f (%s)\n", dg_verb_name(d->verb), d->client, d->expires,
-			how);
+		char until[48], span[32];
+		time_t t = (time_t)d->expires, now = (time_t)dg_daemon_wall();
+		struct tm tmv, today;
+		double left = d->expires - (double)now;
+
+		localtime_r(&now, &today);
+		localtime_r(&t, &tmv);
+		strftime(until, sizeof(until), tmv.tm_yday == today.tm_yday &&
+			 tmv.tm_year == today.tm_year ? "%H:%M %Z" : "%b %d %H:%M %Z", &tmv);
+		if (left >= 86400)
+			snprintf(span, sizeof(span), "%.0fd", left / 86400);
+		else if (left >= 3600)
+			snprintf(span, sizeof(span), "%.0fh%s", floor(left / 3600),
+				 fmod(left, 3600) >= 60 ? "+" : "");
+		else if (left >= 60)
+			snprintf(span, sizeof(span), "%.0fm", floor(left / 60));
+		else
+			snprintf(span, sizeof(span), "%.0fs", left > 0 ? left : 0);
+		fprintf(out, "%s %s for %s, until %s (%s)\n", dg_verb_name(d->verb), d->client, span,
+			until, how);
 	}
 	return 0;
 }

@@ -91,13 +91,19 @@ static void on_record(const struct dg_record *r, void *arg)
 	dg_engine_record(dm->engine, r);
 }
 
-/* A pass outside the record-time ticks, journaled first so that replay
- * runs the same pass at the same place. */
+/* A pass outside the record-time ticks, at the wall clock (never before
+ * the newest record), journaled first so that replay runs the same pass at
+ * the same time: what came is scored, rates fall while traffic pauses,
+ * decisions end on time. */
 static void idle_pass(struct dg_daemon *dm)
 {
 	char line[64];
-	double at = dg_engine_now(dm->engine);
-	int n = snprintf(line, sizeof(line), "{\"tick\":%.6f}", at);
+	double at = dg_daemon_wall();
+	int n;
+
+	if (at < dg_engine_now(dm->engine))
+		at = dg_engine_now(dm->engine);
+	n = snprintf(line, sizeof(line), "{\"tick\":%.6f}", at);
 
 	if (dm->journal)
 		dg_journal_line(dm->journal, line, (size_t)n);
@@ -312,8 +318,12 @@ static void on_timer(struct dg_daemon *dm)
 	while (read(dm->timerfd, &ticks, sizeof(ticks)) == sizeof(ticks))
 		;
 	dg_observer_step(&dm->obs, 0);   /* sweeps idle connections, finds new servers */
-	/* Traffic paused: what came is scored now, not at the next record. */
-	if (dg_engine_pending(dm->engine) && now - dm->last_record >= dm->cfg.engine.tick)
+	/* Traffic paused: what came is scored now, not at the next record,
+	 * and then a pass every tick while it stays paused. */
+	if (now - dm->last_record >= dm->cfg.engine.tick &&
+	    (dg_engine_pending(dm->engine) ||
+	     (dg_clients_count(dg_engine_clients(dm->engine)) &&
+	      dg_daemon_wall() - dg_engine_stats(dm->engine)->last_tick >= dm->cfg.engine.tick)))
 		idle_pass(dm);
 	dg_ctlsock_step(dm->ctl, now);   /* timeouts */
 	if (dm->httpd)

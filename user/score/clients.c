@@ -569,7 +569,8 @@ size_t dg_clients_snapshot(struct dg_clients *t, double now, const struct dg_cli
 void dg_clients_sort_views(struct dg_clients *t)
 {
 	if (!t->sorted) {
-		qsort(t->views, t->n_snap, sizeof(*t->views), cmp_view);
+		if (t->n_snap)
+			qsort(t->views, t->n_snap, sizeof(*t->views), cmp_view);
 		t->sorted = 1;
 	}
 }
