@@ -258,7 +258,7 @@ curl -sk -m 3 -o /dev/null "$(health 127.0.0.1)"
 
 # --- block and unblock an address ------------------------------------------
 section "block by address"
-check "block ip:$A: applied" bash -c "'$DG' block ip:$A --ttl 120 --reason enforce.sh | grep -q '^block ip:$A until .*(applied)'"
+check "block ip:$A: applied" bash -c "'$DG' block ip:$A --ttl 120 --reason enforce.sh | grep -q '^block ip:$A for 2m, until .*(applied)'"
 bg_fetch a4 "$NA" "$(health $HA)"
 check "  B is served while A is blocked" served "$NB" "$(health $HB)"
 check "  A's other address ($A2) and A's IPv6 are served" \
@@ -271,7 +271,7 @@ check "  the block is in the journal" journaled "ip:$A" block
 check "unblock ip:$A: A is served again at once" served "$NA" "$(health $HA)"
 check "  counters: dropped_blocked > 0" test "$(counter dropped_blocked)" -gt 0
 
-check "block ip:$A6 (IPv6): applied" bash -c "'$DG' block ip:$A6 --ttl 120 | grep -q '^block ip:$A6 until .*(applied)'"
+check "block ip:$A6 (IPv6): applied" bash -c "'$DG' block ip:$A6 --ttl 120 | grep -q '^block ip:$A6 for 2m, until .*(applied)'"
 bg_fetch a6 "$NA" "$(health6 $HA6)"
 check "  B's IPv6 and A's IPv4 are served while A's IPv6 is blocked" \
 	eval 'served "$NB" "$(health6 $HB6)" && served "$NA" "$(health $HA)"'
