@@ -1,70 +1,165 @@
 #!/bin/bash
-# `sudo make demo`: start a local OpenAI-compatible endpoint (Python ssl)
-# and nginx in front of it, send it a little traffic of several kinds, and
-# show what `distillguard trace` sees: one line per request, then the JSON
-# record of the last one, then the kernel and reassembly counters.
-# Everything is on 127.0.0.1 and is stopped at the end.
+# `sudo make demo`: the main job end to end on this machine. A TLS
+# inference endpoint (scripts/endpoint.py), distillguard in enforce mode in
+# front of nothing but the kernel, conversational customers and a
+# distillation hydra (many keys behind a few proxies, templated
+# chain-of-thought prompts) at the same time, the console as it runs, and a
+# summary: who was flagged and why, what was done, and that every customer
+# was served.
+#
+# Everything runs on 127.0.0.0/8 (each simulated client on an address of
+# its own), so the demo turns on enforce.loopback, which is off by default:
+# in production loopback is never acted on. It starts its own endpoint on
+# its own port, touches no service of the host, and stops all it started.
 set -u
 cd "$(dirname "$0")/.."
+DG=$PWD/distillguard
 W=$(mktemp -d /tmp/dg-demo.XXXXXX)
+PORT=18743
+SECONDS_OF_TRAFFIC=${DEMO_SECONDS:-60}
 PIDS=()
+DAEMON=""
 cleanup() {
+	[ -n "$DAEMON" ] && kill -TERM "$DAEMON" 2>/dev/null
 	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
-	wait 2>/dev/null
+	for _ in $(seq 100); do
+		alive=0
+		for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+		[ $alive = 0 ] && break
+		sleep 0.1
+	done
+	for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
 [ "$(id -u)" = 0 ] || { echo "demo: run as root (sudo make demo): BPF needs it"; exit 1; }
+TTY=0
+[ -t 1 ] && TTY=1
+say() { printf '\n== %s\n' "$*"; }
 
-python3 scripts/endpoint.py --tls-port 18443 --plain-port 18080 --quiet --token-delay-ms 2 \
+say "a TLS inference endpoint on 127.0.0.1:$PORT (first token after 50 ms)"
+python3 scripts/endpoint.py --tls-port $PORT --quiet --token-delay-ms 0 --first-token-ms 50 \
 	>"$W/endpoint.log" 2>&1 &
 PIDS+=($!)
-mkdir -p "$W/nginx"
-sh scripts/nginx.sh start "$W/nginx" 18444 18080 >/dev/null || { echo "demo: nginx failed"; exit 1; }
-sleep 1
+for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null && break; sleep 0.1; done
 
-echo "== distillguard trace --port 18443 --port 18444   (Python ssl on 18443, nginx on 18444)"
-./distillguard trace --port 18443 --port 18444 --conns --stats --secret-file "$W/secret" \
-	--duration 12 >"$W/trace.txt" 2>"$W/trace.err" &
-TRACE=$!
-PIDS+=($TRACE)
-for _ in $(seq 100); do grep -q ready "$W/trace.err" 2>/dev/null && break; sleep 0.1; done
-grep -v ready "$W/trace.err"
-tail -f "$W/trace.txt" &
-TAIL=$!
-PIDS+=($TAIL)
+say "distillguard run --enforce --port $PORT   (tick 2 s; enforce.loopback on for the demo)"
+"$DG" run --enforce --port $PORT --set enforce.loopback=yes --set tick=2 \
+	--metrics 127.0.0.1:0 --journal "$W/journal" --control-socket "$W/control.sock" \
+	--secret-file "$W/secret" 2>"$W/run.err" &
+DAEMON=$!
+PIDS+=($DAEMON)
+for _ in $(seq 200); do grep -q 'running in' "$W/run.err" 2>/dev/null && break; sleep 0.1; done
+if ! grep -q 'running in' "$W/run.err"; then
+	cat "$W/run.err"
+	echo "demo: the daemon did not start"
+	exit 1
+fi
+sed 's/^/   /' "$W/run.err"
+export DISTILLGUARD_SOCKET=$W/control.sock
+METRICS=$(grep -o 'port [0-9]*' "$W/run.err" | head -1 | awk '{print $2}')
 
-chat() {   # chat PORT KEY BODY
-	curl -sk --http1.1 "https://127.0.0.1:$1/v1/chat/completions" \
-		-H "Authorization: Bearer $2" -H 'Content-Type: application/json' -d "$3" -o /dev/null
+say "traffic for $SECONDS_OF_TRAFFIC s, 20 times faster than real time:"
+echo "   customers: people chatting (scripts/scenario.py --only chat)"
+echo "   campaign:  a hydra of 60 keys behind 3 proxies harvesting chain-of-thought answers"
+common=(--mode http --url "https://127.0.0.1:$PORT" --speed 20 --max-seconds "$SECONDS_OF_TRAFFIC"
+	--grace 10 --scale 0.3 --truth-raw-keys)
+python3 scripts/scenario.py "${common[@]}" --only chat --seed 3 --truth "$W/truth-customers.jsonl" \
+	>"$W/customers.out" 2>&1 &
+CUST=$!
+PIDS+=($CUST)
+python3 scripts/scenario.py "${common[@]}" --only hydra --seed 4 --truth "$W/truth-campaign.jsonl" \
+	>"$W/campaign.out" 2>&1 &
+CAMP=$!
+PIDS+=($CAMP)
+
+frame() {
+	[ $TTY = 1 ] && printf '\033[H\033[2J'
+	say "distillguard top --once   (t = $1 s; \`distillguard top\` is the live version)"
+	"$DG" top --once --top 14 --width 120 2>&1
 }
-# An interactive user: a growing conversation.
-chat 18443 sk-alice-1 '{"model":"demo-large","messages":[{"role":"user","content":"Plan a trip to Lisbon"}]}'
-chat 18443 sk-alice-1 '{"model":"demo-large","stream":true,"messages":[{"role":"user","content":"Plan a trip to Lisbon"},{"role":"assistant","content":"..."},{"role":"user","content":"and Porto?"}]}'
-# A harvester: templated, chain-of-thought and log-probabilities, at the cap.
-for i in 1 2 3 4 5 6; do
-	chat 18444 sk-harvest-7 '{"model":"demo-large","max_tokens":4096,"logprobs":true,"top_logprobs":5,"messages":[{"role":"system","content":"You are an expert solver."},{"role":"user","content":"Think step by step and show your reasoning. Problem '$i': integrate x^'$i' dx"}]}'
+T0=$(date +%s)
+while kill -0 $CUST 2>/dev/null || kill -0 $CAMP 2>/dev/null; do
+	sleep 10
+	frame $(($(date +%s) - T0))
 done
-# Anthropic-style with extended thinking, streamed.
-curl -sk --http1.1 https://127.0.0.1:18444/v1/messages -H 'x-api-key: sk-ant-bob' \
-	-d '{"model":"demo-claude","max_tokens":64,"stream":true,"thinking":{"type":"enabled","budget_tokens":1024},"messages":[{"role":"user","content":"Why is the sky blue?"}]}' -o /dev/null
-# Load: 200 requests over 10 keep-alive connections, half streamed.
-python3 scripts/load.py --url https://127.0.0.1:18444 --connections 10 --requests 200 \
-	--stream-ratio 0.5 --keys 10 --key-prefix sk-load- --api mixed --tokens 24 >/dev/null
-wait $TRACE
-sleep 0.3
-kill $TAIL 2>/dev/null
-echo
-echo "== counters (kernel side, then reassembly)"
-grep -E "^(kernel|reassembly):" "$W/trace.err" | fold -s -w 120
-echo
-echo "== one request record as \`trace --json\` prints it: sizes, flags and hashes only"
-./distillguard trace --json --port 18444 --secret-file "$W/secret" --duration 3 \
-	>"$W/one.jsonl" 2>"$W/one.err" &
-ONE=$!
-for _ in $(seq 100); do grep -q ready "$W/one.err" 2>/dev/null && break; sleep 0.1; done
-chat 18444 sk-harvest-7 '{"model":"demo-large","max_tokens":4096,"logprobs":true,"messages":[{"role":"user","content":"Think step by step: 2+2?"}]}'
-wait $ONE
-python3 -m json.tool <(head -1 "$W/one.jsonl")
+wait $CUST $CAMP 2>/dev/null
+sleep 3                         # a scoring pass after the traffic
+frame $(($(date +%s) - T0))
+
+say "one campaign key in depth: distillguard client NAME"
+python3 - "$W" "$DG" <<'EOF' >"$W/labels.txt"
+import json, subprocess, sys
+w, dg = sys.argv[1], sys.argv[2]
+keys = {}
+for who, f in (("customer", "truth-customers.jsonl"), ("campaign", "truth-campaign.jsonl")):
+    for line in open(f"{w}/{f}"):
+        t = json.loads(line)
+        if t.get("raw_key"):
+            keys[t["raw_key"]] = who
+raw = sorted(keys)
+ids = subprocess.run([dg, "key-id", "--secret-file", f"{w}/secret"], input="\n".join(raw) + "\n",
+                     capture_output=True, text=True).stdout.split()
+for k, name in zip(raw, ids):
+    print(name, keys[k])
+EOF
+CLIENTS=$("$DG" clients --json)
+ONE=$(python3 -c '
+import json, sys
+labels = dict(l.split() for l in open(sys.argv[1]))
+rows = json.loads(sys.argv[2])
+for r in rows:
+    if labels.get(r["client"]) == "campaign" and r["action"] != "none":
+        print(r["client"]); break' "$W/labels.txt" "$CLIENTS")
+[ -n "$ONE" ] && "$DG" client "$ONE" | sed 's/^/   /'
+
+say "summary"
+python3 - "$W" "$CLIENTS" <<'EOF'
+import collections, json, re, sys
+w, rows = sys.argv[1], json.loads(sys.argv[2])
+labels = dict(l.split() for l in open(f"{w}/labels.txt"))
+by = {r["client"]: r for r in rows}
+def run_counts(name):
+    m = re.search(r"(\d+) sent, (\d+) ok, (\d+) failed", open(f"{w}/{name}.out").read())
+    return tuple(map(int, m.groups())) if m else (0, 0, 0)
+camp = [k for k, v in labels.items() if v == "campaign"]
+cust = [k for k, v in labels.items() if v == "customer"]
+flagged = [k for k in camp if by.get(k, {}).get("action") in ("ratelimit", "block")]
+wrong = [k for k in cust if by.get(k, {}).get("action") not in (None, "none")]
+reasons = collections.Counter(r for k in flagged for r in by[k]["reasons"][:2])
+delays = sorted(by[k]["first_flagged"] - by[k]["first_seen"] for k in flagged if by[k].get("first_flagged"))
+enf = collections.Counter()
+for k in flagged:
+    e = by[k].get("enforcement") or {}
+    for f in ("connections_cut", "requests_cut"):
+        enf[f] += e.get(f, 0)
+cs, cok, cfail = run_counts("customers")
+hs, hok, hfail = run_counts("campaign")
+print(f"   campaign keys flagged: {len(flagged)} of {len(camp)}"
+      + (f", first flag {delays[0]:.0f} s after a key's first request (median {delays[len(delays)//2]:.0f} s)" if delays else ""))
+print("   why, most often:")
+for r, n in reasons.most_common(4):
+    print(f"     {n:3d} keys: {r}")
+print(f"   what was done: {enf['connections_cut']} of their connections cut, "
+      f"{enf['requests_cut']} requests cut as their heads arrived")
+print(f"   campaign requests: {hs} sent, {hok} answered, {hfail} cut or refused")
+print(f"   customers acted on: {len(wrong)} of {len(cust)}; their requests: {cs} sent, {cok} answered, {cfail} failed")
+if cfail == 0 and cs > 0 and not wrong:
+    print("   every customer was served.")
+else:
+    print("   NOT every customer was served: see above.")
+EOF
+
+say "from /metrics (127.0.0.1:$METRICS)"
+curl -s "http://127.0.0.1:$METRICS/metrics" |
+	grep -E '^distillguard_(requests_total|enforcement_actions_total|clients\{|events_lost_total\{reason="ringbuf_full"\})' |
+	sed 's/^/   /'
+
+say "stopping: SIGTERM lifts every decision and detaches every program"
+kill -TERM $DAEMON
+for _ in $(seq 100); do kill -0 $DAEMON 2>/dev/null || break; sleep 0.1; done
+DAEMON=""
+tail -2 "$W/run.err" | sed 's/^/   /'
+echo "   the journal of this run (records and decisions, gzip JSON lines) was in $W/journal;"
+echo "   \`distillguard replay DIR\` scores such a journal offline. Removed with the demo."
