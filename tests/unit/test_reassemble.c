@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "reassemble.h"
+#include "netaddr.h"
 #include "reasm_feed.h"
 
 /* Close before the response: the request is still a record, marked partial;
@@ -186,6 +187,112 @@ static void test_conn_bound(void **state)
 	free(s);
 }
 
+/* Upstream mode: a request read on the upstream from a trusted proxy that
+ * names its client's address and port is tied to the client's own
+ * connection on a front port (the record's front_port; the head names
+ * that connection and the client's address); a name with no such
+ * connection, an untrusted peer, or no port, ties nothing. */
+static struct dg_head last_head;
+static int heads;
+
+static void on_head(const struct dg_head *h, void *arg)
+{
+	(void)arg;
+	last_head = *h;
+	heads++;
+}
+
+static void open_at(struct dg_reasm *ra, uint64_t conn, const char *peer, uint16_t rport,
+		    uint16_t lport)
+{
+	struct dg_conn_event e;
+
+	memset(&e, 0, sizeof(e));
+	e.type = DG_EV_OPEN;
+	e.conn = conn;
+	e.ts_ns = now;
+	e.t.family = AF_INET;
+	inet_pton(AF_INET, peer, e.t.raddr);
+	inet_pton(AF_INET, "127.0.0.1", e.t.laddr);
+	e.t.lport = lport;
+	e.t.rport = rport;
+	dg_reasm_open(ra, &e);
+}
+
+static void upstream_request(struct dg_reasm *ra, uint64_t conn, const char *headers)
+{
+	char req[1024];
+
+	snprintf(req, sizeof(req), "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\n"
+		 "Authorization: Bearer sk-up\r\n%sContent-Type: application/json\r\n"
+		 "Content-Length: %zu\r\n\r\n%s", headers, strlen(REQ_BODY), REQ_BODY);
+	put_str(ra, conn, DG_DIR_IN, req);
+	put_str(ra, conn, DG_DIR_OUT, RESP_JSON);
+}
+
+static void test_upstream_tie(void **state)
+{
+	struct sink *s = malloc(sizeof(*s));
+	struct dg_reasm_config cfg;
+	struct dg_reasm *ra;
+
+	(void)state;
+	memset(s, 0, sizeof(*s));
+	dg_reasm_config_default(&cfg);
+	cfg.secret = secret;
+	cfg.mono_to_real = 1700000000.0;
+	cfg.front_ports[cfg.n_front_ports++] = 8443;
+	assert_int_equal(dg_prefix_parse("127.0.0.1", &cfg.proxies[0]), 0);
+	cfg.n_proxies = 1;
+	ra = dg_reasm_new(&cfg, on_record, on_conn, s);
+	dg_reasm_on_head(ra, on_head, NULL);
+	open_at(ra, 1, "203.0.113.5", 40000, 8443);       /* the client, at the proxy */
+	open_at(ra, 2, "127.0.0.1", 50000, 8000);         /* the proxy, at the upstream */
+	open_at(ra, 3, "192.0.2.9", 40000, 8000);         /* someone else, direct */
+
+	upstream_request(ra, 2, "Forwarded: for=\"203.0.113.5:40000\"\r\n");
+	assert_int_equal(s->n, 1);
+	assert_int_equal(s->recs[0].front_port, 8443);
+	assert_string_equal(s->recs[0].ip, "203.0.113.5");
+	assert_int_equal(last_head.conn, 1);
+	assert_string_equal(last_head.peer_ip, "203.0.113.5");
+	assert_int_equal(last_head.tied, 1);
+
+	/* X-Forwarded-For and the port header do it too. */
+	upstream_request(ra, 2, "X-Forwarded-For: 203.0.113.5\r\nX-Forwarded-Port: 40000\r\n");
+	assert_int_equal(s->recs[1].front_port, 8443);
+	assert_int_equal(last_head.conn, 1);
+
+	/* Another port: no such connection, nothing tied, counted. */
+	upstream_request(ra, 2, "Forwarded: for=\"203.0.113.5:40001\"\r\n");
+	assert_int_equal(s->recs[2].front_port, 0);
+	assert_int_equal(last_head.conn, 2);
+	assert_int_equal(dg_reasm_stats(ra)->front_untied, 1);
+
+	/* A peer that is not a trusted proxy names nobody. */
+	upstream_request(ra, 3, "Forwarded: for=\"203.0.113.5:40000\"\r\n");
+	assert_int_equal(s->recs[3].front_port, 0);
+	assert_string_equal(s->recs[3].ip, "192.0.2.9");
+	assert_int_equal(last_head.conn, 3);
+	assert_int_equal(dg_reasm_stats(ra)->front_tied, 2);
+
+	/* The front connection gone: nothing to tie to any more. */
+	{
+		struct dg_conn_event e;
+
+		memset(&e, 0, sizeof(e));
+		e.type = DG_EV_CLOSE;
+		e.conn = 1;
+		e.ts_ns = now;
+		dg_reasm_close(ra, &e);
+		dg_reasm_sweep(ra, now + 5000000000ULL);
+	}
+	upstream_request(ra, 2, "Forwarded: for=\"203.0.113.5:40000\"\r\n");
+	assert_int_equal(s->recs[s->n - 1].front_port, 0);
+	dg_reasm_free(ra);
+	free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -193,6 +300,7 @@ int main(void)
 		cmocka_unit_test(test_stream_positions),
 		cmocka_unit_test(test_joined_mid_stream),
 		cmocka_unit_test(test_conn_bound),
+		cmocka_unit_test(test_upstream_tie),
 	};
 	return cmocka_run_group_tests_name("reassemble", tests, NULL, NULL);
 }

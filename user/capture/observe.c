@@ -95,6 +95,10 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 	rc.max_body = cfg->max_body;
 	memcpy(rc.proxies, cfg->proxies, sizeof(rc.proxies));
 	rc.n_proxies = cfg->n_proxies;
+	memcpy(rc.front_ports, cfg->front_ports, sizeof(rc.front_ports));
+	rc.n_front_ports = cfg->n_front_ports;
+	snprintf(rc.client_port_header, sizeof(rc.client_port_header), "%s",
+		 cfg->client_port_header);
 	dg_legs_config_default(&lc);
 	o->legs = dg_legs_new(&lc, on_record, arg);
 	o->reasm = dg_reasm_new(&rc, to_legs, to_conn, o);
@@ -186,6 +190,8 @@ static const struct {
 	RS(pending_full), RS(orphan_responses), RS(header_truncated), RS(mixed_dropped),
 	RS(ja4), RS(ja4_failed), RS(h2_conns), RS(h2_lost), RS(h2_streams_full),
 	RS(h2_headers_cut),
+	RS(front_tied),
+	RS(front_untied),
 };
 #undef RS
 

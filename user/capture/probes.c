@@ -128,11 +128,19 @@ static void ensure_tracefs(void)
 		fprintf(stderr, "distillguard: cannot mount tracefs: %s\n", strerror(errno));
 }
 
-static void set_ports(const struct dg_config *cfg, volatile __u16 *ports, volatile __u32 *n)
+/* The ports whose data is captured (tls, plain); with front the TLS front
+ * ports too, whose connections and ClientHellos alone are followed (conn,
+ * hello). */
+static void set_ports(const struct dg_config *cfg, volatile __u16 *ports, volatile __u32 *n,
+		      int front)
 {
-	for (int i = 0; i < cfg->n_ports && i < DG_MAX_PORTS; i++)
-		ports[i] = cfg->ports[i];
-	*n = cfg->n_ports;
+	int k = 0;
+
+	for (int i = 0; i < cfg->n_ports && k < DG_MAX_PORTS; i++)
+		ports[k++] = cfg->ports[i];
+	for (int i = 0; front && i < cfg->n_front_ports && k < DG_MAX_PORTS; i++)
+		ports[k++] = cfg->front_ports[i];
+	*n = (__u32)k;
 }
 
 static int attach_tracepoints(struct dg_probes *p, struct bpf_object *obj)
@@ -386,7 +394,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		snprintf(err, errlen, "cannot open BPF objects: %s", strerror(errno));
 		goto fail;
 	}
-	set_ports(cfg, p->conn->rodata->watch_ports, &p->conn->rodata->n_ports);
+	set_ports(cfg, p->conn->rodata->watch_ports, &p->conn->rodata->n_ports, 1);
 	/* One per-connection counter map and one in-flight SSL call map for
 	 * all three objects. */
 	if ((e = bpf_map__set_max_entries(p->conn->maps.conns, DG_MAX_CONNS)) ||
@@ -400,9 +408,9 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		snprintf(err, errlen, "cannot load the connection object: %s", strerror(-e));
 		goto fail;
 	}
-	set_ports(cfg, p->tls->rodata->watch_ports, &p->tls->rodata->n_ports);
-	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports);
-	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports);
+	set_ports(cfg, p->tls->rodata->watch_ports, &p->tls->rodata->n_ports, 0);
+	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports, 0);
+	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports, 1);
 	p->tls->rodata->cap_in = p->plain->rodata->cap_in = cfg->max_body;
 	/* tls and plain share the per-thread notes that tie memory-BIO servers. */
 	if ((e = tls_bpf__load(p->tls)) ||

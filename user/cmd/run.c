@@ -27,6 +27,8 @@ static void usage(FILE *out)
 		"  --libssl PATH        a libssl the servers map under another name\n"
 		"  --ssl-binary PATH    a server executable with OpenSSL linked in (node)\n"
 		"  --trusted-proxy CIDR take X-Forwarded-For/X-Real-IP from these peers\n"
+		"  --front-port N       a TLS proxy's port in front of a watched upstream: follow\n"
+		"                       its connections (JA4, cuts) without probing the proxy\n"
 		"  --secret-file FILE   per-host secret keying the hashes\n"
 		"  --set NAME=VALUE     any config setting, e.g. score.block_at=90, tick=2\n"
 		"  -h, --help           this help\n"
@@ -46,6 +48,7 @@ int dg_cmd_run(int argc, char **argv)
 		{ "libssl", required_argument, NULL, 'l' },
 		{ "ssl-binary", required_argument, NULL, 'b' },
 		{ "trusted-proxy", required_argument, NULL, 't' },
+		{ "front-port", required_argument, NULL, 'F' },
 		{ "secret-file", required_argument, NULL, 'S' },
 		{ "set", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
@@ -69,6 +72,7 @@ int dg_cmd_run(int argc, char **argv)
 		case 'l': key = "libssl"; break;
 		case 'b': key = "ssl_binary"; break;
 		case 't': key = "trusted_proxy"; break;
+		case 'F': key = "front_port"; break;
 		case 'S': key = "secret_file"; break;
 		case 's':
 			eq = strchr(optarg, '=');

@@ -74,6 +74,8 @@ static void usage(FILE *out)
 		"  --libssl PATH        a libssl the servers map under another name\n"
 		"  --ssl-binary PATH    a server executable with OpenSSL linked in (node)\n"
 		"  --trusted-proxy CIDR take X-Forwarded-For/X-Real-IP from these peers\n"
+		"  --front-port N       a TLS proxy's port in front of a watched upstream: follow\n"
+		"                       its connections (JA4, cuts) without probing the proxy\n"
 		"  --secret-file FILE   per-host secret keying the hashes\n"
 		"                       (default /var/lib/distillguard/secret, created if absent)\n"
 		"  --duration S         stop after S seconds\n"
@@ -91,6 +93,7 @@ int dg_cmd_trace(int argc, char **argv)
 		{ "libssl", required_argument, NULL, 'l' },
 		{ "ssl-binary", required_argument, NULL, 'b' },
 		{ "trusted-proxy", required_argument, NULL, 't' },
+		{ "front-port", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stats", no_argument, NULL, 's' },
 		{ "secret-file", required_argument, NULL, 'S' },
@@ -118,6 +121,7 @@ int dg_cmd_trace(int argc, char **argv)
 		case 'l': key = "libssl"; break;
 		case 'b': key = "ssl_binary"; break;
 		case 't': key = "trusted_proxy"; break;
+		case 'F': key = "front_port"; break;
 		case 'S': key = "secret_file"; break;
 		case 'f':
 			if (dg_config_load(&cfg, optarg, err, sizeof(err)))
@@ -164,6 +168,8 @@ int dg_cmd_trace(int argc, char **argv)
 		fprintf(stderr, "distillguard trace: watching ports");
 		for (int i = 0; i < cfg.n_ports; i++)
 			fprintf(stderr, " %u", cfg.ports[i]);
+		for (int i = 0; i < cfg.n_front_ports; i++)
+			fprintf(stderr, "%s%u", i ? " " : ", front ", cfg.front_ports[i]);
 		fprintf(stderr, "; OpenSSL in %d server process%s", n, n == 1 ? "" : "es");
 		for (int i = 0; i < n; i++)
 			fprintf(stderr, "%s%u %s", i ? ", " : ": ", pids[i], paths[i]);

@@ -18,6 +18,7 @@ void dg_config_init(struct dg_config *c)
 	memset(c, 0, sizeof(*c));
 	snprintf(c->secret_file, sizeof(c->secret_file), "%s", "/var/lib/distillguard/secret");
 	c->max_conns = 16384;
+	snprintf(c->client_port_header, sizeof(c->client_port_header), "x-forwarded-port");
 	c->idle_timeout = 300;
 	c->max_body = DG_CAP_IN_DEFAULT;
 	dg_engine_config_default(&c->engine);
@@ -276,6 +277,28 @@ int dg_config_set(struct dg_config *c, const char *key, const char *v,
 			return -1;
 		}
 		c->ports[c->n_ports++] = (uint16_t)u;
+	} else if (!strcmp(key, "front_port")) {
+		if (parse_ulong(v, 65535, &u) || !u) {
+			snprintf(err, errlen, "front_port: '%s' is not a port number", v);
+			return -1;
+		}
+		for (int i = 0; i < c->n_front_ports; i++)
+			if (c->front_ports[i] == u)
+				return 0;
+		if (c->n_front_ports + c->n_ports >= DG_MAX_PORTS) {
+			snprintf(err, errlen, "front_port: at most %d ports in all", DG_MAX_PORTS);
+			return -1;
+		}
+		c->front_ports[c->n_front_ports++] = (uint16_t)u;
+	} else if (!strcmp(key, "client_port_header")) {
+		size_t n = strlen(v);
+
+		if (!n || n >= sizeof(c->client_port_header) || strpbrk(v, " :\t")) {
+			snprintf(err, errlen, "client_port_header: '%s' is not a header name", v);
+			return -1;
+		}
+		for (size_t i = 0; i <= n; i++)
+			c->client_port_header[i] = (char)tolower((unsigned char)v[i]);
 	} else if (!strcmp(key, "libssl")) {
 		return add_path(c->libssl, &c->n_libssl, v, "libssl", err, errlen);
 	} else if (!strcmp(key, "ssl_binary") || !strcmp(key, "ssl-binary")) {

@@ -22,6 +22,12 @@
 struct dg_config {
 	uint16_t ports[DG_MAX_PORTS];
 	int n_ports;
+	/* TLS front ports of a proxy that forwards to a watched port: only
+	 * their connections and ClientHellos are followed (no uprobe in the
+	 * proxy); requests are read on the upstream and tied back. */
+	uint16_t front_ports[DG_MAX_PORTS];
+	int n_front_ports;
+	char client_port_header[64];   /* the client's source port, with X-Forwarded-For */
 	char *libssl[DG_MAX_PATHS];
 	int n_libssl;
 	char *ssl_binary[DG_MAX_PATHS];

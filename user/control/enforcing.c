@@ -14,8 +14,12 @@ static void enforce_config(const struct dg_config *cfg, struct dg_enforce_config
 	const struct dg_policy_config *pc = &cfg->engine.policy;
 
 	*ec = cfg->enf;
-	ec->n_ports = cfg->n_ports;
-	memcpy(ec->ports, cfg->ports, sizeof(ec->ports));
+	ec->n_ports = 0;
+	for (int i = 0; i < cfg->n_ports && ec->n_ports < DG_MAX_PORTS; i++)
+		ec->ports[ec->n_ports++] = cfg->ports[i];
+	/* Upstream mode: the clients' own connections are on the front ports. */
+	for (int i = 0; i < cfg->n_front_ports && ec->n_ports < DG_MAX_PORTS; i++)
+		ec->ports[ec->n_ports++] = cfg->front_ports[i];
 	ec->n_allow = pc->n_allow;
 	for (int i = 0; i < pc->n_allow && i < DG_POLICY_ALLOW; i++)
 		memcpy(ec->allow[i], pc->allow[i], DG_CLIENT_LEN);

@@ -97,7 +97,8 @@ static void take_xff(struct conn *c, struct exchange *x, const char *v, size_t l
 /* Whatever the peer, the client a proxy names is kept apart from the
  * record's ip: it links the legs of a proxy on this host (legs.h).
  * Forwarded wins over X-Forwarded-For / X-Forwarded-Port. */
-static void note_forwarded(struct exchange *x, const char *name, const char *v, size_t len)
+static void note_forwarded(const struct conn *c, struct exchange *x, const char *name,
+			   const char *v, size_t len)
 {
 	struct dg_record *r = &x->rec;
 	char ip[DG_FWD_IP_LEN];
@@ -114,7 +115,7 @@ static void note_forwarded(struct exchange *x, const char *name, const char *v, 
 	} else if (!strcasecmp(name, "x-forwarded-for")) {
 		if (!dg_fwd_xff_last(v, len, ip))
 			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
-	} else if (!strcasecmp(name, "x-forwarded-port")) {
+	} else if (!strcasecmp(name, c->ra->cfg.client_port_header)) {
 		if (!dg_fwd_port(v, len, &port))
 			r->fwd_port = port;
 	}
@@ -143,13 +144,39 @@ void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const ch
 			 !take_address(v, len, ip))
 			snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", ip);
 	}
-	note_forwarded(x, name, v, len);
+	note_forwarded(c, x, name, v, len);
+}
+
+/* Upstream mode: a request from a trusted proxy that names its client's
+ * address and port is tied to the client's own connection on a front
+ * port: the record takes its JA4 (the proxy's upstream connection has
+ * none of the client's), and that connection is the one to cut. */
+static const struct conn *tie_front(struct conn *c, struct exchange *x)
+{
+	struct dg_record *r = &x->rec;
+	const struct conn *f;
+
+	if (!c->ra->cfg.n_front_ports || !r->fwd_ip[0] || !r->fwd_port ||
+	    !proxy_trusted(c->ra, c->ip))
+		return NULL;
+	if (!(f = dg_rx_front_conn(c->ra, r->fwd_ip, r->fwd_port))) {
+		c->ra->st.front_untied++;
+		return NULL;
+	}
+	c->ra->st.front_tied++;
+	r->front_port = f->t.lport;
+	if (f->ja4[0])
+		memcpy(r->ja4, f->ja4, sizeof(r->ja4));
+	return f;
 }
 
 void dg_rx_head_done(struct conn *c, struct exchange *x)
 {
 	struct dg_record *r = &x->rec;
-	const char *ip = x->xff_ip[0] ? x->xff_ip : c->ip;
+	const struct conn *front = tie_front(c, x);
+	/* The client: the peer of its own connection when tied to it, else
+	 * what a trusted proxy says, else the peer. */
+	const char *ip = front ? front->ip : x->xff_ip[0] ? x->xff_ip : c->ip;
 	struct dg_head h;
 
 	snprintf(r->ip, sizeof(r->ip), "%s", ip);
@@ -160,11 +187,11 @@ void dg_rx_head_done(struct conn *c, struct exchange *x)
 	if (!c->ra->on_head)
 		return;
 	memset(&h, 0, sizeof(h));
-	h.conn = c->id;
+	h.conn = front ? front->id : c->id;
 	h.ts = r->ts;
 	memcpy(h.client, r->client, sizeof(h.client));
-	memcpy(h.peer_ip, c->ip, sizeof(h.peer_ip));
-	h.tied = c->have_tuple;
+	memcpy(h.peer_ip, front ? front->ip : c->ip, sizeof(h.peer_ip));
+	h.tied = front ? 1 : c->have_tuple;
 	c->ra->on_head(&h, c->ra->head_arg);
 }
 

@@ -71,13 +71,51 @@ static struct conn *conn_get(struct dg_reasm *ra, uint64_t id, uint64_t ts)
 	return c;
 }
 
+static size_t peer_bucket(const struct dg_reasm *ra, const char *ip, uint16_t port)
+{
+	uint64_t h = 0xcbf29ce484222325ULL ^ port;
+
+	while (*ip)
+		h = (h ^ (uint8_t)*ip++) * 0x100000001b3ULL;
+	return (size_t)(h & (ra->nbuckets - 1));
+}
+
+static int is_front(const struct dg_reasm *ra, uint16_t port)
+{
+	for (int i = 0; i < ra->cfg.n_front_ports; i++)
+		if (ra->cfg.front_ports[i] == port)
+			return 1;
+	return 0;
+}
+
 static void conn_set_tuple(struct conn *c, const struct dg_tuple *t)
 {
+	struct dg_reasm *ra = c->ra;
+
 	if (c->have_tuple)
 		return;
 	c->t = *t;
 	c->have_tuple = 1;
 	dg_addr_str(t->family, t->raddr, c->ip, sizeof(c->ip));
+	if (ra->cfg.n_front_ports && is_front(ra, t->lport)) {
+		size_t b = peer_bucket(ra, c->ip, t->rport);
+
+		c->front = 1;
+		c->pnext = ra->pbuckets[b];
+		ra->pbuckets[b] = c;
+	}
+}
+
+struct conn *dg_rx_front_conn(struct dg_reasm *ra, const char *ip, uint16_t port)
+{
+	struct conn *c;
+
+	if (!ra->cfg.n_front_ports || !ip[0] || !port)
+		return NULL;
+	for (c = ra->pbuckets[peer_bucket(ra, ip, port)]; c; c = c->pnext)
+		if (c->t.rport == port && !strcmp(c->ip, ip))
+			return c;
+	return NULL;
 }
 
 /* ---------- records ---------- */
@@ -420,6 +458,14 @@ static void conn_finish(struct dg_reasm *ra, struct conn *c)
 			break;
 		}
 	}
+	if (c->front) {
+		for (pp = &ra->pbuckets[peer_bucket(ra, c->ip, c->t.rport)]; *pp; pp = &(*pp)->pnext) {
+			if (*pp == c) {
+				*pp = c->pnext;
+				break;
+			}
+		}
+	}
 	dg_lru_unlink(&ra->lru, &c->lru);
 	ra->nconns--;
 	free(c->hello);
@@ -457,6 +503,7 @@ void dg_reasm_config_default(struct dg_reasm_config *cfg)
 	cfg->max_conns = 16384;
 	cfg->max_pending = 16;
 	cfg->idle_timeout = 300;
+	snprintf(cfg->client_port_header, sizeof(cfg->client_port_header), "x-forwarded-port");
 	cfg->close_grace = 1;
 	cfg->max_body = DG_REQBODY_MAX;
 }
@@ -483,10 +530,16 @@ struct dg_reasm *dg_reasm_new(const struct dg_reasm_config *cfg, dg_record_fn on
 	while (ra->nbuckets < ra->cfg.max_conns)
 		ra->nbuckets <<= 1;
 	ra->buckets = calloc(ra->nbuckets, sizeof(*ra->buckets));
-	if (!ra->buckets) {
+	ra->pbuckets = calloc(ra->nbuckets, sizeof(*ra->pbuckets));
+	if (!ra->buckets || !ra->pbuckets) {
+		free(ra->buckets);
+		free(ra->pbuckets);
 		free(ra);
 		return NULL;
 	}
+	if (!ra->cfg.client_port_header[0])
+		snprintf(ra->cfg.client_port_header, sizeof(ra->cfg.client_port_header),
+			 "x-forwarded-port");
 	ra->on_record = on_record;
 	ra->on_conn = on_conn;
 	ra->arg = arg;
@@ -501,6 +554,7 @@ void dg_reasm_free(struct dg_reasm *ra)
 		return;
 	dg_reasm_flush(ra);
 	free(ra->buckets);
+	free(ra->pbuckets);
 	free(ra);
 }
 

@@ -67,6 +67,14 @@ struct dg_reasm_config {
 	uint64_t max_body;         /* request body bytes parsed (DG_REQBODY_MAX) */
 	struct dg_prefix proxies[DG_MAX_PROXIES]; /* trusted for X-Forwarded-For */
 	int n_proxies;
+	/* Upstream mode: TLS front ports of a trusted proxy, whose connections
+	 * (open, close, ClientHello) are followed without their data. A request
+	 * read on the upstream whose proxy names the client's address and port
+	 * (Forwarded for="ip:port", or X-Forwarded-For and client_port_header)
+	 * is tied back to that connection: its JA4, and the connection to cut. */
+	uint16_t front_ports[DG_MAX_PORTS];
+	int n_front_ports;
+	char client_port_header[64];   /* lowercase; "x-forwarded-port" */
 };
 
 struct dg_reasm_stats {
@@ -91,6 +99,8 @@ struct dg_reasm_stats {
 	uint64_t h2_lost;          /* ... directions of them no longer followed */
 	uint64_t h2_streams_full;  /* streams emitted early: DG_H2_STREAMS open at once */
 	uint64_t h2_headers_cut;   /* header fields dropped or cut by the bounds */
+	uint64_t front_tied;       /* upstream requests tied to their client's front connection */
+	uint64_t front_untied;     /* ... that named a client but found no front connection */
 };
 
 typedef void (*dg_record_fn)(const struct dg_record *r, void *arg);
@@ -99,7 +109,7 @@ typedef void (*dg_conn_fn)(const struct dg_conn_summary *s, void *arg);
 /* A request's head, as soon as it is parsed, before its body and its
  * answer: what the enforcer needs to act on a key within milliseconds. */
 struct dg_head {
-	uint64_t conn;             /* socket cookie */
+	uint64_t conn;             /* socket cookie (the client's front connection, tied) */
 	double ts;                 /* Unix seconds */
 	char client[DG_CLIENT_LEN];/* as its record will name it */
 	char peer_ip[DG_IP_LEN];   /* the connection's peer, "" unknown */

@@ -62,8 +62,10 @@ struct conn {
 	struct dg_lru_link lru;        /* first: a link is its connection */
 	uint64_t id;
 	struct conn *hnext;
+	struct conn *pnext;            /* front connections by peer (upstream mode) */
 	struct dg_tuple t;
 	int tied, tls, have_tuple;
+	int front;                     /* on a front port: in the peer index */
 	int proto;                     /* PROTO_*: decided by the first bytes */
 	uint8_t first[2][24];          /* ... kept until they decide */
 	size_t first_len[2];
@@ -122,6 +124,7 @@ struct dg_reasm {
 	dg_head_fn on_head;            /* optional (dg_reasm_on_head) */
 	void *head_arg;
 	struct conn **buckets;
+	struct conn **pbuckets;        /* front connections by peer address and port */
 	size_t nbuckets, nconns;
 	struct dg_lru lru;
 	struct dg_reasm_stats st;
@@ -138,6 +141,9 @@ struct exchange *dg_rx_exchange(struct conn *c);
 void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const char *val,
 		  size_t len, int cut);
 /* The record's ip and client name, once the headers are in. */
+/* reassemble.c: the front connection (upstream mode) whose peer is ip
+ * ("1.2.3.4", "2001:db8::1") and port; NULL none. */
+struct conn *dg_rx_front_conn(struct dg_reasm *ra, const char *ip, uint16_t port);
 /* The request's head is parsed: name its client, and tell on_head. */
 void dg_rx_head_done(struct conn *c, struct exchange *x);
 int dg_rx_is_sse(const char *content_type, size_t len);

@@ -75,6 +75,7 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	dg_jw_bool_or_null(g, "resp_truncated", r->resp_truncated);
 	dg_jw_bool_or_null(g, "tls", r->tls);
 	dg_jw_int_or_null(g, "port", r->port, r->port > 0);
+	dg_jw_int_or_null(g, "front_port", r->front_port, r->front_port > 0);
 	dg_jw_str_or_null(g, "proc", r->proc);
 	yajl_gen_map_close(g);
 	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len < size) {
@@ -248,6 +249,8 @@ int dg_record_from_json(const char *line, size_t len, struct dg_record *r,
 	get_bool(o, "tls", &r->tls);
 	if (get_int(o, "port", &i))
 		r->port = (int)i;
+	if (get_int(o, "front_port", &i) && i > 0 && i < 65536)
+		r->front_port = (int)i;
 	get_str(o, "proc", r->proc, sizeof(r->proc));
 	yajl_tree_free(o);
 	return 0;

@@ -46,6 +46,8 @@ struct dg_record {
 	int resp_truncated;        /* response not seen whole */
 	int tls;                   /* 1 TLS, 0 plain */
 	int port;                  /* server port the request came in on, 0 unknown */
+	int front_port;            /* upstream mode: the TLS front port of the client's
+	                              connection it was tied to, 0 none */
 	char proc[40];             /* server process "comm/pid", "" unknown */
 
 	/* Not printed: what links the two legs of a proxy on this host (legs.h). */
