@@ -53,6 +53,8 @@ static struct rig *rig_new(const char *peer, const char *proxy)
 	assert_non_null(g);
 	g->ra.cfg.secret = secret;
 	g->ra.cfg.mono_to_real = 1700000000.0;
+	snprintf(g->ra.cfg.client_port_header, sizeof(g->ra.cfg.client_port_header),
+		 "x-forwarded-port");
 	if (proxy) {
 		assert_int_equal(dg_prefix_parse(proxy, &g->ra.cfg.proxies[0]), 0);
 		g->ra.cfg.n_proxies = 1;

@@ -22,7 +22,8 @@ static const char UNKNOWN_JSON[] =
 	"\"logprobs\":null,\"top_logprobs\":null,\"logit_bias\":null,\"reasoning_param\":null,"
 	"\"cot_prompt\":null,\"output_tokens\":null,\"output_bytes\":null,\"ttfb_ms\":null,"
 	"\"duration_ms\":null,\"req_bytes\":null,\"req_truncated\":false,"
-	"\"resp_truncated\":false,\"tls\":false,\"port\":null,\"proc\":null}";
+	"\"resp_truncated\":false,\"tls\":false,\"port\":null,\"front_port\":null,"
+	"\"proc\":null}";
 
 static const char KNOWN_JSON[] =
 	"{\"ts\":1793491200.034086,\"conn\":10888413185,\"client\":\"key:80ced91434e8\","
@@ -36,7 +37,7 @@ static const char KNOWN_JSON[] =
 	"\"reasoning_param\":true,\"cot_prompt\":true,\"output_tokens\":3138,"
 	"\"output_bytes\":956372,\"ttfb_ms\":67775.860,\"duration_ms\":67776.409,"
 	"\"req_bytes\":null,\"req_truncated\":false,\"resp_truncated\":false,\"tls\":true,"
-	"\"port\":443,\"proc\":null}";
+	"\"port\":8080,\"front_port\":443,\"proc\":null}";
 
 static void known_record(struct dg_record *r)
 {
@@ -72,7 +73,8 @@ static void known_record(struct dg_record *r)
 	r->ttfb_ms = 67775.86;
 	r->duration_ms = 67776.409;
 	r->tls = 1;
-	r->port = 443;
+	r->port = 8080;
+	r->front_port = 443;
 }
 
 static void test_unknown_is_null(void **state)
@@ -139,6 +141,7 @@ static void test_read_back(void **state)
 	assert_string_equal(r.client, "key:80ced91434e8");
 	assert_int_equal(r.system_fp, 0xa249fcb855ec664bULL);
 	assert_int_equal(r.n, -1);
+	assert_int_equal(r.front_port, 443);
 	assert_true(dg_record_to_json(&r, buf, sizeof(buf)) > 0);
 	assert_string_equal(buf, KNOWN_JSON);
 	assert_int_equal(dg_record_from_json(UNKNOWN_JSON, strlen(UNKNOWN_JSON), &r, err,
