@@ -103,6 +103,19 @@ assert d[\"counters\"][\"journal\"][\"write_errors\"]==0'"
 check "an operator's block is a decision, with its note, in decisions --json" bash -c "
 	'$DG' block cidr:198.51.100.0/24 --ttl 120 --reason 'ticket 42' | grep -q '^block cidr:198.51.100.0/24' &&
 	'$DG' decisions --json | grep -q '\"client\":\"cidr:198.51.100.0/24\",\"action\":\"block\",\"by\":\"operator\"'"
+check "an operator's allow shows on the client in clients --json (verb, by, expiry)" bash -c "
+	'$DG' allow '$FIRST' --ttl 300 --reason 'known partner' >/dev/null &&
+	'$DG' clients --json | python3 -c '
+import json,sys
+c=[r for r in json.load(sys.stdin) if r[\"client\"]==\"$FIRST\"][0]
+d=c[\"decision\"]
+assert d[\"verb\"]==\"allow\" and d[\"by\"]==\"operator\" and d[\"expires\"]>0, d'"
+check "status shows the policy in use: thresholds, hysteresis, TTLs" bash -c "
+	'$DG' status | grep -q 'policy: ratelimit at score' &&
+	'$DG' status --json | python3 -c '
+import json,sys
+p=json.load(sys.stdin)[\"policy\"]
+assert 0 < p[\"ratelimit_at\"] < p[\"block_at\"] <= 100 and p[\"ttl_s\"] > 0 and p[\"manual_ttl_s\"] > 0, p'"
 check "a bad client name is refused with a reason" bash -c "
 	! '$DG' block bob 2>'$W/bad.err' && grep -q 'key:<12 hex>' '$W/bad.err'"
 

@@ -80,6 +80,9 @@ static void test_hysteresis_and_ttl(void **state)
 	tick(p, 1300, KEY, 56);              /* above 65 - 10: renewed, no new decision */
 	assert_int_equal(s.n, 1);
 	assert_true(dg_policy_in_force(p, KEY, 1300)->expires == 1900);
+	assert_int_equal(dg_policy_history_len(p), 1);      /* the history shows it renewed */
+	assert_true(dg_policy_history(p, 0)->expires == 1900);
+	assert_true(dg_policy_history(p, 0)->ts == 1010);
 	tick(p, 1400, KEY, 50);              /* below: not renewed ... */
 	assert_int_equal(dg_policy_action(p, KEY, 1899), DG_ACT_RATELIMIT);
 	assert_int_equal(dg_policy_action(p, KEY, 1900), DG_ACT_NONE);   /* ... ends on time */

@@ -44,8 +44,22 @@ static void gen_close(yajl_gen g, FILE *out)
 static void gen_enforcement(yajl_gen g, const struct dg_client_view *v, void *arg)
 {
 	struct dg_daemon *dm = arg;
+	const struct dg_decision *d;
 	struct dg_applied ap;
 
+	/* The decision in force, whoever made it: an operator's allow shows
+	 * here (its action is "none"). */
+	dg_jw_key(g, "decision");
+	d = dg_policy_in_force(dg_engine_policy(dm->engine), v->name, dg_daemon_wall());
+	if (!d) {
+		yajl_gen_null(g);
+	} else {
+		yajl_gen_map_open(g);
+		dg_jw_str(g, "verb", dg_verb_name(d->verb));
+		dg_jw_str(g, "by", d->by == DG_BY_OPERATOR ? "operator" : "policy");
+		dg_jw_num(g, "expires", d->expires, "%.3f");
+		yajl_gen_map_close(g);
+	}
 	dg_jw_key(g, "enforcement");
 	if (!dm->enf || !dg_enforcer_applied(dm->enf, v->name, &ap)) {
 		yajl_gen_null(g);
@@ -359,6 +373,7 @@ void dg_daemon_own_counters(struct dg_daemon *dm, dg_counter_fn fn, void *arg)
 static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 {
 	const struct dg_engine_stats *es = dg_engine_stats(dm->engine);
+	const struct dg_policy_config *pc = dg_policy_get_config(dg_engine_policy(dm->engine));
 	struct counters_gen cg = { .text = out };
 
 	fprintf(out, "distillguard: %s mode, up %.0f s, pid %d\n", dm->enf ? "enforce" : "observe",
@@ -373,6 +388,9 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 		es->tick_seconds, es->ticks);
 	fprintf(out, "  config %s, journal %s\n", dm->config_used[0] ? dm->config_used : "(none)",
 		dm->cfg.journal_dir);
+	fprintf(out, "  policy: ratelimit at score %.0f, block at %.0f, leave %.0f below; "
+		"decisions last %.0f s (renewed), an operator's %.0f s; allow list %d\n",
+		pc->ratelimit_at, pc->block_at, pc->hysteresis, pc->ttl, pc->manual_ttl, pc->n_allow);
 	if (dm->enf) {
 		const char *cgs[DG_HOST_CGROUPS];
 		size_t n = dg_enforcer_cgroups(dm->enf, cgs, DG_HOST_CGROUPS);
@@ -393,6 +411,7 @@ static void status_text(struct dg_daemon *dm, size_t in_force, FILE *out)
 static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req, FILE *out)
 {
 	const struct dg_engine_stats *es = dg_engine_stats(dm->engine);
+	const struct dg_policy_config *pc = dg_policy_get_config(dg_engine_policy(dm->engine));
 	size_t in_force = 0;
 	struct counters_gen cg = { 0 };
 	yajl_gen g;
@@ -440,6 +459,15 @@ static int answer_status(struct dg_daemon *dm, const struct dg_ctl_request *req,
 	dg_jw_num(g, "last_pass_seconds", es->tick_seconds, "%.4f");
 	dg_jw_u64(g, "passes", es->ticks);
 	dg_jw_u64(g, "memory_rss_bytes", dg_daemon_rss());
+	dg_jw_key(g, "policy");
+	yajl_gen_map_open(g);
+	dg_jw_num(g, "ratelimit_at", pc->ratelimit_at, "%g");
+	dg_jw_num(g, "block_at", pc->block_at, "%g");
+	dg_jw_num(g, "hysteresis", pc->hysteresis, "%g");
+	dg_jw_num(g, "ttl_s", pc->ttl, "%g");
+	dg_jw_num(g, "manual_ttl_s", pc->manual_ttl, "%g");
+	dg_jw_int(g, "allow_list", pc->n_allow);
+	yajl_gen_map_close(g);
 	dg_jw_u64(g, "reloads", dm->reloads);
 	dg_jw_u64(g, "reload_errors", dm->reload_errors);
 	dg_jw_key(g, "programs");

@@ -12,6 +12,7 @@ struct entry {
 	struct entry *next;            /* hash chain */
 	struct dg_decision pol, man;
 	int has_pol, has_man;
+	size_t pol_hist;               /* pol's slot in the history */
 };
 
 /* Operators' decisions on prefixes (cidr:), looked at for ip: clients. */
@@ -213,7 +214,8 @@ static struct entry *get(struct dg_policy *p, const char *client, double now)
 
 /* ---------- decisions ---------- */
 
-static void record(struct dg_policy *p, struct dg_decision *d)
+/* Keep d in the history (the oldest goes when it is full); its slot. */
+static size_t record(struct dg_policy *p, struct dg_decision *d)
 {
 	size_t at;
 
@@ -232,6 +234,19 @@ static void record(struct dg_policy *p, struct dg_decision *d)
 		p->st.by_operator++;
 	if (p->fn)
 		p->fn(d, p->arg);
+	return at;
+}
+
+/* A renewed policy decision: its history entry shows the new expiry while
+ * the history still holds it. */
+static void renew(struct dg_policy *p, struct entry *e, double expires)
+{
+	struct dg_decision *h = &p->history[e->pol_hist % DG_POLICY_HISTORY];
+
+	e->pol.expires = expires;
+	if (h->id == e->pol.id)
+		h->expires = expires;
+	p->st.renewed++;
 }
 
 static int in_force(const struct dg_decision *d, int has, double now)
@@ -340,8 +355,7 @@ static void decide(struct dg_policy *p, double now, const struct dg_policy_input
 	if (t == DG_DO_NONE || t < cur)
 		return;                /* what is in force runs out at its expiry */
 	if (t == cur) {
-		e->pol.expires = now + p->cfg.ttl;
-		p->st.renewed++;
+		renew(p, e, now + p->cfg.ttl);
 		return;
 	}
 	if (!(e = get(p, in->client, now)))
@@ -356,7 +370,7 @@ static void decide(struct dg_policy *p, double now, const struct dg_policy_input
 	d.n_reasons = in->n_reasons < DG_MAX_REASONS ? in->n_reasons : DG_MAX_REASONS;
 	for (int i = 0; i < d.n_reasons; i++)
 		snprintf(d.reasons[i], DG_REASON_LEN, "%s", in->reasons[i]);
-	record(p, &d);
+	e->pol_hist = record(p, &d);
 	e->pol = d;
 	e->has_pol = 1;
 }
@@ -493,6 +507,11 @@ void dg_policy_free(struct dg_policy *p)
 const struct dg_decision *dg_policy_history(const struct dg_policy *p, size_t i)
 {
 	return i < p->hist_len ? &p->history[(p->hist_start + i) % DG_POLICY_HISTORY] : NULL;
+}
+
+const struct dg_policy_config *dg_policy_get_config(const struct dg_policy *p)
+{
+	return &p->cfg;
 }
 
 size_t dg_policy_history_len(const struct dg_policy *p)

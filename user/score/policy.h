@@ -135,6 +135,8 @@ enum dg_action dg_policy_action(const struct dg_policy *p, const char *client, d
 
 /* Decisions made, oldest first: *n of them, at most DG_POLICY_HISTORY. */
 const struct dg_decision *dg_policy_history(const struct dg_policy *p, size_t i);
+/* The thresholds, TTLs and allow list in use. */
+const struct dg_policy_config *dg_policy_get_config(const struct dg_policy *p);
 size_t dg_policy_history_len(const struct dg_policy *p);
 /* Decisions in force at now, any order; calls fn for each. */
 void dg_policy_each_in_force(const struct dg_policy *p, double now, dg_decision_fn fn, void *arg);
