@@ -109,10 +109,16 @@ int dg_hello(struct __sk_buff *skb)
 		}
 		return 1;
 	}
-	/* Handshake record (0x16), version 3.x, ClientHello (type 1). */
-	if (plen < 6 || bpf_skb_load_bytes(skb, poff, h, 6) || h[0] != 0x16 || h[1] != 3 ||
-	    h[5] != 1)
+	/* Handshake record (0x16), version 3.x, ClientHello (type 1). Other
+	 * first bytes: a plain connection, counted once (a done entry). */
+	if (plen < 6 || bpf_skb_load_bytes(skb, poff, h, 6))
 		return 1;
+	if (h[0] != 0x16 || h[1] != 3 || h[5] != 1) {
+		dg_count(DG_C_PLAIN_CONNS);
+		if (bpf_map_update_elem(&hellos, &conn, &fresh, BPF_ANY))
+			dg_count(DG_C_MAP_FULL);
+		return 1;
+	}
 	fresh.record_len = 5 + ((__u32)h[3] << 8 | h[4]);
 	fresh.seen = plen;
 	dg_count(DG_C_HELLOS);

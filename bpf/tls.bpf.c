@@ -33,6 +33,41 @@ struct {
 	__type(value, struct ssl_conn);
 } ssl_conns SEC(".maps");
 
+/* Per watched process (tgid): where its OpenSSL keeps the socket BIO's fd.
+ * No entry: the version is not one we know, only the nested syscall ties. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct dg_ssl_layout);
+} ssl_layouts SEC(".maps");
+
+#define BIO_TYPE_DESCRIPTOR  0x0100
+#define BIO_TYPE_SOURCE_SINK 0x0400
+
+/* The fd under an SSL* read from OpenSSL's own structures: SSL->rbio, whose
+ * method must be a descriptor source/sink (a socket, fd, connect or accept
+ * BIO; a memory BIO is not), and its num. -1 when there is none. */
+static __always_inline int layout_fd(__u64 ssl, __u32 tgid)
+{
+	struct dg_ssl_layout *l = bpf_map_lookup_elem(&ssl_layouts, &tgid);
+	__u64 rbio = 0, method = 0;
+	int type = 0, num = -1;
+
+	if (!l || !ssl)
+		return -1;
+	if (bpf_probe_read_user(&rbio, sizeof(rbio), (void *)(ssl + l->ssl_rbio)) || !rbio ||
+	    bpf_probe_read_user(&method, sizeof(method), (void *)(rbio + l->bio_method)) || !method ||
+	    bpf_probe_read_user(&type, sizeof(type), (void *)method))
+		return -1;
+	if ((type & (BIO_TYPE_DESCRIPTOR | BIO_TYPE_SOURCE_SINK)) !=
+	    (BIO_TYPE_DESCRIPTOR | BIO_TYPE_SOURCE_SINK))
+		return -1;
+	if (bpf_probe_read_user(&num, sizeof(num), (void *)(rbio + l->bio_num)) || num < 0)
+		return -1;
+	return num;
+}
+
 /* A memory-BIO server calls OpenSSL microseconds after its socket read:
  * an older read ties nothing. */
 #define BIO_FRESH_NS 100000000ULL
@@ -118,6 +153,7 @@ static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
 	struct ssl_key k = { .ssl = c->ssl, .tgid = id >> 32 };
 	struct ssl_conn *cached, v = {};
 	struct sock *sk;
+	int fd;
 
 	/* The cache answers unless the nested syscall names another fd: the
 	 * file-table walk runs once per SSL*, not once per call. */
@@ -129,14 +165,23 @@ static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
 			dg_count(DG_C_TLS_CACHE_TIED);
 		return cached;
 	}
-	if (c->fd >= 0 && (sk = dg_fd_sock(c->fd)) && dg_sk_tuple(sk, &v.t)) {
+	/* OpenSSL's own socket BIO names the fd without any syscall hook; the
+	 * nested syscall, when one was seen, checks it and wins. */
+	fd = layout_fd(c->ssl, k.tgid);
+	if (fd >= 0 && c->fd >= 0)
+		dg_count(fd == c->fd ? DG_C_TLS_LAYOUT_AGREE : DG_C_TLS_LAYOUT_MISMATCH);
+	if (c->fd >= 0)
+		fd = c->fd;
+	else if (fd >= 0)
+		dg_count(DG_C_TLS_LAYOUT_TIED);
+	if (fd >= 0 && (sk = dg_fd_sock(fd)) && dg_sk_tuple(sk, &v.t)) {
 		v.watched = dg_port_watched(v.t.lport);
 		v.conn = v.watched ? dg_sk_cookie(sk) : 0;
-		v.fd = c->fd;
+		v.fd = fd;
 		v.how = TIE_FD;
 		return cache_put(&k, &v);
 	}
-	if (c->fd < 0)
+	if (fd < 0)
 		return tie_bio(&k, id);
 	return NULL;
 }

@@ -198,7 +198,22 @@ enum dg_counter {
 	DG_C_BIO_MISMATCH,     /* ... went to another socket (a wrong tie would show here) */
 	DG_C_BIO_CONFLICT,     /* a fresh socket read named another conn than the SSL*'s tie */
 	DG_C_NO_SEQ,           /* per-connection counters missing: a call sent without seq */
+	DG_C_TLS_LAYOUT_TIED,  /* SSL* tied by the fd in OpenSSL's own socket BIO (no nested
+	                          syscall was seen) */
+	DG_C_TLS_LAYOUT_AGREE, /* ... where a nested syscall was seen too and named that fd */
+	DG_C_TLS_LAYOUT_MISMATCH, /* ... and named another fd (the nested one is used) */
+	DG_C_PLAIN_CONNS,      /* connections to a watched port whose first bytes were not TLS */
 	DG_C__MAX
+};
+
+/* Where an OpenSSL version keeps the socket under an SSL* (tls.bpf.c reads
+ * SSL->rbio, then the BIO's method type and fd), per watched process: the
+ * controller fills it from the version it finds (openssl_layout.h). */
+struct dg_ssl_layout {
+	__u16 ssl_rbio;        /* offsetof(SSL, rbio) */
+	__u16 bio_method;      /* offsetof(BIO, method) */
+	__u16 bio_num;         /* offsetof(BIO, num): the fd of a socket BIO */
+	__u16 pad;
 };
 
 #endif

@@ -45,11 +45,13 @@ done
 # then real stacks from Debian packages (stacks.sh: uvicorn, haproxy, nginx
 # http2, five kinds of clients), then the live daemon (daemon.sh), then
 # enforcement in the kernel (enforce.sh: clients in network namespaces),
-# upstream mode (upstream.sh: nginx in front, not probed),
+# upstream mode (upstream.sh: nginx in front, not probed), the SSL tie from
+# OpenSSL's own structures and running without syscall hooks (hooks.sh),
 # the console (console.sh: `top` driven by keys in tmux at 80x24), /metrics
 # scraped by a real Prometheus (metrics.sh), and the packaging (install.sh).
 for it in tests/integration/run.sh tests/integration/stacks.sh tests/integration/daemon.sh \
-	tests/integration/enforce.sh tests/integration/upstream.sh tests/integration/console.sh \
+	tests/integration/enforce.sh tests/integration/upstream.sh tests/integration/hooks.sh \
+	tests/integration/console.sh \
 	tests/integration/metrics.sh tests/integration/install.sh; do
 	if bash "$it" >"$log" 2>&1; then :; fi
 	cat "$log"

@@ -128,6 +128,10 @@ static void test_daemon_settings(void **state)
 	assert_int_equal(dg_config_set(&c, "enforce", "yes", err, sizeof(err)), 0);
 	assert_int_equal(c.enforce, 1);
 	assert_int_equal(dg_config_set(&c, "enforce", "maybe", err, sizeof(err)), -1);
+	assert_int_equal(c.syscall_hooks, 1);               /* on unless said */
+	assert_int_equal(dg_config_set(&c, "syscall_hooks", "no", err, sizeof(err)), 0);
+	assert_int_equal(c.syscall_hooks, 0);
+	assert_int_equal(dg_config_set(&c, "syscall_hooks", "off-ish", err, sizeof(err)), -1);
 	assert_int_equal(dg_config_set(&c, "journal_max_size", "2g", err, sizeof(err)), 0);
 	assert_true(c.journal_total_bytes == 2ull << 30);
 	assert_int_equal(dg_config_set(&c, "journal_file_size", "1", err, sizeof(err)), -1);

@@ -227,6 +227,9 @@ void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 		fn("probes", "attach_failed", ps->attach_failed, arg);
 		fn("probes", "watched_full", ps->watched_full, arg);
 		fn("probes", "servers_over", ps->servers_over, arg);
+		fn("probes", "layout_known", ps->layout_known, arg);
+		fn("probes", "layout_unknown", ps->layout_unknown, arg);
+		fn("probes", "syscall_hooks", (uint64_t)dg_probes_syscall_hooks(o->probes), arg);
 	}
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
 		fn("reassembly", reasm_counters[i].name,

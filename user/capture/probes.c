@@ -16,6 +16,7 @@
 
 #include "cgroup2.h"
 #include "hostinfo.h"
+#include "openssl_layout.h"
 #include "tls.skel.h"
 #include "plain.skel.h"
 #include "conn.skel.h"
@@ -40,10 +41,21 @@ struct named_file {
 struct watched {
 	uint32_t pid;
 	char path[300];                /* the file probed, as attached */
+	int layout;                    /* its OpenSSL's layout is in ssl_layouts */
 	struct bpf_link *links[PROC_LINKS];
 	int n_links;
 	int seen;
 	int failed;                    /* counted once */
+};
+
+/* The OpenSSL layout found in a file (libcrypto, or an executable with
+ * OpenSSL linked in), by inode: nginx's workers share one. */
+#define LAYOUT_CACHE 32
+struct layout_seen {
+	dev_t dev;
+	ino_t ino;
+	int ok;
+	struct dg_ssl_layout l;
 };
 
 struct dg_probes {
@@ -58,6 +70,9 @@ struct dg_probes {
 	int n_links;
 	struct named_file files[MAX_FILES];
 	int n_files;
+	struct layout_seen layouts[LAYOUT_CACHE];
+	int n_layouts;
+	int syscall_hooks;             /* the syscall tracepoints are attached */
 	struct watched watched[MAX_WATCHED];
 	int n_watched;
 	struct dg_host_servers *servers;
@@ -92,6 +107,10 @@ static const char *counter_names[DG_C__MAX] = {
 	[DG_C_BIO_MISMATCH] = "bio_mismatch",
 	[DG_C_BIO_CONFLICT] = "bio_conflict",
 	[DG_C_NO_SEQ] = "no_seq",
+	[DG_C_TLS_LAYOUT_TIED] = "tls_layout_tied",
+	[DG_C_TLS_LAYOUT_AGREE] = "tls_layout_agree",
+	[DG_C_TLS_LAYOUT_MISMATCH] = "tls_layout_mismatch",
+	[DG_C_PLAIN_CONNS] = "plain_conns",
 };
 
 const char *dg_counter_name(int c)
@@ -275,10 +294,74 @@ static int ssl_file_of(const struct dg_probes *p, uint32_t pid, char *out, size_
 	return found;
 }
 
-static void unwatch(struct watched *w)
+/* The file that says which OpenSSL pid runs: ssl_path itself when it is an
+ * executable with OpenSSL linked in, else the libcrypto it maps. */
+static int version_file_of(const struct dg_probes *p, uint32_t pid, const char *ssl_path,
+			   char *out, size_t size)
+{
+	char path[64], line[1024];
+	const struct named_file *nf = named_file(p, ssl_path);
+	int found = -1;
+	FILE *f;
+
+	if ((nf && nf->binary) || !strstr(ssl_path, "libssl")) {
+		snprintf(out, size, "%s", ssl_path);
+		return 0;
+	}
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (found && fgets(line, sizeof(line), f)) {
+		char *start = strchr(line, '/'), *nl = strchr(line, '\n');
+
+		if (!start || !strstr(start, "/libcrypto.so"))
+			continue;
+		if (nl)
+			*nl = 0;
+		if (strstr(start, " (deleted)"))
+			continue;
+		found = snprintf(out, size, "/proc/%u/root%s", pid, start) < (int)size ? 0 : -1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Tell tls.bpf.c where pid's OpenSSL keeps the socket fd, when its version
+ * is one we know. 1 when it now knows, 0 when not. */
+static int set_layout(struct dg_probes *p, struct watched *w)
+{
+	struct layout_seen *ls = NULL;
+	struct dg_openssl_version v;
+	char file[400];
+	struct stat st;
+
+	if (version_file_of(p, w->pid, w->path, file, sizeof(file)) || stat(file, &st))
+		return 0;
+	for (int i = 0; i < p->n_layouts && !ls; i++)
+		if (p->layouts[i].dev == st.st_dev && p->layouts[i].ino == st.st_ino)
+			ls = &p->layouts[i];
+	if (!ls) {
+		size_t at = p->n_layouts < LAYOUT_CACHE ? (size_t)p->n_layouts++ :
+			    (size_t)st.st_ino % LAYOUT_CACHE;
+
+		ls = &p->layouts[at];
+		ls->dev = st.st_dev;
+		ls->ino = st.st_ino;
+		ls->ok = !dg_openssl_version_of(file, &v) && !dg_openssl_layout(&v, &ls->l);
+	}
+	if (!ls->ok ||
+	    bpf_map_update_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid, &ls->l, BPF_ANY))
+		return 0;
+	return 1;
+}
+
+static void unwatch(struct dg_probes *p, struct watched *w)
 {
 	while (w->n_links)
 		bpf_link__destroy(w->links[--w->n_links]);
+	if (w->layout)
+		bpf_map_delete_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid);
+	w->layout = 0;
 }
 
 /* The watched servers now: new ones get uprobes for their pid alone,
@@ -318,6 +401,11 @@ int dg_probes_rescan(struct dg_probes *p)
 		if (attach_ssl(p, x, path) > 0) {
 			added++;
 			p->st.attached++;
+			x->layout = set_layout(p, x);
+			if (x->layout)
+				p->st.layout_known++;
+			else
+				p->st.layout_unknown++;
 		} else if (!x->failed) {
 			x->failed = 1;
 			p->st.attach_failed++;
@@ -327,7 +415,7 @@ int dg_probes_rescan(struct dg_probes *p)
 		if (!p->watched[i].seen) {
 			if (p->watched[i].n_links)
 				p->st.detached++;
-			unwatch(&p->watched[i]);
+			unwatch(p, &p->watched[i]);
 			continue;
 		}
 		p->watched[w++] = p->watched[i];
@@ -434,10 +522,15 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		snprintf(err, errlen, "cannot attach the ClientHello reader to %s: %s", cg, strerror(-e));
 		goto fail;
 	}
-	if ((e = attach_tracepoints(p, p->plain->obj)) || (e = attach_tracepoints(p, p->tls->obj))) {
+	/* Syscall tracepoints tax every process on the host: without them
+	 * (syscall_hooks no) plain HTTP and memory-BIO TLS servers are not
+	 * captured (counted), and SSL calls are tied from OpenSSL's layout. */
+	if (cfg->syscall_hooks &&
+	    ((e = attach_tracepoints(p, p->plain->obj)) || (e = attach_tracepoints(p, p->tls->obj)))) {
 		snprintf(err, errlen, "cannot attach syscall tracepoints: %s", strerror(-e));
 		goto fail;
 	}
+	p->syscall_hooks = cfg->syscall_hooks;
 	for (int i = 0; i < cfg->n_libssl; i++) {
 		if ((e = add_file(p, cfg->libssl[i], 0)) < 0) {
 			snprintf(err, errlen, "--libssl %s: %s", cfg->libssl[i], strerror(-e));
@@ -488,7 +581,7 @@ void dg_probes_close(struct dg_probes *p)
 	if (p->epfd >= 0)
 		close(p->epfd);
 	for (int i = 0; i < p->n_watched; i++)
-		unwatch(&p->watched[i]);
+		unwatch(p, &p->watched[i]);
 	for (int i = p->n_links - 1; i >= 0; i--)
 		bpf_link__destroy(p->links[i]);
 	dg_host_servers_free(p->servers);
@@ -628,6 +721,11 @@ int dg_probes_watched(const struct dg_probes *p, uint32_t *pids, const char **pa
 		paths[n++] = p->watched[i].path;
 	}
 	return n;
+}
+
+int dg_probes_syscall_hooks(const struct dg_probes *p)
+{
+	return p->syscall_hooks;
 }
 
 const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p)

@@ -39,8 +39,12 @@ struct dg_probes_stats {
 	uint64_t attach_failed;        /* a server whose OpenSSL could not be probed */
 	uint64_t watched_full;         /* servers over the bound, not probed */
 	uint64_t servers_over;
+	uint64_t layout_known;         /* probed servers whose OpenSSL layout is known */
+	uint64_t layout_unknown;       /* ... not: tied by the nested syscall only */
 };
 const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p);
+/* 1 when the syscall tracepoints are attached (setting syscall_hooks). */
+int dg_probes_syscall_hooks(const struct dg_probes *p);
 
 /* Counters summed over CPUs and objects (index enum dg_counter). */
 void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX]);

@@ -40,6 +40,11 @@ struct dg_config {
 	size_t max_conns;
 	double idle_timeout;
 	uint32_t max_body;             /* request body bytes captured and parsed */
+	/* The read/write syscall tracepoints (plain HTTP, memory-BIO TLS, the
+	 * nested syscall of SSL calls): every process on the host pays for
+	 * them. `syscall_hooks no` leaves them off (TLS through socket BIOs
+	 * only, tied from OpenSSL's layout). */
+	int syscall_hooks;
 	/* Scoring and decisions: `score.NAME`, `policy.NAME`, `allow`, `tick`,
 	 * `max_clients` lines (engine.h). */
 	struct dg_engine_config engine;
