@@ -62,7 +62,8 @@ static __always_inline void emit(struct bpf_sock_ops *skops, __u32 type)
 	} else if (type == DG_EV_CONNECT) {
 		e->pid = bpf_get_current_pid_tgid() >> 32;
 	} else {
-		struct dg_conn_stats s = { .opened_ns = e->ts_ns };
+		struct dg_conn_stats s = { .opened_ns = e->ts_ns, .isn_in = skops->rcv_nxt,
+					   .isn_out = skops->snd_nxt };
 
 		e->pid = bpf_get_current_pid_tgid() >> 32;
 		s.pid = e->pid;

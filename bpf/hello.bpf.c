@@ -3,11 +3,7 @@
  * taken from the packets themselves (cgroup skb ingress), for the JA4
  * fingerprint of the client's TLS stack. It only reads: every packet is
  * let through. */
-#include "dg_common.bpf.h"
-
-#define ETH_P_IP   0x0800
-#define ETH_P_IPV6 0x86DD
-#define IPPROTO_TCP 6
+#include "dg_skb.bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
@@ -37,25 +33,9 @@ struct {
 /* Offset of the TCP payload, or 0 when this is not TCP we can read. */
 static __always_inline __u32 payload_offset(struct __sk_buff *skb)
 {
-	__u32 off;
-	__u8 b, proto;
+	__u32 tcp_off, poff;
 
-	if (skb->protocol == bpf_htons(ETH_P_IP)) {
-		if (bpf_skb_load_bytes(skb, 0, &b, 1))
-			return 0;
-		off = (b & 0x0f) * 4;
-		if (bpf_skb_load_bytes(skb, 9, &proto, 1) || proto != IPPROTO_TCP || off < 20)
-			return 0;
-	} else if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
-		if (bpf_skb_load_bytes(skb, 6, &proto, 1) || proto != IPPROTO_TCP)
-			return 0;
-		off = 40;      /* extension headers: not followed */
-	} else {
-		return 0;
-	}
-	if (bpf_skb_load_bytes(skb, off + 12, &b, 1))
-		return 0;
-	return off + (b >> 4) * 4;
+	return dg_skb_tcp(skb, &tcp_off, &poff) ? poff : 0;
 }
 
 static __always_inline void send_piece(struct __sk_buff *skb, __u64 conn, __u32 record_len,

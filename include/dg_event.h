@@ -69,7 +69,8 @@ enum dg_dir {
 
 enum dg_src {
 	DG_SRC_TLS = 1,        /* plaintext from SSL_read/SSL_write uprobes */
-	DG_SRC_PLAIN = 2,      /* bytes from read/write syscalls on a plain socket */
+	DG_SRC_PLAIN = 2,      /* bytes from read/write syscalls on a plain socket, or
+	                          from its TCP segments (packets.bpf.c) */
 };
 
 enum dg_data_flags {
@@ -139,6 +140,9 @@ struct dg_conn_stats {
 	__u32 calls_out;
 	__u32 pid;
 	__u32 tls;             /* seen through SSL_* */
+	__u32 isn_in;          /* TCP sequence of the request side's first byte
+	                          (rcv_nxt at accept; opened_ns 0: unknown) */
+	__u32 isn_out;         /* ... and of the response side's (snd_nxt) */
 };
 
 /* DG_EV_CONNECT is the client side of a connection to a watched port, seen
@@ -203,6 +207,8 @@ enum dg_counter {
 	DG_C_TLS_LAYOUT_AGREE, /* ... where a nested syscall was seen too and named that fd */
 	DG_C_TLS_LAYOUT_MISMATCH, /* ... and named another fd (the nested one is used) */
 	DG_C_PLAIN_CONNS,      /* connections to a watched port whose first bytes were not TLS */
+	DG_C_PKT_SEGS,         /* plain HTTP segments captured from packets (packets.bpf.c) */
+	DG_C_PKT_BEHIND,       /* ... that began before the stream's start: dropped */
 	DG_C__MAX
 };
 

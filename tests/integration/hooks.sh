@@ -1,14 +1,14 @@
 #!/bin/bash
-# Root integration test of the SSL tie from OpenSSL's own structures
-# (tls.bpf.c layout_fd, user/capture/openssl_layout.c) and of running with
-# no syscall hook at all (`syscall_hooks no`).
-#  1. Default: the nested syscall and the layout both tie each SSL* of a
+# Root integration test of capture without syscall hooks.
+#  1. Default: the nested syscall and OpenSSL's own structures (tls.bpf.c
+#     layout_fd, user/capture/openssl_layout.c) both tie each SSL* of a
 #     Python ssl server and of nginx (socket BIOs, the system OpenSSL), and
 #     they never disagree (tls_layout_agree > 0, tls_layout_mismatch 0).
-#  2. syscall_hooks no: no syscall tracepoint of ours is attached, every TLS
+#  2. syscall_hooks no: no syscall tracepoint of ours is attached; every TLS
 #     request to both servers is still recorded with its client's address,
-#     port and JA4 (tied from the layout alone), and plain HTTP on a watched
-#     port is not recorded but counted (plain_conns).
+#     port and JA4 (tied from the layout alone); and plain HTTP on a watched
+#     port is read from its packets (packets.bpf.c), giving the same records
+#     as the syscall capture gave for the same requests.
 # Loopback only. Prints "integration: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -19,8 +19,9 @@ W=$(mktemp -d /tmp/dg-hooks.XXXXXX)
 source tests/integration/lib.sh
 
 PYTLS=19740      # endpoint.py TLS (Python ssl)
-PLAIN=19741      # endpoint.py plain
-NGX=19742        # nginx TLS in front of PLAIN
+PLAIN=19741      # endpoint.py plain (watched)
+NGX=19742        # nginx TLS in front of UP
+UP=19743         # endpoint.py plain (not watched)
 A1=127.0.0.71
 
 stop_servers() { sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1; }
@@ -28,16 +29,16 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 need_root
 
-python3 scripts/endpoint.py --tls-port $PYTLS --plain-port $PLAIN --quiet --token-delay-ms 1 \
-	>"$W/endpoint.log" 2>&1 &
+python3 scripts/endpoint.py --tls-port $PYTLS --plain-port $PLAIN --plain-port $UP --quiet \
+	--token-delay-ms 1 >"$W/endpoint.log" 2>&1 &
 PIDS+=($!)
-wait_port $PYTLS && wait_port $PLAIN || { bad "endpoint listens"; finish; }
-sh scripts/nginx.sh start "$W/nginx" $NGX $PLAIN >"$W/nginx.out" 2>&1 ||
+wait_port $PYTLS && wait_port $PLAIN && wait_port $UP || { bad "endpoint listens"; finish; }
+sh scripts/nginx.sh start "$W/nginx" $NGX $UP >"$W/nginx.out" 2>&1 ||
 	{ cat "$W/nginx.out"; bad "nginx starts"; finish; }
 
 load() {   # load URL N: N requests from A1 over 2 connections, half streamed
 	python3 scripts/load.py --url "$1" --connections 2 --requests "$2" --keys 2 \
-		--key-prefix sk-hooks- --source-address $A1 --tokens 4 --stream-ratio 0.5 \
+		--key-prefix sk-hooks- --source-address $A1 --tokens 40 --stream-ratio 0.5 \
 		>>"$W/load.out" 2>&1
 }
 trace() {  # trace NAME [args]: trace --json --stats in the background until ready
@@ -54,9 +55,10 @@ tracepoints_of() {   # tracepoint attachments held by pid $1
 }
 
 # --- 1. default: both ties, checked against each other -------------------------
-trace both --port $PYTLS --port $NGX
+trace both --port $PYTLS --port $NGX --port $PLAIN
 load https://127.0.0.1:$PYTLS 20
 load https://127.0.0.1:$NGX 20
+load http://127.0.0.1:$PLAIN 20
 check "default: the syscall tracepoints are attached ($(tracepoints_of $TRACE))" \
 	test "$(tracepoints_of $TRACE)" -gt 0
 stop_trace
@@ -64,7 +66,7 @@ check "default: the layout is known for both servers (layout_known=$(counter bot
 	test "$(counter both layout_known)" -ge 2
 check "default: the layout and the nested syscall agree (agree=$(counter both tls_layout_agree), mismatch=$(counter both tls_layout_mismatch))" \
 	bash -c "[ '$(counter both tls_layout_agree)' -gt 0 ] && [ '$(counter both tls_layout_mismatch)' = 0 ]"
-check "default: 40 records" test "$(grep -c '"ts"' "$W/both.jsonl")" = 40
+check "default: 60 records" test "$(grep -c '"ts"' "$W/both.jsonl")" = 60
 
 # --- 2. syscall_hooks no --------------------------------------------------------
 printf 'syscall_hooks no\n' >"$W/nohooks.conf"
@@ -73,7 +75,7 @@ check "syscall_hooks no: no syscall tracepoint of ours is attached" \
 	test "$(tracepoints_of $TRACE)" = 0
 load https://127.0.0.1:$PYTLS 20
 load https://127.0.0.1:$NGX 20
-load http://127.0.0.1:$PLAIN 10
+load http://127.0.0.1:$PLAIN 20
 stop_trace
 check "syscall_hooks no: every TLS request recorded with the client's address, port and JA4" \
 	python3 - "$W/nohooks.jsonl" $A1 $PYTLS $NGX <<'EOF'
@@ -83,11 +85,32 @@ by = {}
 for r in recs:
     if r.get("ip") == sys.argv[2] and r.get("ja4") and r.get("status") == 200:
         by[r["port"]] = by.get(r["port"], 0) + 1
-print(f"  {len(recs)} records; complete ones by port: {by}")
-sys.exit(0 if len(recs) == 40 and by.get(int(sys.argv[3])) == 20 and by.get(int(sys.argv[4])) == 20 else 1)
+print(f"  {len(recs)} records; complete TLS ones by port: {by}")
+sys.exit(0 if by.get(int(sys.argv[3])) == 20 and by.get(int(sys.argv[4])) == 20 else 1)
 EOF
 check "syscall_hooks no: tied from the layout (layout_tied=$(counter nohooks tls_layout_tied)), nothing untied" \
 	bash -c "[ '$(counter nohooks tls_layout_tied)' -gt 0 ] && [ '$(counter nohooks tls_untied)' = 0 ]"
-check "syscall_hooks no: plain HTTP is not captured but counted (plain_conns=$(counter nohooks plain_conns))" \
-	bash -c "[ '$(counter nohooks plain_conns)' -ge 2 ] && [ '$(counter nohooks plain_calls)' = 0 ]"
+check "syscall_hooks no: plain HTTP from its packets (pkt_segments=$(counter nohooks pkt_segments)), no syscall capture" \
+	bash -c "[ '$(counter nohooks pkt_segments)' -gt 0 ] && [ '$(counter nohooks plain_calls)' = 0 ]"
+check "syscall_hooks no: the plain records are the ones the syscall capture gave" \
+	python3 - "$W/both.jsonl" "$W/nohooks.jsonl" $PLAIN $A1 <<'EOF'
+import json, sys
+KEEP = ("ip", "key", "method", "path", "status", "model", "stream", "messages", "prompt_bytes",
+        "max_tokens", "output_tokens", "output_bytes", "req_bytes", "req_truncated",
+        "resp_truncated", "tls")
+def plain(path):
+    recs = [json.loads(l) for l in open(path) if '"ts"' in l]
+    return sorted(json.dumps({k: r.get(k) for k in KEEP}, sort_keys=True)
+                  for r in recs if r.get("port") == int(sys.argv[3]))
+a, b = plain(sys.argv[1]), plain(sys.argv[2])
+good = [r for r in map(json.loads, b)
+        if r["ip"] == sys.argv[4] and r["status"] == 200 and r["output_tokens"] is not None]
+print(f"  plain records: {len(a)} from syscalls, {len(b)} from packets, {len(good)} complete")
+for x, y in zip(a, b):
+    if x != y:
+        print("  syscalls:", x)
+        print("  packets: ", y)
+        break
+sys.exit(0 if len(a) == 20 and a == b and len(good) == 20 else 1)
+EOF
 finish

@@ -21,6 +21,7 @@
 #include "plain.skel.h"
 #include "conn.skel.h"
 #include "hello.skel.h"
+#include "packets.skel.h"
 
 #define MAX_FILES   (2 * DG_MAX_PATHS)
 #define MAX_LINKS   64             /* the process-wide links: sockops, tracepoints */
@@ -63,6 +64,7 @@ struct dg_probes {
 	struct plain_bpf *plain;
 	struct conn_bpf *conn;
 	struct hello_bpf *hello;
+	struct packets_bpf *packets;   /* plain HTTP from packets (syscall_hooks no) */
 	struct ring_buffer *rb_meta;   /* conn, hello: read first */
 	struct ring_buffer *rb_data;   /* tls, plain */
 	int epfd;                      /* both, for one wait */
@@ -111,6 +113,8 @@ static const char *counter_names[DG_C__MAX] = {
 	[DG_C_TLS_LAYOUT_AGREE] = "tls_layout_agree",
 	[DG_C_TLS_LAYOUT_MISMATCH] = "tls_layout_mismatch",
 	[DG_C_PLAIN_CONNS] = "plain_conns",
+	[DG_C_PKT_SEGS] = "pkt_segments",
+	[DG_C_PKT_BEHIND] = "pkt_behind",
 };
 
 const char *dg_counter_name(int c)
@@ -455,6 +459,27 @@ static int on_data_sample(void *ctx, void *data, size_t size)
 	return p->fn(p->ctx, data, size);
 }
 
+/* Plain HTTP from the packets of watched connections, instead of the
+ * read/write syscall tracepoints: cgroup skb programs on the same cgroup as
+ * the ClientHello reader, sharing the connection counters. */
+static int open_packets(struct dg_probes *p, const struct dg_config *cfg)
+{
+	int e;
+
+	if (!(p->packets = packets_bpf__open()))
+		return -errno;
+	set_ports(cfg, p->packets->rodata->watch_ports, &p->packets->rodata->n_ports, 0);
+	p->packets->rodata->cap_in = cfg->max_body;
+	if ((e = bpf_map__reuse_fd(p->packets->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
+	    (e = bpf_map__reuse_fd(p->packets->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))) ||
+	    (e = packets_bpf__load(p->packets)))
+		return e;
+	if ((e = add_link(p, bpf_program__attach_cgroup(p->packets->progs.dg_pkt_in, p->cgroup_fd))) ||
+	    (e = add_link(p, bpf_program__attach_cgroup(p->packets->progs.dg_pkt_out, p->cgroup_fd))))
+		return e;
+	return 0;
+}
+
 struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, void *ctx,
 				 char *err, size_t errlen)
 {
@@ -531,6 +556,10 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		goto fail;
 	}
 	p->syscall_hooks = cfg->syscall_hooks;
+	if (!cfg->syscall_hooks && (e = open_packets(p, cfg))) {
+		snprintf(err, errlen, "cannot load the packet capture: %s", strerror(-e));
+		goto fail;
+	}
 	for (int i = 0; i < cfg->n_libssl; i++) {
 		if ((e = add_file(p, cfg->libssl[i], 0)) < 0) {
 			snprintf(err, errlen, "--libssl %s: %s", cfg->libssl[i], strerror(-e));
@@ -561,6 +590,8 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	if (!p->rb_meta || !p->rb_data ||
 	    ring_buffer__add(p->rb_meta, bpf_map__fd(p->hello->maps.events), on_sample, p) ||
 	    ring_buffer__add(p->rb_data, bpf_map__fd(p->plain->maps.events), on_data_sample, p) ||
+	    (p->packets && ring_buffer__add(p->rb_data, bpf_map__fd(p->packets->maps.events),
+					    on_data_sample, p)) ||
 	    add_epoll(p)) {
 		snprintf(err, errlen, "cannot set up ring buffers: %s", strerror(errno));
 		goto fail;
@@ -589,6 +620,7 @@ void dg_probes_close(struct dg_probes *p)
 	plain_bpf__destroy(p->plain);
 	conn_bpf__destroy(p->conn);
 	hello_bpf__destroy(p->hello);
+	packets_bpf__destroy(p->packets);
 	if (p->cgroup_fd >= 0)
 		close(p->cgroup_fd);
 	if (p->stats_fd >= 0)
@@ -640,6 +672,8 @@ void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX])
 	sum_counters(p->plain->maps.counters, out);
 	sum_counters(p->conn->maps.counters, out);
 	sum_counters(p->hello->maps.counters, out);
+	if (p->packets)
+		sum_counters(p->packets->maps.counters, out);
 }
 
 static void prog_runtime(struct bpf_object *obj, uint64_t *ns, uint64_t *runs)
@@ -666,6 +700,8 @@ void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs)
 	prog_runtime(p->plain->obj, run_ns, runs);
 	prog_runtime(p->conn->obj, run_ns, runs);
 	prog_runtime(p->hello->obj, run_ns, runs);
+	if (p->packets)
+		prog_runtime(p->packets->obj, run_ns, runs);
 }
 
 static void each_prog(struct bpf_object *obj, dg_prog_fn fn, void *arg)
@@ -690,6 +726,8 @@ void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg)
 	each_prog(p->plain->obj, fn, arg);
 	each_prog(p->conn->obj, fn, arg);
 	each_prog(p->hello->obj, fn, arg);
+	if (p->packets)
+		each_prog(p->packets->obj, fn, arg);
 }
 
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)

@@ -42,8 +42,9 @@ struct dg_config {
 	uint32_t max_body;             /* request body bytes captured and parsed */
 	/* The read/write syscall tracepoints (plain HTTP, memory-BIO TLS, the
 	 * nested syscall of SSL calls): every process on the host pays for
-	 * them. `syscall_hooks no` leaves them off (TLS through socket BIOs
-	 * only, tied from OpenSSL's layout). */
+	 * them. `syscall_hooks no` leaves them off: plain HTTP from packets,
+	 * TLS through socket BIOs tied from OpenSSL's layout, memory-BIO TLS
+	 * not captured (counted). */
 	int syscall_hooks;
 	/* Scoring and decisions: `score.NAME`, `policy.NAME`, `allow`, `tick`,
 	 * `max_clients` lines (engine.h). */
