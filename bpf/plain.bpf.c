@@ -8,6 +8,11 @@
 
 enum { IO_BUF = 0, IO_IOV = 1 };
 
+/* 0 with syscall_hooks no: plain bytes come from packets.bpf.c, and this
+ * object only serves memory-BIO TLS servers through uprobes on their own
+ * libc (the libc_* programs below). */
+const volatile __u8 plain_data = 1;
+
 struct io_call {
 	__u64 buf;             /* buffer, or struct iovec * */
 	__u64 conn;
@@ -148,6 +153,8 @@ static __always_inline int io_exit(long ret)
 		note_tls_io(c, id, ret);
 		goto out;
 	}
+	if (!plain_data)
+		goto out;
 	dg_count(DG_C_PLAIN_CALLS);
 	ev = dg_scratch();
 	if (!ev)
@@ -201,5 +208,46 @@ IO_PROBES(readv, DG_DIR_IN, IO_IOV)
 IO_PROBES(write, DG_DIR_OUT, IO_BUF)
 IO_PROBES(sendto, DG_DIR_OUT, IO_BUF)
 IO_PROBES(writev, DG_DIR_OUT, IO_IOV)
+
+/* The same calls seen through uprobes on one process's libc (attached for
+ * its pid alone, with syscall_hooks no, to a TLS server that uses memory
+ * BIOs or an OpenSSL whose layout is unknown): no other process pays. A
+ * call nested in an SSL call names the SSL*'s fd, as the tracepoints in
+ * tls.bpf.c do. */
+static __always_inline int libc_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 kind)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct ssl_call *sc = bpf_map_lookup_elem(&ssl_calls, &id);
+
+	if (sc) {
+		if (sc->fd < 0)
+			sc->fd = fd;
+		else if (sc->fd != fd)
+			sc->two_fds = 1;
+		return 0;
+	}
+	return io_enter(fd, buf, iovcnt, dir, kind);
+}
+
+#define LIBC_PROBES(name, dir, kind)                                            \
+SEC("uprobe")                                                                   \
+int BPF_KPROBE(libc_##name, long fd, void *buf, __u64 n)                        \
+{                                                                               \
+	return libc_enter(fd, (__u64)buf, kind == IO_IOV ? (__u32)n : 0, dir, kind); \
+}                                                                               \
+SEC("uretprobe")                                                                \
+int BPF_KRETPROBE(libc_##name##_ret, long ret)                                  \
+{                                                                               \
+	return io_exit(ret);                                                    \
+}
+
+LIBC_PROBES(read, DG_DIR_IN, IO_BUF)
+LIBC_PROBES(recv, DG_DIR_IN, IO_BUF)
+LIBC_PROBES(recvfrom, DG_DIR_IN, IO_BUF)
+LIBC_PROBES(readv, DG_DIR_IN, IO_IOV)
+LIBC_PROBES(write, DG_DIR_OUT, IO_BUF)
+LIBC_PROBES(send, DG_DIR_OUT, IO_BUF)
+LIBC_PROBES(sendto, DG_DIR_OUT, IO_BUF)
+LIBC_PROBES(writev, DG_DIR_OUT, IO_IOV)
 
 char LICENSE[] SEC("license") = "GPL";

@@ -42,6 +42,16 @@ struct {
 	__type(value, struct dg_ssl_layout);
 } ssl_layouts SEC(".maps");
 
+/* Processes that made an SSL call no fd tied (a memory BIO, or a layout we
+ * do not know, with no nested syscall seen): with syscall_hooks no, the
+ * controller gives them uprobes on their own libc's socket calls. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} bio_pids SEC(".maps");
+
 #define BIO_TYPE_DESCRIPTOR  0x0100
 #define BIO_TYPE_SOURCE_SINK 0x0400
 
@@ -181,8 +191,13 @@ static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
 		v.how = TIE_FD;
 		return cache_put(&k, &v);
 	}
-	if (fd < 0)
+	if (fd < 0) {
+		__u8 one = 1;
+
+		if (!bpf_map_lookup_elem(&bio_pids, &k.tgid))
+			bpf_map_update_elem(&bio_pids, &k.tgid, &one, BPF_NOEXIST);
 		return tie_bio(&k, id);
+	}
 	return NULL;
 }
 

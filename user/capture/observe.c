@@ -135,6 +135,7 @@ int dg_observer_step(struct dg_observer *o, int timeout_ms)
 	if (now - o->last_sweep_ns > 100000000ULL) {
 		dg_reasm_sweep(o->reasm, now);
 		dg_legs_tick(o->legs, (double)now / 1e9);
+		dg_probes_check_bio(o->probes);
 		o->last_sweep_ns = now;
 	}
 	if (now - o->last_rescan_ns > 5000000000ULL) {
@@ -229,6 +230,8 @@ void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 		fn("probes", "servers_over", ps->servers_over, arg);
 		fn("probes", "layout_known", ps->layout_known, arg);
 		fn("probes", "layout_unknown", ps->layout_unknown, arg);
+		fn("probes", "libc_probed", ps->libc_probed, arg);
+		fn("probes", "libc_failed", ps->libc_failed, arg);
 		fn("probes", "syscall_hooks", (uint64_t)dg_probes_syscall_hooks(o->probes), arg);
 	}
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)

@@ -26,7 +26,7 @@
 #define MAX_FILES   (2 * DG_MAX_PATHS)
 #define MAX_LINKS   64             /* the process-wide links: sockops, tracepoints */
 #define MAX_WATCHED 512            /* processes with uprobes of their own */
-#define PROC_LINKS  12             /* uprobes in one process (11 today) */
+#define PROC_LINKS  32             /* uprobes in one process: 11 on OpenSSL, 16 on libc */
 
 /* A file named by --libssl or --ssl-binary, known by inode. */
 struct named_file {
@@ -43,6 +43,7 @@ struct watched {
 	uint32_t pid;
 	char path[300];                /* the file probed, as attached */
 	int layout;                    /* its OpenSSL's layout is in ssl_layouts */
+	int libc;                      /* its libc's socket calls are probed */
 	struct bpf_link *links[PROC_LINKS];
 	int n_links;
 	int seen;
@@ -359,6 +360,112 @@ static int set_layout(struct dg_probes *p, struct watched *w)
 	return 1;
 }
 
+/* A process's libc, as ssl_file_of finds its libssl. 0, or -1. */
+static int libc_of(uint32_t pid, char *out, size_t size)
+{
+	char path[64], line[1024];
+	int found = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	while (found && fgets(line, sizeof(line), f)) {
+		char *start = strchr(line, '/'), *nl = strchr(line, '\n');
+
+		if (!start || !strstr(start, "/libc.so"))
+			continue;
+		if (nl)
+			*nl = 0;
+		if (strstr(start, " (deleted)"))
+			continue;
+		found = snprintf(out, size, "/proc/%u/root%s", pid, start) < (int)size ? 0 : -1;
+	}
+	fclose(f);
+	return found;
+}
+
+/* Uprobes on w's own libc socket calls (syscall_hooks no): how a TLS server
+ * that uses memory BIOs is tied without a syscall tracepoint. 0, or -errno
+ * (then none stay). */
+static int attach_libc(struct dg_probes *p, struct watched *w)
+{
+	struct plain_bpf *s = p->plain;
+	struct {
+		const char *fn;
+		struct bpf_program *enter, *ret;
+	} fns[] = {
+		{ "read", s->progs.libc_read, s->progs.libc_read_ret },
+		{ "recv", s->progs.libc_recv, s->progs.libc_recv_ret },
+		{ "recvfrom", s->progs.libc_recvfrom, s->progs.libc_recvfrom_ret },
+		{ "readv", s->progs.libc_readv, s->progs.libc_readv_ret },
+		{ "write", s->progs.libc_write, s->progs.libc_write_ret },
+		{ "send", s->progs.libc_send, s->progs.libc_send_ret },
+		{ "sendto", s->progs.libc_sendto, s->progs.libc_sendto_ret },
+		{ "writev", s->progs.libc_writev, s->progs.libc_writev_ret },
+	};
+	int before = w->n_links, err = 0;
+	char path[400];
+
+	if (libc_of(w->pid, path, sizeof(path)))
+		return -ENOENT;
+	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]) && !err; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i].fn);
+		LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = fns[i].fn, .retprobe = true);
+		struct bpf_link *l;
+
+		if (w->n_links + 2 > PROC_LINKS) {
+			err = -E2BIG;
+			break;
+		}
+		if (!(l = bpf_program__attach_uprobe_opts(fns[i].enter, (pid_t)w->pid, path, 0, &o))) {
+			err = -errno;
+			break;
+		}
+		w->links[w->n_links++] = l;
+		if (!(l = bpf_program__attach_uprobe_opts(fns[i].ret, (pid_t)w->pid, path, 0, &r))) {
+			err = -errno;
+			break;
+		}
+		w->links[w->n_links++] = l;
+	}
+	if (err) {
+		while (w->n_links > before)
+			bpf_link__destroy(w->links[--w->n_links]);
+		return err;
+	}
+	w->libc = 1;
+	return 0;
+}
+
+int dg_probes_check_bio(struct dg_probes *p)
+{
+	int fd = bpf_map__fd(p->tls->maps.bio_pids), added = 0;
+	uint32_t key, next;
+	int more;
+
+	if (p->syscall_hooks)
+		return 0;
+	for (more = !bpf_map_get_next_key(fd, NULL, &next); more;) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		for (int i = 0; i < p->n_watched; i++) {
+			struct watched *w = &p->watched[i];
+
+			if (w->pid != key || w->libc || !w->n_links)
+				continue;
+			if (attach_libc(p, w)) {
+				p->st.libc_failed++;
+			} else {
+				p->st.libc_probed++;
+				added++;
+			}
+		}
+		bpf_map_delete_elem(fd, &key);
+	}
+	return added;
+}
+
 static void unwatch(struct dg_probes *p, struct watched *w)
 {
 	while (w->n_links)
@@ -366,6 +473,7 @@ static void unwatch(struct dg_probes *p, struct watched *w)
 	if (w->layout)
 		bpf_map_delete_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid);
 	w->layout = 0;
+	w->libc = 0;
 }
 
 /* The watched servers now: new ones get uprobes for their pid alone,
@@ -525,6 +633,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	set_ports(cfg, p->plain->rodata->watch_ports, &p->plain->rodata->n_ports, 0);
 	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports, 1);
 	p->tls->rodata->cap_in = p->plain->rodata->cap_in = cfg->max_body;
+	p->plain->rodata->plain_data = cfg->syscall_hooks ? 1 : 0;
 	/* tls and plain share the per-thread notes that tie memory-BIO servers. */
 	if ((e = tls_bpf__load(p->tls)) ||
 	    (e = bpf_map__reuse_fd(p->plain->maps.tls_io, bpf_map__fd(p->tls->maps.tls_io))) ||

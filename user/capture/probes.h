@@ -41,8 +41,14 @@ struct dg_probes_stats {
 	uint64_t servers_over;
 	uint64_t layout_known;         /* probed servers whose OpenSSL layout is known */
 	uint64_t layout_unknown;       /* ... not: tied by the nested syscall only */
+	uint64_t libc_probed;          /* servers given uprobes on their libc (syscall_hooks no) */
+	uint64_t libc_failed;
 };
 const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p);
+/* With syscall_hooks no: give each watched server that made an SSL call
+ * no fd tied (memory BIOs) uprobes on its own libc's socket calls, for its
+ * pid alone. Returns servers newly probed. Cheap when there are none. */
+int dg_probes_check_bio(struct dg_probes *p);
 /* 1 when the syscall tracepoints are attached (setting syscall_hooks). */
 int dg_probes_syscall_hooks(const struct dg_probes *p);
 

@@ -44,7 +44,7 @@ struct dg_config {
 	 * nested syscall of SSL calls): every process on the host pays for
 	 * them. `syscall_hooks no` leaves them off: plain HTTP from packets,
 	 * TLS through socket BIOs tied from OpenSSL's layout, memory-BIO TLS
-	 * not captured (counted). */
+	 * through uprobes on that server's own libc. */
 	int syscall_hooks;
 	/* Scoring and decisions: `score.NAME`, `policy.NAME`, `allow`, `tick`,
 	 * `max_clients` lines (engine.h). */
