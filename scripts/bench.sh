@@ -31,7 +31,9 @@
 # on exit, ^C or failure every process it started is stopped, the
 # servers too, kernel.bpf_stats_enabled is put back and the work
 # directory removed (BENCH_KEEP=1 keeps it: results.jsonl, the daemon's
-# logs). BENCH_SECONDS (default 5) is each phase's length.
+# logs). BENCH_SECONDS (default 5) is each phase's length. BENCH_PERF=DIR
+# also records a system-wide perf profile of each tracer's JSON
+# fixed-rate phase in the first round (DIR/perf-CONFIG.data).
 set -u
 cd "$(dirname "$0")/.."
 ROOT=$PWD
@@ -203,6 +205,12 @@ phases() {
 	if [ -z "${RATE_SSE:-}" ]; then
 		RATE_SSE=$(tail -1 "$R" | python3 -c 'import json,sys; print(max(10, int(json.load(sys.stdin)["load"]["rps"] / 4)))')
 		say "fixed rates: $RATE req/s (JSON), $RATE_SSE req/s (SSE): a quarter of the unwatched saturation"
+	fi
+	if [ -n "${BENCH_PERF:-}" ] && [ "$2" = 1 ] && [ -n "${TRACER:-}" ]; then
+		# A system-wide profile of this phase, for BENCHMARKS.md (it adds
+		# its own cost: not for the table's run).
+		perf record -a -g -o "$BENCH_PERF/perf-$1.data" -- sleep "$D" >/dev/null 2>&1 &
+		PIDS+=($!)
 	fi
 	phase "$1/json/rate@$2" $LOAD -r "$RATE" 127.0.0.1 $FRONT
 	phase "$1/sse/rate@$2" $LOAD -s -r "$RATE_SSE" 127.0.0.1 $SSE_FRONT
