@@ -187,7 +187,11 @@ phase() {
 	shift
 	python3 tests/bench/bench_phase.py --name "$name" --results "$R" --dg "$DG" \
 		--group server="$SERVER" --group tracer="${TRACER:-}" --group softirq="$SOFTIRQ" \
-		${TRACER:+--tracer-pid $TRACER} ${DG_SOCK:+--dg-socket $DG_SOCK} -- "$@"
+		${TRACER:+--tracer-pid $TRACER} ${DG_SOCK:+--dg-socket $DG_SOCK} -- "$@" ||
+		{ say "phase $name failed"; exit 1; }
+	# A server that died would leave every later phase at zero: stop here.
+	tail -1 "$R" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["load"]["requests"] == 0)' ||
+		{ say "phase $name: no request answered (a server died?); stopping"; exit 1; }
 }
 tax() {
 	"$B/bench_floor" tax "${BENCH_TAX_N:-500000}" | python3 -c '
