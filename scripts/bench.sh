@@ -251,6 +251,37 @@ tracer_stop() {   # $1: the signal
 	TRACER= DG_SOCK=
 }
 
+# What idle connections to the watched front cost the daemon: its tracked
+# connections and RSS before and after BENCH_IDLE (default 1,500: the
+# front nginx's workers keep 1,024 descriptors each) TLS connections that
+# made their handshake and sent nothing.
+dg_status() {
+	DISTILLGUARD_SOCKET=$DG_SOCK "$DG" status --json 2>/dev/null | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+s = s.get("daemon", s)
+print(s.get("connections", 0), s.get("memory_rss_bytes", 0))'
+}
+idle_conns() {
+	local before after h
+	before=$(dg_status)
+	python3 tests/bench/bench_idle.py 127.0.0.1 $FRONT "${BENCH_IDLE:-1500}" >"$W/idle.out" 2>&1 &
+	h=$!
+	PIDS+=($h)
+	for _ in $(seq 600); do grep -q IDLE "$W/idle.out" && break; kill -0 $h 2>/dev/null || break; sleep 0.1; done
+	sleep 2
+	after=$(dg_status)
+	kill -TERM $h 2>/dev/null
+	wait $h 2>/dev/null
+	python3 -c '
+import json, sys
+b, a = sys.argv[2].split(), sys.argv[3].split()
+n = int((open(sys.argv[4]).read().split("open=") + ["0"])[1].split()[0] or 0)
+open(sys.argv[1], "a").write(json.dumps({"name": "idle", "open": n, "conns": int(a[0]) - int(b[0]),
+    "rss": int(a[1]) - int(b[1])}) + "\n")' "$R" "$before" "$after" "$W/idle.out"
+	say "idle connections: $(cat "$W/idle.out")"
+}
+
 # --- a peer: bcc's sslsniff -----------------------------------------------------
 # Debian's bcc 0.26 needs kernel headers; this kernel ships none
 # (/lib/modules/$(uname -r)/build), so it gets Debian 12's own
@@ -309,6 +340,7 @@ for r in $(seq "$ROUNDS"); do
 	# What the kernel side holds whatever the traffic: its maps (LRU hashes
 	# and ring buffers are allocated whole at load).
 	[ "$r" != 1 ] || python3 tests/bench/bench_phase.py --maps-of "$TRACER" "$R"
+	[ "$r" != 1 ] || idle_conns
 	phases tls "$r"
 	tracer_stop TERM
 	say "round $r: distillguard, upstream mode: run --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1"

@@ -175,6 +175,11 @@ p("  scoring pass over %s clients: %s ms (median of 3 passes)" % (
     f(u.get("clients"), "%.0f"), f(u.get("pass_ms"), "%.0f")))
 p("  memory: %s bytes per idle client (engine), %s bytes per idle connection (reassembler, "
   "one request pending)" % (f(u.get("client_bytes"), "%.0f"), f(u.get("conn_bytes"), "%.0f")))
+idle = single.get("idle")
+if idle and idle["open"]:
+    p("  live, `run` in TLS mode: %d idle TLS connections to the watched nginx -> %+d tracked, daemon RSS "
+      "%+.1f MiB = %.0f bytes per idle connection" % (idle["open"], idle["conns"], idle["rss"] / 1048576,
+                                                    idle["rss"] / idle["open"]))
 mp = single.get("maps")
 if mp:
     p("  kernel maps of `run` (TLS mode), allocated at load whatever the traffic: %d maps, %.1f MiB "
