@@ -42,6 +42,7 @@ B=$ROOT/build/bench
 D=${BENCH_SECONDS:-5}
 FRONT=19850 UP=19851 SSE_FRONT=19852 SSE_UP=19853 OTHER=19854
 
+[ -z "${BENCH_PERF:-}" ] || mkdir -p "$BENCH_PERF"
 W=$(mktemp -d /tmp/dg-bench.XXXXXX)
 R=$W/results.jsonl
 PIDS=()
