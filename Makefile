@@ -108,9 +108,13 @@ $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 # Benchmarks: optimised build, print numbers only.
 BENCH_SRCS := $(wildcard tests/bench/bench_*.c)
 BENCH_BINS := $(patsubst tests/bench/%.c,$(OUT)/bench/%,$(BENCH_SRCS))
-$(OUT)/bench/%: tests/bench/%.c $(LIB_OBJS)
+$(OUT)/bench/%: tests/bench/%.c $(LIB_OBJS) $(SKELS)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -o $@ $< $(LIB_OBJS) $(LDLIBS)
+# The load generator is a plain OpenSSL client: none of our objects.
+$(OUT)/bench/bench_load: tests/bench/bench_load.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -o $@ $< -lssl -lcrypto -lpthread
 
 unit: $(UNIT_BINS)
 	@sh scripts/run-unit.sh $(UNIT_BINS)
@@ -135,7 +139,9 @@ demo:
 evaluate: distillguard
 	@python3 scripts/evaluate.py --seed $(or $(SEED),1) --scale $(or $(SCALE),1)
 
-bench: distillguard $(BENCH_BINS)
+bench:
+	@sh scripts/deps.sh bench || echo "bench: packages missing (root installs them); going on without"
+	@$(MAKE) --no-print-directory distillguard $(BENCH_BINS)
 	@bash scripts/bench.sh
 
 # make install [PREFIX=/usr/local] [DESTDIR=]: the binary, the systemd unit,

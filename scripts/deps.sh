@@ -1,6 +1,12 @@
 #!/bin/sh
 # Install every Debian 12 package distillguard needs to build, demo and test.
 # Idempotent: installs only what is missing. Run as root.
+#   sh scripts/deps.sh          build, demo, test
+#   sh scripts/deps.sh bench    also what `make bench` needs: its C load
+#                               generator (libssl-dev) and the peer it
+#                               compares against, bcc's sslsniff
+#                               (bpfcc-tools, and Debian's kernel headers
+#                               for bcc to compile with: linux-headers-amd64)
 #
 # A guest on the host: packages that ship a service (nginx, haproxy,
 # prometheus) are
@@ -16,6 +22,11 @@ tmux prometheus"
 # Node (for the official `openai` client in the integration tests): Debian's
 # nodejs/npm unless a node is already on PATH.
 command -v node >/dev/null 2>&1 || PKGS="$PKGS nodejs npm"
+case "${1:-}" in
+"") ;;
+bench) PKGS="$PKGS libssl-dev bpfcc-tools linux-headers-amd64" ;;
+*) echo "usage: deps.sh [bench]" >&2; exit 2 ;;
+esac
 
 missing=""
 for p in $PKGS; do
