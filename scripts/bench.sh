@@ -228,7 +228,7 @@ phases() {
 dg_start() {
 	local name=$1
 	shift
-	: >"$W/dg.conf"
+	printf '%s\n' "${DG_CONF:-}" >"$W/dg.conf"
 	rm -f "$W/ctl.sock"
 	"$DG" run --config "$W/dg.conf" --metrics off --journal "$W/journal-$name" \
 		--control-socket "$W/ctl.sock" --secret-file "$W/secret" "$@" 2>"$W/dg-$name.err" &
@@ -347,6 +347,17 @@ for r in $(seq "$ROUNDS"); do
 	say "round $r: distillguard, upstream mode: run --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1"
 	dg_start "up$r" --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1
 	phases up "$r"
+	tracer_stop TERM
+	# The same two without any syscall hook: plain HTTP from packets, SSL
+	# calls tied from OpenSSL's layout.
+	say "round $r: distillguard, TLS mode, syscall_hooks no"
+	DG_CONF="syscall_hooks no" dg_start "tlsnh$r" --port $FRONT --port $SSE_FRONT
+	phases tlsnh "$r"
+	tracer_stop TERM
+	say "round $r: distillguard, upstream mode, syscall_hooks no"
+	DG_CONF="syscall_hooks no" dg_start "upnh$r" --port $UP --port $SSE_UP --front-port $FRONT \
+		--front-port $SSE_FRONT --trusted-proxy 127.0.0.1
+	phases upnh "$r"
 	tracer_stop TERM
 	if [ -n "$SS" ]; then
 		say "round $r: bcc sslsniff ($SS_NOTE)"

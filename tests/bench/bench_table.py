@@ -90,7 +90,9 @@ else:
     p("  not measured (needs root)")
 p()
 
-modes = [("base", "without"), ("tls", "TLS mode"), ("up", "upstream mode"), ("sslsniff", "bcc sslsniff")]
+modes = [("base", "without"), ("tls", "TLS mode"), ("up", "upstream mode"),
+         ("tlsnh", "TLS, no hooks"), ("upnh", "upstream, no hooks"), ("sslsniff", "bcc sslsniff")]
+OURS = [m for m in modes if m[0] not in ("base", "sslsniff")]
 have_kernel = get("base/json/sat") is not None
 if have_kernel:
     p("CPU PER REQUEST, nginx TLS front (2 workers) -> upstream, 8 keep-alive TLS connections from a C client")
@@ -198,24 +200,30 @@ def verdict(ok):
 
 if have_kernel:
     base = get("base/other/sat")
-    ws = [(t, get(f"{k}/other/sat")["rps"] / base["rps"]) for k, t in modes[1:3] if get(f"{k}/other/sat")]
-    worst = min(x for _, x in ws) if ws else None
-    p("  unwatched TLS server keeps >= 95%% of its throughput: %s (%s)" % (
-        verdict(worst is not None and worst >= 0.95),
-        ", ".join("%s %.1f%%" % (t, 100 * x) for t, x in ws)))
-    up, b = get("up/json/rate"), get("base/json/rate")
-    d_up = up["cpu"] - b["cpu"] if up else None
-    p("  upstream mode adds <= 10 us CPU per request: %s (%s us; %s us at saturation)" % (
-        verdict(d_up is not None and d_up <= 10), f(d_up, "%+.1f"),
-        f(get("up/json/sat")["cpu"] - get("base/json/sat")["cpu"] if get("up/json/sat") else None, "%+.1f")))
-    t = get("tls/json/rate")
-    if t and fl and "progs" in t:
-        calls = sum(x[1] for n, x in t["progs"].items() if n.startswith(("ssl_read", "ssl_write")))
-        d_tls = t["cpu"] - b["cpu"]
-        lim = fl["uprobe_ret_ns"] / 1000 * calls + 10
-        p("  TLS mode adds <= floor x SSL calls/request + 10 us: %s (%+.1f us; nginx makes %.2f SSL "
-          "read/write calls per request x %.1f us (uprobe + uretprobe floor) + 10 = %.1f us)" % (
-              verdict(d_tls <= lim), d_tls, calls, fl["uprobe_ret_ns"] / 1000, lim))
+    for k, t in OURS:
+        o = get(f"{k}/other/sat")
+        if o:
+            x = o["rps"] / base["rps"]
+            p("  unwatched TLS server keeps >= 95%% of its throughput, %s: %s (%.1f%%)" % (
+                t, verdict(x >= 0.95), 100 * x))
+    b = get("base/json/rate")
+    for k, t in (("up", "upstream mode"), ("upnh", "upstream, no hooks")):
+        up, us = get(f"{k}/json/rate"), get(f"{k}/json/sat")
+        if not up:
+            continue
+        d_up = up["cpu"] - b["cpu"]
+        p("  %s adds <= 10 us CPU per request: %s (%+.1f us; %s us at saturation)" % (
+            t, verdict(d_up <= 10), d_up,
+            f(us["cpu"] - get("base/json/sat")["cpu"] if us else None, "%+.1f")))
+    for k, lbl in (("tls", "TLS mode"), ("tlsnh", "TLS, no hooks")):
+        t = get(f"{k}/json/rate")
+        if t and fl and "progs" in t:
+            calls = sum(x[1] for n, x in t["progs"].items() if n.startswith(("ssl_read", "ssl_write")))
+            d_tls = t["cpu"] - b["cpu"]
+            lim = fl["uprobe_ret_ns"] / 1000 * calls + 10
+            p("  %s adds <= floor x SSL calls/request + 10 us: %s (%+.1f us; nginx makes %.2f SSL "
+              "read/write calls per request x %.1f us (uprobe + uretprobe floor) + 10 = %.1f us)" % (
+                  lbl, verdict(d_tls <= lim), d_tls, calls, fl["uprobe_ret_ns"] / 1000, lim))
 p("  user space >= 200,000 records/s per core: %s (%s with 500 B bodies, %s with 32 KiB prompts)" % (
     verdict(u.get("small", 0) >= 200000 and u.get("big", 0) >= 200000), f(u.get("small"), "%.0f"),
     f(u.get("big"), "%.0f")))
