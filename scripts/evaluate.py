@@ -124,6 +124,12 @@ def main():
                             + (" and 200 requests" if r["style"] == "loud" else ""), ok))
         if r["population"] in ("batch", "eval"):
             targets.append((f"{r['population']} not blocked", r["blocked"] == 0))
+        # Legitimate crowds that look like campaigns one way or another: an
+        # evaluation harness asking for log-probabilities and biasing its
+        # answer letters, a class on one worksheet behind its school's
+        # address, a company's staff on one assistant behind one egress.
+        if r["population"] in ("eval", "class", "staff"):
+            targets.append((f"{r['population']}: no client flagged", r["flagged"] == 0))
     fp = legit["flagged"] / legit["clients"] if legit["clients"] else 0
     targets.append(("legitimate clients flagged <= 0.2%", fp <= 0.002))
 

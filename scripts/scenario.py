@@ -1179,7 +1179,7 @@ class Addrs:
             nsubnets = (naddr + 253) // 254
         subs = []
         while len(subs) < nsubnets:
-            if len(self.reserved) >= n24 - 1:
+            if sum(1 for q, _ in self.reserved if q == pool) >= n24 - 1:
                 raise SystemExit("scenario.py: address pool %s exhausted" % pool)
             i = rng.randrange(n24)
             if (pool, i) not in self.reserved:
@@ -1717,9 +1717,9 @@ POPS = {
     ]),
     "sparse": ("campaign style 9: very many keys, one or two requests an hour each", [
         Opt("campaigns", int, 1, "such campaigns"),
-        Opt("keys", int, 1200, "keys per campaign", True),
-        Opt("addresses", int, 900, "addresses per campaign (residential, many /16s)", True),
-        Opt("subnets", int, 300, "/24s holding them"),
+        Opt("keys", int, 500, "keys per campaign", True),
+        Opt("addresses", int, 400, "addresses per campaign (residential, many /16s)", True),
+        Opt("subnets", int, 200, "/24s holding them"),
         Opt("rate", float, 1.5, "requests per hour per key"),
         Opt("templates", str, "tail-cot,tail-explain,cot-math-1,cot-reason-2", "templates"),
         Opt("paraphrase", float, 0.4, "paraphrase probability per slot"),
@@ -2600,6 +2600,116 @@ def build_actors(ctx):
                 client = Client(ctx, raw_key(krng), p.tls, lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, addrs[k % len(addrs)], addrs,
                                          style, 1.0), p.rate * D / 60.0)
+    if "logit" in only:
+        p = P(opts, "logit")
+        for c in range(p.campaigns):
+            rng = ctx.rng("logit", c)
+            cid = "logit-%d" % (c + 1)
+            client = Client(ctx, raw_key(rng), "python", label("campaign", "logit", cid, cid))
+            sweep = LogitSweep(ctx, p, rng, 1, 1)
+            gens.append(gen_logit_key(ctx, p, rng, client, A.one(rng, "dc"), sweep, 0,
+                                      1.0 / max(1e-6, p.rate)), p.rate * D)
+    if "logitspread" in only:
+        p = P(opts, "logitspread")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("logitspread", c)
+            cid = "logitspread-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "logitspread", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            sweep = LogitSweep(ctx, p, rng, p.keys, p.prompts)
+            for k in range(p.keys):
+                krng = ctx.rng("logitspread", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_logit_key(ctx, p, krng, client, addrs[k % len(addrs)], sweep, k,
+                                          60.0 / max(1e-6, p.rate), p.jitter),
+                            p.rate * D / 60.0)
+    if "sparse" in only:
+        p = P(opts, "sparse")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("sparse", c)
+            cid = "sparse-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "sparse", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("sparse", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_sparse_key(ctx, p, krng, client, addrs, style),
+                            p.rate * D / 3600.0)
+    if "rush" in only and ctx.new_model:
+        p = P(opts, "rush")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("rush", c)
+            cid = "rush-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "rush", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("rush", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_rush_key(ctx, p, krng, client, addrs[k % len(addrs)], style,
+                                         ctx.new_model_at, ctx.new_model),
+                            p.rate * max(0.0, ctx.end - ctx.new_model_at) / 60.0)
+    if "mimic" in only:
+        p = P(opts, "mimic")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("mimic", c)
+            cid = "mimic-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "mimic", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("mimic", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_mimic_key(ctx, p, krng, client, addrs[k % len(addrs)], style),
+                            p.rate * D / 60.0)
+    if "class" in only:
+        p = P(opts, "class")
+        tpl = template(p.template)
+        stacks = weighted(p.stacks)
+        nclass = max(1, p.schools * p.classes)
+        for s in range(p.schools):
+            rng = ctx.rng("class", s)
+            ip = A.one(rng, "res")           # the school's NAT
+            for c in range(p.classes):
+                # lessons spread over the scenario, one class after another
+                span = max(0.0, D - 60.0 * p.lesson)
+                lesson = ctx.start + span * (s * p.classes + c + rng.random()) / nclass
+                for u in range(p.students):
+                    urng = ctx.rng("class", s, c, u)
+                    name = "class-%d-%d-pupil-%d" % (s + 1, c + 1, u + 1)
+                    client = Client(ctx, raw_key(urng), pick(urng, stacks),
+                                    label("class", None, name, None))
+                    gens.append(gen_student(ctx, p, urng, client, ip, tpl, lesson),
+                                60.0 * p.lesson / max(1.0, p.think_median))
+    if "staff" in only:
+        p = P(opts, "staff")
+        tpl = template(p.template)
+        stacks = weighted(p.stacks)
+        for x in range(p.companies):
+            rng = ctx.rng("staff", x)
+            if p.users <= 0 or p.addresses <= 0:
+                continue
+            ips = A.block(rng, "dc", max(1, p.addresses), 1)
+            for u in range(p.users):
+                urng = ctx.rng("staff", x, u)
+                name = "staff-%d-user-%d" % (x + 1, u + 1)
+                client = Client(ctx, raw_key(urng), pick(urng, stacks),
+                                label("staff", None, name, None))
+                gens.append(gen_staff(ctx, p, urng, client, ips, tpl),
+                            p.sessions_per_hour * p.turns_mean * D / 3600.0)
     return list(gens)
 
 
@@ -2674,7 +2784,7 @@ class Summary:
         f.write("%-10s %-12s %9s %8s %8s %7s %9s\n" % ("population", "style", "requests", "clients",
                                                      "keys", "addrs", "actors"))
         tot = [0, set(), set(), set()]
-        order = ["chat", "agent", "batch", "eval", "corp", "campaign"]
+        order = ["chat", "agent", "batch", "eval", "corp", "class", "staff", "campaign"]
         for k in sorted(self.rows, key=lambda k: (order.index(k[0]), k[1] or "")):
             n, cl, ips, act = self.rows[k]
             keys = sum(1 for c in cl if c.startswith("key:"))

@@ -60,8 +60,8 @@ class FrameTest(unittest.TestCase):
         t = scenario.T(scenario.TEMPLATES["tail-cot"]["user"])
         a = scenario.part_of("The river flows east past the old mill.")
         b = scenario.part_of("Which way does it flow, and why?")
-        m1 = scenario.frame_text(t.build(None, {"Q": [a]}))
-        m2 = scenario.frame_text(t.build(None, {"Q": [b]}))
+        m1 = scenario.frame_text(t.build(None, {"P": [a]}))
+        m2 = scenario.frame_text(t.build(None, {"P": [b]}))
         self.assertEqual(scenario.tail_skeleton(m1), scenario.tail_skeleton(m2))
         self.assertNotEqual(scenario.frame_skeleton(m1), scenario.frame_skeleton(m2))
 
