@@ -68,7 +68,9 @@ static size_t put_row(struct dg_clients *t, size_t nr, size_t i, uint64_t tmpl, 
 	return nr + 1;
 }
 
-/* Rows for the templates client i sends: weight its share on each. */
+/* Rows for the templates client i sends, from the head and from the fixed
+ * end (a tail is a template of its own kind, linked to the head frames its
+ * clients also send): weight its share of requests on each. */
 static size_t add_tmpl_rows(struct dg_clients *t, const struct client *c, size_t i, size_t nr)
 {
 	for (int k = 0; k < DG_FEAT_TMPL && c->st.tmpl_total > 0; k++) {
@@ -76,6 +78,12 @@ static size_t add_tmpl_rows(struct dg_clients *t, const struct client *c, size_t
 
 		if (share > 0)
 			nr = put_row(t, nr, i, c->st.tmpl[k].fp, share, DG_LINK_TEMPLATE);
+	}
+	for (int k = 0; k < DG_FEAT_TAILS && c->st.tail_total > 0; k++) {
+		double share = fmin(1, c->st.tail[k].w / c->st.tail_total);
+
+		if (share > 0)
+			nr = put_row(t, nr, i, c->st.tail[k].fp, share, DG_LINK_TEMPLATE);
 	}
 	return nr;
 }
