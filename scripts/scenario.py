@@ -1717,8 +1717,11 @@ POPS = {
     ]),
     "sparse": ("campaign style 9: very many keys, one or two requests an hour each", [
         Opt("campaigns", int, 1, "such campaigns"),
-        Opt("keys", int, 500, "keys per campaign", True),
-        Opt("addresses", int, 400, "addresses per campaign (residential, many /16s)", True),
+        # Not scaled by --scale: a sparse campaign is its crowd (each key
+        # alone says nothing), and a third of it would be another campaign.
+        Opt("keys", int, 500, "keys per campaign (not scaled)"),
+        Opt("addresses", int, 400, "addresses per campaign (residential, many /16s; "
+            "not scaled)"),
         Opt("subnets", int, 200, "/24s holding them"),
         Opt("rate", float, 1.5, "requests per hour per key"),
         Opt("templates", str, "tail-cot,tail-explain,cot-math-1,cot-reason-2", "templates"),
@@ -1743,8 +1746,10 @@ POPS = {
     "mimic": ("campaign style 11: imitates customers: a fake second turn now and then, "
               "jittered timing with pauses, addresses over many /16s", [
         Opt("campaigns", int, 1, "such campaigns"),
-        Opt("keys", int, 150, "keys per campaign", True),
-        Opt("addresses", int, 150, "addresses per campaign", True),
+        # Not scaled either: its keys imitate customers one by one, and what
+        # gives them away is how many share its templates.
+        Opt("keys", int, 150, "keys per campaign (not scaled)"),
+        Opt("addresses", int, 150, "addresses per campaign (not scaled)"),
         Opt("subnets", int, 150, "/24s holding them (spread over the pool's /16s)"),
         Opt("rate", float, 0.6, "requests per minute per key"),
         Opt("jitter", float, 1.0, "log-normal sigma of the inter-arrival time"),
