@@ -36,7 +36,7 @@ static void test_client_factor(void **state)
 	f.ja4_share = 1;
 	f.browser_share = 1;
 	assert_float_equal(dg_human_factor(&f), 1, 1e-9);
-	f.browser_share = 0.5;                          /* half way up 0.3 -> 0.7 */
+	f.browser_share = 0.35;                         /* half way up 0.2 -> 0.5 */
 	assert_float_equal(dg_human_factor(&f), 0.75, 1e-9);
 	f.paced_share = 0.75;                           /* half way up 0.6 -> 0.9 */
 	assert_float_equal(dg_human_factor(&f), 0.375, 1e-9);

@@ -1,6 +1,6 @@
 /* client_features.h — what one client's traffic looks like, kept over sliding
  * windows on the records' own timestamps (never the wall clock), in a
- * fixed amount of memory per client (2.3 KiB of state).
+ * fixed amount of memory per client (3.0 KiB of state).
  *
  * Windows: ten 1-minute buckets (1 m and 10 m) and six 10-minute buckets
  * (1 h); a 64-minute activity bitmap (duty cycle); exponentially decayed

@@ -35,7 +35,7 @@ static double ramp(double x, double lo, double hi)
 
 double dg_human_factor(const struct dg_features *f)
 {
-	double browser = ramp(f->browser_share, 0.3, 0.7);
+	double browser = ramp(f->browser_share, 0.2, 0.5);
 	double paced = ramp(f->paced_share, 0.6, 0.9);
 	double shown = ramp(f->follow_share, 0.5, 0.85);
 	int known = f->ja4_share >= 0.5;

@@ -11,8 +11,8 @@
  *     there was time to read it (client_features.h, paced_share), none at
  *     60%, full at 90%;
  *   browsers: requests on a browser's TLS client (browser_share of those
- *     with a known one), none at 30%, full at 70% (a school's or a
- *     company's app may have its own). The TLS client is known when half
+ *     with a known one), none at 20%, full at 50% (a school's or a
+ *     company's app may carry the other half). The TLS client is known when half
  *     of the requests have one (not over plain HTTP, nor behind a proxy
  *     that does not pass the client's port).
  * Conversation and pacing show only in later requests. How far they have
