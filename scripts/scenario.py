@@ -1719,10 +1719,11 @@ POPS = {
         Opt("campaigns", int, 1, "such campaigns"),
         # Not scaled by --scale: a sparse campaign is its crowd (each key
         # alone says nothing), and a third of it would be another campaign.
-        Opt("keys", int, 500, "keys per campaign (not scaled)"),
-        Opt("addresses", int, 400, "addresses per campaign (residential, many /16s; "
+        # The public reports: about 25,000 accounts, 26 requests a day each.
+        Opt("keys", int, 2000, "keys per campaign (not scaled)"),
+        Opt("addresses", int, 1600, "addresses per campaign (residential, many /16s; "
             "not scaled)"),
-        Opt("subnets", int, 200, "/24s holding them"),
+        Opt("subnets", int, 800, "/24s holding them"),
         Opt("rate", float, 1.5, "requests per hour per key"),
         Opt("templates", str, "tail-cot,tail-explain,cot-math-1,cot-reason-2", "templates"),
         Opt("paraphrase", float, 0.4, "paraphrase probability per slot"),
