@@ -355,7 +355,7 @@ class Conv:
     the text lives in `msgs` as lists of raw pieces (for the HTTP mode)."""
     __slots__ = ("hs", "h", "acc", "nsh", "tail", "nw", "nb", "sat", "cot", "ctail", "chint",
                  "lastc", "pbytes", "nmsg", "sysfp", "msgs", "system", "anth", "ntext",
-                 "tailfp", "ufirst")
+                 "tailfp", "ufirst", "parent")
 
     def __init__(self, hasher, anthropic=False):
         self.hs = hasher
@@ -379,6 +379,7 @@ class Conv:
         self.ntext = 0       # non-empty text values so far
         self.tailfp = None   # frame from the fixed end of the first user message
         self.ufirst = False  # the first user message with a frame was seen
+        self.parent = None   # prompt_fp before the last assistant message
 
     def fork(self):
         c = Conv.__new__(Conv)
@@ -403,6 +404,7 @@ class Conv:
         c.ntext = self.ntext
         c.tailfp = self.tailfp
         c.ufirst = self.ufirst
+        c.parent = self.parent
         return c
 
     def _text(self, raws, norm, parts, rawlen):
@@ -476,6 +478,9 @@ class Conv:
 
     def add(self, role, built):
         raws, norm, parts, rawlen = built
+        if role == "assistant":
+            # a real next turn names the request this answer came from
+            self.parent = self.prompt_fp()
         if role == "user" and not self.ufirst:
             # the first user message with a frame: its head is the template
             # when there is no system prompt; its fixed end, in any case
@@ -1204,7 +1209,7 @@ PREFILL_BPMS = 400.0    # prompt bytes per millisecond of prefill
 LINE_HEAD = '{"ts":%.6f,"conn":%d'
 LINE_TAIL = (',"client":"%s","ip":"%s","key":%s,"ja4":%s,"method":"POST",'
         '"path":"%s","status":%d,"model":"%s","stream":%s,"messages":%d,"prompt_bytes":%d,'
-        '"system_fp":"%s","prompt_fp":"%s","prompt_simhash":"%016x","tail_fp":%s,'
+        '"system_fp":"%s","prompt_fp":"%s","prompt_simhash":"%016x","tail_fp":%s,"parent_fp":%s,'
         '"max_tokens":%s,"n":%s,"temperature":%s,"logprobs":%s,"top_logprobs":%s,'
         '"logit_bias":%s,"logit_bias_n":%d,"logit_bias_fp":%s,'
         '"reasoning_param":%s,"cot_prompt":%s,"output_tokens":%d,"output_bytes":%d,'
@@ -1222,11 +1227,13 @@ class Req:
         """The record's JSON after its conn number."""
         c = self.client
         tf = self.conv.tailfp
+        pf = self.conv.parent
         bias = self.logit_bias
         return LINE_TAIL % (c.name_for(self.ip), self.ip, c.jkey, c.jja4,
                        self.path, self.status, self.model, _TF[self.stream], self.nmsg,
                        self.pbytes, self.sysfp, self.pfp, self.sim,
                        "null" if tf is None else '"%s"' % tf,
+                       "null" if pf is None else '"%s"' % pf,
                        "null" if self.max_tokens is None else self.max_tokens,
                        "null" if self.n is None else self.n,
                        "null" if self.temp is None else self.temp, _TF[self.logprobs],

@@ -23,7 +23,7 @@ import scenario  # noqa: E402
 
 FIELDS = ["ts", "conn", "client", "ip", "key", "ja4", "method", "path", "status", "model",
           "stream", "messages", "prompt_bytes", "system_fp", "prompt_fp", "prompt_simhash",
-          "tail_fp", "max_tokens", "n", "temperature", "logprobs", "top_logprobs", "logit_bias",
+          "tail_fp", "parent_fp", "max_tokens", "n", "temperature", "logprobs", "top_logprobs", "logit_bias",
           "logit_bias_n", "logit_bias_fp", "reasoning_param", "cot_prompt", "output_tokens", "output_bytes", "ttfb_ms",
           "duration_ms", "port", "tls", "label"]
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
@@ -272,6 +272,21 @@ class Records(unittest.TestCase):
         self.assertGreater(len(rs), 20)
         self.assertEqual(len({r["logit_bias_fp"] for r in rs}), 1)
         self.assertTrue(all(r["logit_bias_n"] <= 4 for r in rs))
+
+    def test_parent_fp(self):
+        # A real follow-up names the request whose answer it carries; a
+        # campaign's fake second turn names one its key never sent.
+        for pop, lo, hi in (("chat", 0.8, 1.0), ("class", 0.9, 1.0), ("mimic", 0.0, 0.0)):
+            seen, cont, multi = collections.defaultdict(set), 0, 0
+            for r in self.by[pop]:
+                if r["parent_fp"] is not None:
+                    multi += 1
+                    cont += r["parent_fp"] in seen[r["client"]]
+                seen[r["client"]].add(r["prompt_fp"])
+            self.assertGreater(multi, 10, pop)
+            self.assertTrue(lo <= cont / multi <= hi, (pop, cont / multi))
+        self.assertTrue(all((r["messages"] > 2) == (r["parent_fp"] is not None)
+                            for r in self.by["mimic"]))
 
     def test_sparse(self):
         rs = self.by["sparse"]

@@ -249,6 +249,36 @@ static void test_paced_and_browser(void **state)
 	assert_float_equal(f.browser_share, 2.0 / 3, 1e-9);
 }
 
+/* A later turn whose earlier turn the client sent is a conversation; one
+ * whose earlier turn it never sent (a made-up answer) is an orphan, and
+ * counts as single-turn. */
+static void test_orphan_turns(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+	struct dg_obs o;
+
+	dg_client_state_init(&s);
+	o = obs(1000, 1, 1, DG_OBS_SINGLE);
+	o.prompt_fp = 0xa;
+	dg_client_observe(&s, &o, 600);             /* a first turn */
+	o = obs(1100, 1, 2, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xb;
+	o.parent_fp = 0xa;
+	dg_client_observe(&s, &o, 600);             /* its follow-up */
+	o = obs(1200, 1, 3, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xc;
+	o.parent_fp = 0x77;
+	dg_client_observe(&s, &o, 600);             /* a turn it never started */
+	o = obs(1300, 1, 4, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xd;
+	o.parent_fp = 0xc;
+	dg_client_observe(&s, &o, 600);             /* ... and one after that */
+	dg_client_features(&s, 1300, 600, &f);
+	assert_float_equal(f.orphan_share, 0.25, 1e-9);
+	assert_float_equal(f.single_share, 0.5, 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -260,6 +290,7 @@ int main(void)
 		cmocka_unit_test(test_logit_bias_sets),
 		cmocka_unit_test(test_tail_template),
 		cmocka_unit_test(test_paced_and_browser),
+		cmocka_unit_test(test_orphan_turns),
 	};
 	return cmocka_run_group_tests_name("client_features", tests, NULL, NULL);
 }

@@ -46,6 +46,8 @@ static void assert_fields_equal(const struct dg_req_fields *a, const struct dg_r
 	assert_int_equal(a->has_logit_bias_fp, b->has_logit_bias_fp);
 	assert_int_equal(a->logit_bias_fp, b->logit_bias_fp);
 	assert_int_equal(a->has_tail_fp, b->has_tail_fp);
+	assert_int_equal(a->has_parent_fp, b->has_parent_fp);
+	assert_true(a->parent_fp == b->parent_fp);
 	assert_int_equal(a->tail_fp, b->tail_fp);
 	assert_int_equal(a->reasoning_param, b->reasoning_param);
 	assert_int_equal(a->cot_prompt, b->cot_prompt);
@@ -232,6 +234,46 @@ static void test_logit_bias_set(void **state)
 	assert_int_equal(g.logit_bias, 0);
 	assert_int_equal(g.logit_bias_n, 0);
 	assert_int_equal(g.has_logit_bias_fp, 0);
+}
+
+/* A second turn names its first: parent_fp is the prompt_fp the request
+ * had before its last assistant message, system prompt included, so a
+ * real follow-up's parent_fp is the earlier request's prompt_fp. */
+static void test_parent_fp(void **state)
+{
+	static const char first[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"}]}";
+	static const char second[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"A number with two divisors.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"}]}";
+	static const char third[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"A number with two divisors.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"},"
+		"{\"role\":\"assistant\",\"content\":\"No.\"},"
+		"{\"role\":\"user\",\"content\":\"Why?\"}]}";
+	static const char fake[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"Made up.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"}]}";
+	struct dg_req_fields a, b, c, d;
+
+	parse_n(first, strlen(first), &a);
+	parse_n(second, strlen(second), &b);
+	parse_n(third, strlen(third), &c);
+	parse_n(fake, strlen(fake), &d);
+	assert_int_equal(a.has_parent_fp, 0);
+	assert_int_equal(b.has_parent_fp, 1);
+	assert_true(b.parent_fp == a.prompt_fp);
+	assert_int_equal(c.has_parent_fp, 1);
+	assert_true(c.parent_fp == b.prompt_fp);
+	assert_true(d.parent_fp == a.prompt_fp);       /* same parent ... */
+	assert_true(d.prompt_fp != b.prompt_fp);       /* ... not the same turn */
 }
 
 static void test_completions(void **state)
@@ -676,6 +718,7 @@ int main(void)
 		cmocka_unit_test(test_openai_chat),
 		cmocka_unit_test(test_openai_parts_and_frame),
 		cmocka_unit_test(test_logit_bias_set),
+		cmocka_unit_test(test_parent_fp),
 		cmocka_unit_test(test_completions),
 		cmocka_unit_test(test_anthropic),
 		cmocka_unit_test(test_cross_api_and_order),

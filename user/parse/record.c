@@ -60,6 +60,7 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
 	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
 	dg_jw_hex_or_null(g, "tail_fp", r->tail_fp, r->has_tail_fp);
+	dg_jw_hex_or_null(g, "parent_fp", r->parent_fp, r->has_parent_fp);
 	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
 	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
 	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
@@ -234,6 +235,7 @@ int dg_record_from_json(const char *line, size_t len, struct dg_record *r,
 	get_hex(o, "prompt_fp", &r->prompt_fp, &r->has_prompt_fp);
 	get_hex(o, "prompt_simhash", &r->prompt_simhash, NULL);
 	get_hex(o, "tail_fp", &r->tail_fp, &r->has_tail_fp);
+	get_hex(o, "parent_fp", &r->parent_fp, &r->has_parent_fp);
 	get_int(o, "max_tokens", &r->max_tokens);
 	if (get_int(o, "n", &i))
 		r->n = (int)i;

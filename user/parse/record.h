@@ -31,6 +31,7 @@ struct dg_record {
 	int has_system_fp; uint64_t system_fp;
 	int has_prompt_fp; uint64_t prompt_fp; uint64_t prompt_simhash;
 	int has_tail_fp; uint64_t tail_fp;  /* frame from the fixed end (fingerprint.h) */
+	int has_parent_fp; uint64_t parent_fp;  /* prompt_fp before the last assistant turn */
 	int64_t max_tokens;        /* -1 unknown */
 	int n;                     /* -1 unknown */
 	int has_temperature; double temperature;

@@ -117,6 +117,8 @@ struct dg_reqbody {
 	struct dg_frame frame;     /* its instruction-frame skeleton */
 
 	uint64_t sys_first, sys_chain, msg_chain;
+	int par_set;               /* an assistant message was seen: ... */
+	uint64_t par_chain, par_count;  /* msg_chain and msg_count before the last one */
 	uint64_t sys_count, msg_count;
 	int frame_set;
 	uint64_t frame_fp;
@@ -237,6 +239,12 @@ static void msg_end(struct dg_reqbody *r)
 		r->sys_chain = fold(r, w, 2);
 	} else {
 		uint64_t w[3] = {r->msg_chain, dg_keyed_hash(r->key, r->role, strlen(r->role)), h};
+
+		if (!strcmp(r->role, "assistant")) {
+			r->par_set = 1;
+			r->par_chain = r->msg_chain;
+			r->par_count = r->msg_count;
+		}
 		r->msg_chain = fold(r, w, 3);
 		r->msg_count++;
 		if (!r->frame_set && (!strcmp(r->role, "user") || !strcmp(r->role, "prompt"))) {
@@ -703,6 +711,11 @@ void dg_reqbody_finish(struct dg_reqbody *r, struct dg_req_fields *out)
 		}
 		f->has_tail_fp = r->tail_set;
 		f->tail_fp = r->tail_set ? r->tail_fp : 0;
+		if (r->par_set) {
+			uint64_t p[4] = {r->sys_chain, r->par_chain, r->sys_count, r->par_count};
+			f->has_parent_fp = 1;
+			f->parent_fp = fold(r, p, 4);
+		}
 	}
 	if (f->logit_bias_n > 0) {
 		uint64_t w[2] = {r->bias_sum, (uint64_t)f->logit_bias_n};

@@ -27,6 +27,9 @@
  *    where Anthropic's "system" key sits in the object;
  *  - prompt_simhash: dg_simhash over all prompt text values in body order
  *    (no role names), separated by newlines;
+ *  - parent_fp: prompt_fp as it was before the last "assistant" message,
+ *    when there is one: a real second turn's parent_fp is the prompt_fp of
+ *    the request whose answer it carries;
  *  - cot_prompt: phrase match on the normalised concatenated text;
  *  - logit_bias_n and logit_bias_fp: how many token ids the top-level
  *    "logit_bias" object biases, and a keyed hash of their set (the ids
@@ -59,6 +62,7 @@ struct dg_req_fields {
 	int logit_bias_n;         /* token ids in it (0 when absent) */
 	int has_logit_bias_fp; uint64_t logit_bias_fp;  /* keyed hash of their set */
 	int has_tail_fp; uint64_t tail_fp;  /* frame from the fixed end */
+	int has_parent_fp; uint64_t parent_fp;  /* prompt_fp before the last assistant turn */
 	int reasoning_param;      /* reasoning_effort, reasoning{}, thinking (not disabled),
 	                             include_reasoning / enable_thinking true */
 	int cot_prompt;           /* prompt asks for step-by-step reasoning */

@@ -42,7 +42,7 @@ static struct dg_bucket *bucket(struct dg_bucket *ring, int n, int32_t period)
 
 /* What one request adds besides its flags. */
 struct obs_extra {
-	int near_dup, bias_new, follow, paced;
+	int near_dup, bias_new, follow, paced, orphan;
 	uint32_t inflight;
 };
 
@@ -55,7 +55,8 @@ static void bucket_add(struct dg_bucket *b, const struct dg_obs *o, const struct
 	b->reasoning += !!(o->flags & DG_OBS_REASONING);
 	b->elicit += !!(o->flags & (DG_OBS_COT | DG_OBS_REASONING));
 	b->logprobs += !!(o->flags & DG_OBS_LOGPROBS);
-	b->single += !!(o->flags & DG_OBS_SINGLE);
+	b->single += !!(o->flags & DG_OBS_SINGLE) || x->orphan;
+	b->orphan += (uint32_t)x->orphan;
 	b->at_cap += !!(o->flags & DG_OBS_AT_CAP);
 	b->new_model += !!(o->flags & DG_OBS_NEW_MODEL);
 	b->near_dup += (uint32_t)x->near_dup;
@@ -138,6 +139,23 @@ static int bias_new(struct dg_client_state *s, uint64_t fp)
 	s->bias[s->nbias % DG_FEAT_BIAS] = fp;
 	s->nbias++;
 	return !seen;
+}
+
+/* Is the request a later turn whose earlier turn (parent_fp) is none of
+ * the client's recent prompts? The request's own prompt joins them. */
+static int orphan_turn(struct dg_client_state *s, const struct dg_obs *o)
+{
+	uint32_t n = s->nprompts < DG_FEAT_PROMPTS ? s->nprompts : DG_FEAT_PROMPTS;
+	int seen = 0;
+
+	if (o->flags & DG_OBS_HAS_PARENT)
+		for (uint32_t i = 0; i < n && !seen; i++)
+			seen = s->prompts[i] == o->parent_fp;
+	if (o->flags & DG_OBS_HAS_SIM) {
+		s->prompts[s->nprompts % DG_FEAT_PROMPTS] = o->prompt_fp;
+		s->nprompts++;
+	}
+	return (o->flags & DG_OBS_HAS_PARENT) && !seen;
 }
 
 static int near_dup(struct dg_client_state *s, uint64_t sim)
@@ -223,6 +241,7 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 	}
 	if (o->flags & DG_OBS_BIASED)
 		x.bias_new = bias_new(s, o->bias_fp);
+	x.orphan = orphan_turn(s, o);
 	x.inflight = in_flight(s, o);
 	mark_active(s, m);
 	/* A request older than a bucket's current period adds to no window. */
@@ -313,6 +332,7 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 			h.browser += (uint32_t)lround(b->browser * w);
 			h.follow += (uint32_t)lround(b->follow * w);
 			h.paced += (uint32_t)lround(b->paced * w);
+			h.orphan += (uint32_t)lround(b->orphan * w);
 		}
 	}
 	/* Last 60 s: this minute plus the unexpired part of the previous one. */
@@ -347,6 +367,7 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	f->ja4_share = ratio(h.ja4, h.req);
 	f->paced_share = ratio(h.paced, h.follow);
 	f->follow_share = ratio(h.follow, h.req);
+	f->orphan_share = ratio(h.orphan, h.req);
 	f->inflight_max = s->max_inflight;
 
 	/* Template share, decayed to now. */

@@ -21,6 +21,7 @@
 #define DG_NEAR_DUP_BITS 3     /* SimHash Hamming distance that counts as near-duplicate */
 #define DG_FEAT_TAILS    4     /* tail fingerprints tracked (SpaceSaving) */
 #define DG_FEAT_BIAS     16    /* recent logit_bias sets compared */
+#define DG_FEAT_PROMPTS  16    /* recent prompt_fps a next turn's parent_fp is looked for in */
 /* A request is paced like a person's when it starts after the client's
  * latest answer has ended, and after time to read it: DG_THINK_S, or one
  * second for every DG_READ_TOK output tokens of that answer if longer (20
@@ -44,6 +45,7 @@ enum dg_obs_flag {
 	DG_OBS_TOP_MAX = 1 << 11,    /* top_logprobs at the API's maximum */
 	DG_OBS_HAS_JA4 = 1 << 12,    /* the TLS client is known */
 	DG_OBS_BROWSER = 1 << 13,    /* ... and it is a browser's */
+	DG_OBS_HAS_PARENT = 1 << 14, /* a later turn: parent_fp is valid */
 };
 
 struct dg_obs {
@@ -55,6 +57,8 @@ struct dg_obs {
 	uint64_t simhash;            /* prompt_simhash */
 	uint64_t tail;               /* tail_fp (the frame from the fixed end) */
 	uint64_t bias_fp;            /* logit_bias_fp (the set of biased token ids) */
+	uint64_t prompt_fp;          /* prompt_fp (with DG_OBS_HAS_SIM) */
+	uint64_t parent_fp;          /* parent_fp: the turn it follows */
 	uint32_t flags;              /* enum dg_obs_flag */
 };
 
@@ -67,6 +71,7 @@ struct dg_bucket {
 	uint32_t one_token, top_max;
 	uint32_t ja4, browser;
 	uint32_t follow, paced;      /* with an earlier request; ... sent after its answer */
+	uint32_t orphan;             /* later turns whose earlier turn the client never sent */
 };
 
 struct dg_client_state {
@@ -84,6 +89,8 @@ struct dg_client_state {
 	uint32_t nbias;
 	double last_end;             /* when the latest answer ended */
 	uint32_t last_out;           /* ... and its output tokens */
+	uint64_t prompts[DG_FEAT_PROMPTS];  /* recent prompt_fps */
+	uint32_t nprompts;
 	uint64_t sims[DG_FEAT_SIMS];
 	uint32_t nsims;
 	float gaps[DG_FEAT_GAPS];
@@ -120,6 +127,10 @@ struct dg_features {
 	 * earlier one). */
 	double browser_share, ja4_share, paced_share;
 	double follow_share;         /* requests with an earlier one (paced_share's base) */
+	/* Later turns whose earlier turn the client never sent (a made-up
+	 * answer in the history, a few-shot prompt): single-turn requests in
+	 * fact, counted in single_share too. */
+	double orphan_share;
 	double iat_cv;               /* coefficient of variation of inter-arrival times */
 	uint32_t iat_n;              /* gaps it is computed from */
 	double inflight_mean;        /* others in flight when a request starts */

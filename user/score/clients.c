@@ -308,6 +308,8 @@ static uint32_t obs_flags(const struct dg_clients *t, const struct dg_record *r,
 		fl |= DG_OBS_ONE_TOKEN;
 	if (r->top_logprobs >= t->sc.top_logprobs_max)
 		fl |= DG_OBS_TOP_MAX;
+	if (r->has_parent_fp)
+		fl |= DG_OBS_HAS_PARENT;
 	if (r->ja4[0]) {
 		fl |= DG_OBS_HAS_JA4;
 		if (dg_ja4_browser(r->ja4))
@@ -346,6 +348,8 @@ static void observation(struct dg_clients *t, const struct dg_record *r, struct 
 	o->simhash = r->prompt_simhash;
 	o->tail = r->tail_fp ^ TAIL_SALT;
 	o->bias_fp = r->logit_bias_fp;
+	o->prompt_fp = r->prompt_fp;
+	o->parent_fp = r->parent_fp;
 	o->flags = obs_flags(t, r, model_is_new(t, r));
 }
 

@@ -217,6 +217,27 @@ static double shape_match(const struct dg_score_config *sc, const struct dg_scor
 	return want > 0 ? got / want : 1;
 }
 
+/* How much of what the cluster's requests ask for (step-by-step reasoning
+ * phrases, reasoning parameters, log-probabilities, a logit sweep) the
+ * member's requests ask for too, each up to the cluster's strength, in
+ * [0, 1]. The answers' length is left out: see dg_members_affinity. */
+static double ask_match(const struct dg_score_config *sc, const struct dg_cluster *cl,
+			const struct dg_features *f, const struct dg_score *own)
+{
+	static const int ev[] = { DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_LOGIT_SWEEP };
+	double w = sc->weight[DG_EV_ELICIT];
+	double want_cot = fmin(1, fmax(0, (cl->f.cot_share - 0.1) / 0.5));
+	double got_cot = fmin(1, fmax(0, (f->cot_share - 0.1) / 0.5));
+	double want = w * want_cot, got = w * fmin(got_cot, want_cot);
+
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		w = sc->weight[ev[i]];
+		want += w * cl->s.evidence[ev[i]];
+		got += w * fmin(own->evidence[ev[i]], cl->s.evidence[ev[i]]);
+	}
+	return want > 0 ? got / want : 0;
+}
+
 /* Does a group speak for a member's first request? Every conversation
  * opens with a single-turn request shaped like a campaign's, so one
  * request shows no shape, unless the group is a TLS client of which most
@@ -242,6 +263,13 @@ double dg_members_affinity(const struct dg_score_config *sc, const struct dg_clu
 			   const struct dg_features *f, const struct dg_score *own)
 {
 	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0;
+
+	/* A later turn whose earlier turn the member never sent carries a
+	 * history it wrote itself (a made-up answer): how long the answer is
+	 * for that prompt says nothing, and such requests are judged on what
+	 * they ask for instead. A real conversation's turns are not. */
+	if (f->orphan_share > 0)
+		a = fmax(a, f->orphan_share * ask_match(sc, cl, f, own));
 
 	if (cl->link != DG_LINK_TEMPLATE) {
 		if (f->req_1h < 2 && !group_alike(sc, cl))
