@@ -84,12 +84,35 @@ static void test_cluster_factor(void **state)
 	assert_float_equal(dg_human_factor(&f), 0.5 * 1 * 0.5, 1e-9);
 }
 
+/* A reader on a browser: pacing as shown times browsers; nothing for an
+ * unknown TLS client or an app's. */
+static void test_reader(void **state)
+{
+	struct dg_features f;
+
+	memset(&f, 0, sizeof(f));
+	f.follow_share = 0.9;
+	f.paced_share = 1;
+	assert_true(dg_human_reader(&f) == 0);          /* TLS client unknown */
+	f.ja4_share = 1;
+	assert_true(dg_human_reader(&f) == 0);          /* an app's client */
+	f.browser_share = 1;
+	assert_float_equal(dg_human_reader(&f), 1, 1e-9);
+	f.paced_share = 0.75;
+	assert_float_equal(dg_human_reader(&f), 0.5, 1e-9);
+	f.follow_share = 0.675;
+	assert_float_equal(dg_human_reader(&f), 0.25, 1e-9);
+	f.crowd_keys = 5;                               /* the same for a crowd's features */
+	assert_float_equal(dg_human_reader(&f), 0.25, 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_browsers),
 		cmocka_unit_test(test_client_factor),
 		cmocka_unit_test(test_cluster_factor),
+		cmocka_unit_test(test_reader),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

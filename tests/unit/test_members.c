@@ -160,6 +160,27 @@ static void test_affinity_orphan_turns(void **state)
 	assert_near(affinity(&p), (0.35 / 0.85 - 0.3) / 0.5, 1e-12);
 }
 
+/* A member that reads its answers on a browser inherits that much less,
+ * from any kind of cluster. */
+static void test_affinity_reader(void **state)
+{
+	struct pair p = pair(DG_LINK_LOCKSTEP, 8);
+
+	(void)state;
+	assert_near(affinity(&p), 1, 1e-12);
+	p.f.ja4_share = 1;
+	p.f.browser_share = 1;
+	p.f.follow_share = 0.9;
+	p.f.paced_share = 0.75;                     /* half way up 0.6 -> 0.9 */
+	assert_near(affinity(&p), 0.5, 1e-12);
+	p.f.paced_share = 1;
+	assert_near(affinity(&p), 0, 1e-12);
+	p.cl.link = DG_LINK_TEMPLATE;
+	assert_near(affinity(&p), 0, 1e-12);
+	p.f.browser_share = 0;                      /* an app: pacing alone earns nothing */
+	assert_near(affinity(&p), 1, 1e-12);
+}
+
 /* A table with three clusters: two template clusters (scores 80 and 40)
  * and a lockstep group (90), and a member with a harvest like theirs. */
 struct fixture {
@@ -285,6 +306,7 @@ int main(void)
 		cmocka_unit_test(test_affinity_group_shape),
 		cmocka_unit_test(test_affinity_alike_tls_group),
 		cmocka_unit_test(test_affinity_orphan_turns),
+		cmocka_unit_test(test_affinity_reader),
 		cmocka_unit_test(test_effective_templates),
 		cmocka_unit_test(test_effective_group),
 		cmocka_unit_test(test_stale_clusters),

@@ -33,6 +33,14 @@ static double ramp(double x, double lo, double hi)
 	return r < 0 ? 0 : r > 1 ? 1 : r;
 }
 
+double dg_human_reader(const struct dg_features *f)
+{
+	if (f->ja4_share < 0.5)
+		return 0;
+	return ramp(f->follow_share, 0.5, 0.85) * ramp(f->paced_share, 0.6, 0.9) *
+	       ramp(f->browser_share, 0.2, 0.5);
+}
+
 double dg_human_factor(const struct dg_features *f)
 {
 	double browser = ramp(f->browser_share, 0.2, 0.5);

@@ -49,4 +49,12 @@ int dg_ja4_browser(const char *ja4);
  * ones (crowd_keys set) or one client's. */
 double dg_human_factor(const struct dg_features *f);
 
+/* One client that reads its answers on a browser: its pacing (as shown)
+ * times its browser share, 0 when its TLS client is not known. What it
+ * inherits from its clusters is scaled by 1 minus this (members.c): a
+ * pupil whose minutes happen to match a campaign's is not the campaign.
+ * An app's or a library's client earns nothing here; pacing alone is
+ * what a slow campaign's keys show too. */
+double dg_human_reader(const struct dg_features *f);
+
 #endif

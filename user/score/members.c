@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hll.h"
+#include "humans.h"
 #include "lockstep.h"
 
 #define ADDR_SALT 0x6164647265737321ULL   /* "address!": an address row's own kind of hash */
@@ -276,7 +277,10 @@ double dg_members_affinity(const struct dg_score_config *sc, const struct dg_clu
 			return 0;
 		a = fmin(a, shape_match(sc, &cl->s, own));
 	}
-	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
+	/* A member that reads its answers before it asks again, on a browser,
+	 * is a person (humans.h), whoever it shares a template, a minute, a
+	 * TLS client or an address with. */
+	return (a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5) * (1 - dg_human_reader(f));
 }
 
 /* The client's own score with every request counting (min_requests 1). */
