@@ -1,13 +1,13 @@
 /* client_features.h — what one client's traffic looks like, kept over sliding
  * windows on the records' own timestamps (never the wall clock), in a
- * fixed amount of memory per client (3.0 KiB of state).
+ * fixed amount of memory per client (3.2 KiB of state).
  *
  * Windows: ten 1-minute buckets (1 m and 10 m) and six 10-minute buckets
  * (1 h); a 64-minute activity bitmap (duty cycle); exponentially decayed
  * counters for the template distribution (the frame from the head and the
  * frame from the fixed end) and near-duplicate rate; small rings for
- * inter-arrival times, in-flight requests, recent SimHashes and recent
- * logit_bias sets. */
+ * inter-arrival times, in-flight requests, recent SimHashes, recent
+ * logit_bias sets and recent prompt_fps. */
 #ifndef DG_CLIENT_FEATURES_H
 #define DG_CLIENT_FEATURES_H
 
