@@ -8,8 +8,9 @@ from legitimate traffic on labelled scenarios.
 Generates labelled request records with scripts/scenario.py (or reads
 --records), scores them with `distillguard replay --json` (which never sees
 the labels), and prints per population and campaign style: clients,
-flagged (action other than none: for a campaign key at the end, for a
-legitimate client at any time), blocked, detection or false-positive
+flagged (action other than none: for a campaign key at the end, or at any
+time when it sent nothing in the last hour; for a legitimate client at any
+time), blocked, detection or false-positive
 rate, and the time and requests from a client's first request to its first
 flag (median / 95th percentile / max). Ends with the targets of the scoring
 issue, each marked met or not. Prints numbers; asserts nothing unless
@@ -63,7 +64,7 @@ def main():
 
     # Ground truth: each client's majority label, and its first request.
     labels = defaultdict(Counter)
-    first = {}
+    first, last = {}, {}
     with open(records) as f:
         for line in f:
             r = json.loads(line)
@@ -71,6 +72,8 @@ def main():
             c = r["client"]
             labels[c][(lab.get("population"), lab.get("style"))] += 1
             first.setdefault(c, r["ts"])
+            last[c] = r["ts"]
+    end = max(last.values()) if last else 0
 
     groups = defaultdict(lambda: {"clients": 0, "flagged": 0, "blocked": 0, "t": [], "n": []})
     legit_top = 0.0   # the highest score a legitimate client ends with: the margin
@@ -83,10 +86,13 @@ def main():
             legit_top = max(legit_top, row["score"])
         g = groups[(pop, style)]
         g["clients"] += 1
-        # A campaign key counts as detected when it is flagged at the end; a
+        # A campaign key counts as detected when it is flagged at the end, or
+        # was flagged and sent nothing in the last hour (a sparse key gone
+        # quiet: its decision has lapsed, with nothing left to act on); a
         # legitimate client as a false positive when it was ever flagged
         # (rate-limited for a while is still a customer hurt).
-        if row["action"] != "none" or (pop != "campaign" and row.get("first_flagged") is not None):
+        flagged = row.get("first_flagged") is not None
+        if row["action"] != "none" or (flagged and (pop != "campaign" or last[c] < end - 3600)):
             g["flagged"] += 1
         if row["action"] == "block":
             g["blocked"] += 1
@@ -124,6 +130,12 @@ def main():
                             + (" and 200 requests" if r["style"] == "loud" else ""), ok))
         if r["population"] in ("batch", "eval"):
             targets.append((f"{r['population']} not blocked", r["blocked"] == 0))
+        # Legitimate crowds that look like campaigns one way or another: an
+        # evaluation harness asking for log-probabilities and biasing its
+        # answer letters, a class on one worksheet behind its school's
+        # address, a company's staff on one assistant behind one egress.
+        if r["population"] in ("eval", "class", "staff"):
+            targets.append((f"{r['population']}: no client flagged", r["flagged"] == 0))
     fp = legit["flagged"] / legit["clients"] if legit["clients"] else 0
     targets.append(("legitimate clients flagged <= 0.2%", fp <= 0.002))
 

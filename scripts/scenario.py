@@ -89,6 +89,7 @@ DEFAULT_START = "2026-11-01T00:00:00Z"
 DEFAULT_SECRET = "distillguard-scenario"
 SIM_PREFIX = 4096          # simhash looks at this many normalised bytes
 FRAME_LEN = 256            # normalised bytes of the instruction frame
+TAIL_ELEMS = 4             # elements of the frame from the fixed end
 WARMUP = 600.0             # chat and agents start this long before --start (dropped)
 
 # --------------------------------------------------------------------- text
@@ -154,6 +155,53 @@ def frame_skeleton(text):
             els.append("*")
             absorb = True
     return "\n".join(els)
+
+
+def _tail_parts(text):
+    """The tail skeleton's elements before its last line, and that line
+    (normalised), or None when the text has no tail (user/parse/fingerprint.h,
+    dg_frame_tail)."""
+    els, last, first = [], None, True
+    for line in text.split("\n"):
+        n = normalise(line)
+        if not n:
+            continue
+        m = _LABEL.match(n)
+        if m and m.group(0).count(" ") <= 3:
+            els.append(m.group(0))
+            last = None
+        elif _ENUM.match(n):
+            els.append(n[:2])
+            last = None
+        elif first:
+            els.append("*")
+            last = None
+        else:
+            last = n
+        first = False
+    if last is None:
+        return None
+    return els[-(TAIL_ELEMS - 1):], last
+
+
+def tail_skeleton(text):
+    """The frame from the fixed end: the last elements of the skeleton with
+    a first line of free text as "*" and the last line, when it is free
+    text and not the first line, kept whole; "" when there is none."""
+    t = _tail_parts(text)
+    if t is None:
+        return ""
+    els, last = t
+    return "\n".join(els + [last.encode()[:FRAME_LEN].decode("utf-8", "ignore")])
+
+
+def tail_bytes(text):
+    """What the tail fingerprint hashes (its skeleton normalised), or None."""
+    t = _tail_parts(text)
+    if t is None:
+        return None
+    els, last = t
+    return b" ".join([e.encode() for e in els] + [last.encode()[:FRAME_LEN]])
 
 
 def frame_text(built):
@@ -306,7 +354,8 @@ class Conv:
     forks it for the next turn). Keeps what the hashes need, not the text:
     the text lives in `msgs` as lists of raw pieces (for the HTTP mode)."""
     __slots__ = ("hs", "h", "acc", "nsh", "tail", "nw", "nb", "sat", "cot", "ctail", "chint",
-                 "lastc", "pbytes", "nmsg", "sysfp", "msgs", "system", "anth", "ntext")
+                 "lastc", "pbytes", "nmsg", "sysfp", "msgs", "system", "anth", "ntext",
+                 "tailfp", "ufirst", "parent")
 
     def __init__(self, hasher, anthropic=False):
         self.hs = hasher
@@ -328,6 +377,9 @@ class Conv:
         self.system = None
         self.anth = anthropic
         self.ntext = 0       # non-empty text values so far
+        self.tailfp = None   # frame from the fixed end of the first user message
+        self.ufirst = False  # the first user message with a frame was seen
+        self.parent = None   # prompt_fp before the last assistant message
 
     def fork(self):
         c = Conv.__new__(Conv)
@@ -350,6 +402,9 @@ class Conv:
         c.system = self.system
         c.anth = self.anth
         c.ntext = self.ntext
+        c.tailfp = self.tailfp
+        c.ufirst = self.ufirst
+        c.parent = self.parent
         return c
 
     def _text(self, raws, norm, parts, rawlen):
@@ -423,10 +478,21 @@ class Conv:
 
     def add(self, role, built):
         raws, norm, parts, rawlen = built
-        if self.sysfp is None and role == "user":
-            skel = normalise(frame_skeleton(frame_text(built)))
+        if role == "assistant":
+            # a real next turn names the request this answer came from
+            self.parent = self.prompt_fp()
+        if role == "user" and not self.ufirst:
+            # the first user message with a frame: its head is the template
+            # when there is no system prompt; its fixed end, in any case
+            text = frame_text(built)
+            skel = normalise(frame_skeleton(text))
             if skel:
-                self.sysfp = self.hs.fp(skel.encode()[:FRAME_LEN])
+                self.ufirst = True
+                if self.sysfp is None:
+                    self.sysfp = self.hs.fp(skel.encode()[:FRAME_LEN])
+                tb = tail_bytes(text)
+                if tb is not None:
+                    self.tailfp = self.hs.fp(tb)
         self.nmsg += 1
         self.msgs.append((role, raws))
         self._text(raws, norm, parts, rawlen)
@@ -914,7 +980,53 @@ TEMPLATES = {
         "user": "Read the passage and answer the question with a short phrase.\n\nPassage: "
                 "{C}\n\nQuestion: {Q}\nAnswer:",
         "payload": (8, 20), "context": (60, 160), "out": (2, 15), "max_tokens": 32},
+    # The question first, the fixed instruction last: no shared frame from
+    # the head, one from the fixed end (user/parse/fingerprint.h).
+    "tail-cot": {
+        "system": None,
+        "user": "{P}\n\n{Think|Reason|Work} step by step and show all of your working before "
+                "you give the final answer. {Check|Verify} the answer at the end.",
+        "payload": (10, 30), "topic": "maths"},
+    "tail-explain": {
+        "system": None,
+        "user": "{P}\n{Q}\n\nExplain your reasoning in detail, step by step, and list every "
+                "assumption you make. End with a one-line summary of the answer.",
+        "payload": (8, 24), "topic": "reasoning"},
+    "tail-code": {
+        "system": None,
+        "user": "{P}\n\nWrite the solution in Python. Reason step by step about the approach, "
+                "the edge cases and the complexity first, then give the complete code with "
+                "comments.",
+        "payload": (10, 28), "topic": "coding"},
+    # A teacher's worksheet: the pupils paste an exercise, the fixed line asks
+    # for the working the teacher wants to see.
+    "class-maths": {
+        "system": None,
+        "user": "{P}\n\nShow all of your working step by step, as our teacher asks, and "
+                "explain each step in simple words.",
+        "payload": (8, 30), "out": (250, 1500), "max_tokens": 2048},
+    # A company's internal assistant: its own system prompt for every
+    # employee, conversations, long careful answers.
+    "staff-assist": {
+        "system": "You are the internal assistant of our company. Think step by step, explain "
+                  "your reasoning, and give thorough, well structured answers with examples. "
+                  "Ask a clarifying question when the request is ambiguous.",
+        "user": "{P}",
+        "payload": (10, 60), "out": (300, 1500), "max_tokens": 4096},
 }
+
+# A fixed set of biased token ids: the answer letters " A" to " D" of a
+# multiple-choice harness (the same set on every item).
+MCQ_LETTER_IDS = (362, 426, 356, 423)
+CLASS_FOLLOWUPS = [
+    "I don't understand step {n}. Can you explain it {again|more simply}?",
+    "{Why|How} do we get {P}",
+    "Can you show me another example like this one?",
+    "{Ok|Thanks}, and what if {P}",
+    "Is there a faster way to do it?",
+]
+MIMIC_FOLLOWUPS = ["{Thanks|Great|Ok}. Can you go into more detail?", "Why is that? {P}",
+                   "Continue.", "And what if {P}"]
 
 CHAT_SYSTEMS = [
     "You are a helpful assistant.",
@@ -1072,7 +1184,7 @@ class Addrs:
             nsubnets = (naddr + 253) // 254
         subs = []
         while len(subs) < nsubnets:
-            if len(self.reserved) >= n24 - 1:
+            if sum(1 for q, _ in self.reserved if q == pool) >= n24 - 1:
                 raise SystemExit("scenario.py: address pool %s exhausted" % pool)
             i = rng.randrange(n24)
             if (pool, i) not in self.reserved:
@@ -1097,8 +1209,9 @@ PREFILL_BPMS = 400.0    # prompt bytes per millisecond of prefill
 LINE_HEAD = '{"ts":%.6f,"conn":%d'
 LINE_TAIL = (',"client":"%s","ip":"%s","key":%s,"ja4":%s,"method":"POST",'
         '"path":"%s","status":%d,"model":"%s","stream":%s,"messages":%d,"prompt_bytes":%d,'
-        '"system_fp":"%s","prompt_fp":"%s","prompt_simhash":"%016x","max_tokens":%s,"n":%s,'
-        '"temperature":%s,"logprobs":%s,"top_logprobs":%s,"logit_bias":%s,'
+        '"system_fp":"%s","prompt_fp":"%s","prompt_simhash":"%016x","tail_fp":%s,"parent_fp":%s,'
+        '"max_tokens":%s,"n":%s,"temperature":%s,"logprobs":%s,"top_logprobs":%s,'
+        '"logit_bias":%s,"logit_bias_n":%d,"logit_bias_fp":%s,'
         '"reasoning_param":%s,"cot_prompt":%s,"output_tokens":%d,"output_bytes":%d,'
         '"ttfb_ms":%.3f,"duration_ms":%.3f,"port":%d,"tls":%s,"label":%s}\n')
 _TF = {True: "true", False: "false"}
@@ -1108,19 +1221,25 @@ class Req:
     __slots__ = ("ts", "conn", "client", "ip", "path", "status", "model", "stream", "nmsg",
                  "pbytes", "sysfp", "pfp", "sim", "max_tokens", "n", "temp", "logprobs",
                  "top_logprobs", "logit_bias", "reasoning", "cot", "out", "obytes", "ttfb",
-                 "dur", "conv", "k")
+                 "dur", "conv", "k", "bias_fp")
 
     def tail(self, port, tls):
         """The record's JSON after its conn number."""
         c = self.client
+        tf = self.conv.tailfp
+        pf = self.conv.parent
+        bias = self.logit_bias
         return LINE_TAIL % (c.name_for(self.ip), self.ip, c.jkey, c.jja4,
                        self.path, self.status, self.model, _TF[self.stream], self.nmsg,
                        self.pbytes, self.sysfp, self.pfp, self.sim,
+                       "null" if tf is None else '"%s"' % tf,
+                       "null" if pf is None else '"%s"' % pf,
                        "null" if self.max_tokens is None else self.max_tokens,
                        "null" if self.n is None else self.n,
                        "null" if self.temp is None else self.temp, _TF[self.logprobs],
                        "null" if self.top_logprobs is None else self.top_logprobs,
-                       _TF[self.logit_bias], _TF[self.reasoning],
+                       _TF[bool(bias)], len(bias) if bias else 0,
+                       '"%s"' % self.bias_fp if bias else "null", _TF[self.reasoning],
                        _TF[self.cot], self.out, self.obytes, self.ttfb, self.dur, port,
                        _TF[tls], c.jlabel)
 
@@ -1148,7 +1267,8 @@ class Req:
         if self.top_logprobs is not None:
             b["top_logprobs"] = self.top_logprobs
         if self.logit_bias:
-            b["logit_bias"] = {"50256": -100}
+            # a sweep pushes its ids up, a harness its answer letters
+            b["logit_bias"] = {str(i): 100 for i in self.logit_bias}
         if self.reasoning:
             if anth:
                 b["thinking"] = {"type": "enabled", "budget_tokens": 2048}
@@ -1228,9 +1348,10 @@ class Ctx:
         self.peak = opts.diurnal_peak
         self.tzs = [float(x) for x in opts.tz_offsets.split(",") if x.strip()] or [0.0]
         self.new_model = opts.new_model or None
-        if self.new_model:
-            self.new_model_at = self.start + parse_duration(opts.new_model_at, opts.duration_s)
-            self.new_model_lag = parse_duration(opts.new_model_lag, opts.duration_s)
+        self.new_model_at = self.start + parse_duration(opts.new_model_at, opts.duration_s)
+        self.new_model_lag = parse_duration(opts.new_model_lag, opts.duration_s)
+        self.new_model_legit_delay = parse_duration(opts.new_model_legit_delay,
+                                                    opts.duration_s)
 
     def rng(self, *name):
         return random.Random("%s/%s" % (self.opts.seed, "/".join(map(str, name))))
@@ -1246,7 +1367,7 @@ class Ctx:
         if campaign:
             return self.new_model_at + rng.uniform(0.0, self.new_model_lag)
         if rng.random() < self.opts.new_model_legit_share:
-            return self.new_model_at + rng.expovariate(1.0 / 43200.0)
+            return self.new_model_at + rng.expovariate(1.0 / max(1.0, self.new_model_legit_delay))
         return None
 
     def request(self, rng, client, t, ip, path, model, stream, conv, max_tokens, n, temp,
@@ -1272,7 +1393,10 @@ class Ctx:
         r.temp = temp
         r.logprobs = logprobs
         r.top_logprobs = top_logprobs
-        r.logit_bias = logit_bias
+        # logit_bias: False, or the token ids biased (their set is hashed)
+        r.logit_bias = logit_bias or None
+        r.bias_fp = self.hasher.fp(b"logit_bias:" + ",".join(
+            map(str, sorted(set(logit_bias)))).encode()) if logit_bias else None
         r.reasoning = reasoning
         u = rng.random()
         tps, base = MODEL_SPEED.get(model, (50.0, 400.0))
@@ -1449,7 +1573,10 @@ POPS = {
         Opt("gap-ms", float, 20.0, "pause of a worker between requests, ms"),
         Opt("benchmarks", str, "eval-mcq,eval-math,eval-code,eval-qa", "benchmark formats"),
         Opt("logprobs-share", float, 0.5, "share of multiple-choice items with logprobs"),
-        Opt("top-logprobs", int, 5, "top_logprobs when logprobs are asked"),
+        Opt("top-logprobs", str, "5,20", "top_logprobs when logprobs are asked, of each "
+            "harness (cycled; 20 is the API's maximum)"),
+        Opt("bias-share", float, 0.5, "share of items with logprobs that also bias the answer "
+            "letters (one fixed set of ids)"),
         Opt("cot-share", float, 0.15, "share of math items in the benchmark's CoT format"),
         Opt("models", str, "dg-large,dg-small", "model of each harness (cycled)"),
         Opt("start-max", float, 0.7, "bursts start within this fraction of the duration"),
@@ -1563,6 +1690,116 @@ POPS = {
             "share of requests opening with a line of their own (no shared frame)"),
     ] + campaign_request_opts(logprobs=0.1, reasoning=0.3, cap=0.8, stream=0.3, output=1500.0,
                               temperature=0.7)),
+    "logit": ("campaign style 7: logit extraction from one key (logit_bias sweeps, "
+              "one-token answers, top_logprobs at the maximum)", [
+        Opt("campaigns", int, 1, "such campaigns (one key, one address each)", True),
+        Opt("rate", float, 1.0, "requests per second"),
+        Opt("jitter", float, 0.2, "relative jitter of the inter-arrival time"),
+        Opt("ids", int, 300, "token ids biased in each request"),
+        Opt("vocab", int, 100000, "vocabulary swept"),
+        Opt("sets-per-prompt", int, 40, "bias sets tried on one prompt before the next"),
+        Opt("prompt-words", int, 25, "median words of a prompt"),
+        Opt("top-logprobs", int, 20, "top_logprobs (the API's maximum)"),
+        Opt("max-tokens", int, 1, "max_tokens"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.005, "share of 429 answers"),
+    ]),
+    "logitspread": ("campaign style 8: logit extraction spread over many keys", [
+        Opt("campaigns", int, 1, "such campaigns"),
+        Opt("keys", int, 150, "keys per campaign", True),
+        Opt("addresses", int, 60, "addresses per campaign", True),
+        Opt("subnets", int, 30, "/24s holding them"),
+        Opt("rate", float, 0.6, "requests per minute per key"),
+        Opt("jitter", float, 0.8, "log-normal sigma of the inter-arrival time"),
+        Opt("prompts", int, 12, "prompts swept at once (each key takes them in turn)"),
+        Opt("ids", int, 300, "token ids biased in each request"),
+        Opt("vocab", int, 100000, "vocabulary swept"),
+        Opt("sets-per-prompt", int, 40, "bias sets tried on one prompt before the next"),
+        Opt("prompt-words", int, 25, "median words of a prompt"),
+        Opt("top-logprobs", int, 20, "top_logprobs"),
+        Opt("max-tokens", int, 1, "max_tokens"),
+        Opt("stacks", str, "python,node,go", "TLS stacks of the keys"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.005, "share of 429 answers"),
+    ]),
+    "sparse": ("campaign style 9: very many keys, one or two requests an hour each", [
+        Opt("campaigns", int, 1, "such campaigns"),
+        # Not scaled by --scale: a sparse campaign is its crowd (each key
+        # alone says nothing), and a third of it would be another campaign.
+        # The public reports: about 25,000 accounts, 26 requests a day each.
+        Opt("keys", int, 2000, "keys per campaign (not scaled)"),
+        Opt("addresses", int, 1600, "addresses per campaign (residential, many /16s; "
+            "not scaled)"),
+        Opt("subnets", int, 800, "/24s holding them"),
+        Opt("rate", float, 1.5, "requests per hour per key"),
+        Opt("templates", str, "tail-cot,tail-explain,cot-math-1,cot-reason-2", "templates"),
+        Opt("paraphrase", float, 0.4, "paraphrase probability per slot"),
+        Opt("stacks", str, "python,node,go", "TLS stacks of the keys"),
+    ] + campaign_request_opts(logprobs=0.1, reasoning=0.3, cap=0.8, stream=0.4, output=1500.0,
+                              temperature=0.7)),
+    "rush": ("campaign style 10: fresh keys that rush a newly released model", [
+        Opt("campaigns", int, 1, "such campaigns"),
+        Opt("keys", int, 80, "keys per campaign", True),
+        Opt("addresses", int, 40, "addresses per campaign", True),
+        Opt("subnets", int, 20, "/24s holding them"),
+        Opt("lag", float, 300.0, "seconds: the keys start within this after the release"),
+        Opt("new-share", float, 0.8, "share of their requests on the new model"),
+        Opt("rate", float, 1.0, "requests per minute per key"),
+        Opt("jitter", float, 0.5, "log-normal sigma of the inter-arrival time"),
+        Opt("templates", str, "cot-code-1,cot-reason-2,tail-code", "templates"),
+        Opt("paraphrase", float, 0.4, "paraphrase probability per slot"),
+        Opt("stacks", str, "python,go", "TLS stacks of the keys"),
+    ] + campaign_request_opts(logprobs=0.2, reasoning=0.5, cap=0.8, stream=0.3, output=1500.0,
+                              temperature=0.7)),
+    "mimic": ("campaign style 11: imitates customers: a fake second turn now and then, "
+              "jittered timing with pauses, addresses over many /16s", [
+        Opt("campaigns", int, 1, "such campaigns"),
+        # Not scaled either: its keys imitate customers one by one, and what
+        # gives them away is how many share its templates.
+        Opt("keys", int, 150, "keys per campaign (not scaled)"),
+        Opt("addresses", int, 150, "addresses per campaign (not scaled)"),
+        Opt("subnets", int, 150, "/24s holding them (spread over the pool's /16s)"),
+        Opt("rate", float, 0.6, "requests per minute per key"),
+        Opt("jitter", float, 1.0, "log-normal sigma of the inter-arrival time"),
+        Opt("pause-share", float, 0.1, "share of gaps that are a pause of minutes"),
+        Opt("turn-share", float, 0.3, "share of requests with a fake second turn"),
+        Opt("fake-answer", float, 0.5, "length of the fake answer in the second turn, "
+            "as a share of a real one"),
+        Opt("templates", str, "cot-math-2,cot-code-2,cot-reason-2,tail-explain", "templates"),
+        Opt("paraphrase", float, 0.6, "paraphrase probability per slot"),
+        Opt("stacks", str, "python,node,chrome", "TLS stacks of the keys"),
+    ] + campaign_request_opts(logprobs=0.0, reasoning=0.2, cap=0.5, stream=0.7, output=1200.0,
+                              temperature=0.8)),
+    "class": ("pupils of a class: one worksheet template behind the school's address, "
+              "starting together when a lesson starts", [
+        Opt("schools", int, 2, "schools (one address each)"),
+        Opt("classes", int, 2, "classes per school (lessons at different times)"),
+        Opt("students", int, 28, "pupils per class (one key each)", True),
+        Opt("lesson", float, 45.0, "minutes a lesson lasts"),
+        Opt("first-median", float, 60.0, "median seconds from the lesson's start to a pupil's "
+            "first question"),
+        Opt("template", str, "class-maths", "the worksheet's template"),
+        Opt("followup-share", float, 0.5, "share of answers followed by a question on them"),
+        Opt("think-median", float, 90.0, "median seconds between an answer and the next question"),
+        Opt("think-sigma", float, 0.8, "log-normal sigma of the think time"),
+        Opt("stacks", str, "chrome:7,firefox:2,okhttp:1", "TLS clients (browsers, a school app)"),
+        Opt("model", str, "dg-small", "model"),
+        Opt("p429", float, 0.002, "share of 429 answers"),
+    ]),
+    "staff": ("a company's staff on its internal assistant: one system prompt, one egress, "
+              "conversations, long answers", [
+        Opt("companies", int, 1, "companies"),
+        Opt("users", int, 50, "employees' keys per company", True),
+        Opt("addresses", int, 1, "egress addresses per company"),
+        Opt("template", str, "staff-assist", "the assistant's template"),
+        Opt("sessions-per-hour", float, 1.5, "conversations an employee starts per hour"),
+        Opt("turns-mean", float, 3.0, "mean turns per conversation"),
+        Opt("think-median", float, 60.0, "median seconds between an answer and the next turn"),
+        Opt("think-sigma", float, 1.0, "log-normal sigma of the think time"),
+        Opt("stacks", str, "chrome:8,firefox:2", "TLS clients (the assistant's web page)"),
+        Opt("model", str, "dg-large", "model"),
+        Opt("p429", float, 0.002, "share of 429 answers"),
+    ]),
 }
 
 
@@ -1822,7 +2059,7 @@ SUBJECTS = ["astronomy", "anatomy", "world history", "computer security", "econo
             "college chemistry", "philosophy", "nutrition", "sociology", "machine learning"]
 
 
-def gen_eval(ctx, p, rng, client, ip, model):
+def gen_eval(ctx, p, rng, client, ip, model, top_logprobs):
     corpus = ctx.corpus
     benches = names_list(p.benchmarks)
     for b in benches:
@@ -1851,14 +2088,16 @@ def gen_eval(ctx, p, rng, client, ip, model):
             tpl = TEMPLATES[order[qi]]
             qi += 1
             fill = {"Q": corpus.chunks(rng, ri(rng, *tpl["payload"]), 3)}
-            logprobs, top = False, None
+            logprobs, top, bias = False, None, False
             user = tpl["user"]
             if tpl.get("mcq"):
                 fill["S"] = [part_of(rng.choice(SUBJECTS))]
                 for k in ("O1", "O2", "O3", "O4"):
                     fill[k] = [corpus.random_piece(rng, ri(rng, 2, 8))]
                 if rng.random() < p.logprobs_share:
-                    logprobs, top = True, p.top_logprobs
+                    logprobs, top = True, top_logprobs
+                    if rng.random() < p.bias_share:
+                        bias = MCQ_LETTER_IDS
             if "context" in tpl:
                 fill["C"] = [corpus.random_piece(rng, ri(rng, *tpl["context"]))]
             if "user_cot" in tpl and rng.random() < p.cot_share:
@@ -1869,7 +2108,7 @@ def gen_eval(ctx, p, rng, client, ip, model):
             conv.add("user", T(user).build(rng, fill))
             out = ri(rng, tpl["out"][0], tpl["out"][1] + 1)
             r = ctx.request(rng, client, t, ip, "/v1/chat/completions", model, False, conv,
-                            tpl["max_tokens"], None, 0.0, logprobs, top, False, False, out,
+                            tpl["max_tokens"], None, 0.0, logprobs, top, bias, False, out,
                             p.p429)
             yield r
             e = t + r.dur / 1000.0
@@ -1894,7 +2133,10 @@ class CampaignStyle:
         self.n = n
         self.switch = ctx.switch_time(rng, True)
 
-    def request(self, rng, client, t, ip):
+    def request(self, rng, client, t, ip, model=None, fake_turn=False):
+        """One request; model: this one rather than the campaign's; fake_turn:
+        a second turn after a made-up answer (a campaign imitating a
+        conversation)."""
         ctx, p = self.ctx, self.p
         i = int(rng.random() * len(self.tpls))
         tpl = self.tpls[i]
@@ -1926,12 +2168,21 @@ class CampaignStyle:
             built = ([pre[0], "\n"] + raws, pre[1] + " " + norm, (pre,) + tuple(parts),
                      rawlen + pre[8] + 1)
         conv.add("user", built)
+        if fake_turn:
+            fake = int(lognorm(rng, p.output_median, 0.6) * p.fake_answer * 0.75) + 1
+            conv.add("assistant", single(corpus.random_piece(rng, fake)))
+            conv.add("user", T(rng.choice(MIMIC_FOLLOWUPS)).build(
+                rng, {"P": [corpus.random_piece(rng, ri(rng, 3, 15))]}, 0.5))
         logprobs = rng.random() < p.logprobs_share
         top = p.top_logprobs if logprobs and p.top_logprobs > 0 else None
         reasoning = rng.random() < p.reasoning_share
         mt = ctx.cap if rng.random() < self.cap_share else ctx.cap // 2
         out = int(lognorm(rng, p.output_median, 0.6))
-        model = ctx.new_model if self.switch is not None and t >= self.switch else p.model
+        if model is None:
+            model = p.model
+            if self.switch is not None and t >= self.switch and \
+                    rng.random() < ctx.opts.new_model_campaign_share:
+                model = ctx.new_model
         return ctx.request(rng, client, t, ip, "/v1/chat/completions", model, stream, conv, mt,
                            self.n, p.temperature, logprobs, top, False, reasoning, out, p.p429)
 
@@ -1994,10 +2245,172 @@ def gen_slow_key(ctx, p, rng, client, home, addrs, style, stickiness):
         t += lognorm(rng, med, p.jitter)
 
 
+class LogitSweep:
+    """A logit-extraction sweep (Carlini et al. 2024; Finlayson et al. 2024):
+    prompts, each asked again and again with logit_bias pushing up one set
+    of --ids token ids after another (the vocabulary in blocks, in a random
+    order), one-token answers and top_logprobs at the maximum. Request i of
+    key k is a function of (k, i) alone: keys are generated independently
+    (in any worker process)."""
+
+    def __init__(self, ctx, p, rng, nkeys, nprompts):
+        self.ctx, self.p = ctx, p
+        perm = list(range(p.vocab))
+        rng.shuffle(perm)
+        self.perm = perm
+        self.ids = max(1, min(p.ids, p.vocab))
+        self.nsets = max(1, p.vocab // self.ids)
+        self.seed = rng.getrandbits(64)
+        self.nkeys = max(1, nkeys)
+        self.nprompts = max(1, nprompts)
+        self.prompts = {}
+
+    def bias_set(self, j):
+        j %= self.nsets
+        return self.perm[j * self.ids:(j + 1) * self.ids]
+
+    def prompt(self, q):
+        """The q-th prompt of the campaign (one line of text, no template)."""
+        c = self.prompts.get(q)
+        if c is None:
+            if len(self.prompts) > 64:
+                self.prompts.clear()
+            prng = random.Random("%s/%d" % (self.seed, q))
+            n = max(3, int(lognorm(prng, self.p.prompt_words, 0.4)))
+            c = Conv(self.ctx.hasher, False)
+            c.add("user", single(self.ctx.corpus.random_piece(prng, n)))
+            self.prompts[q] = c
+        return c
+
+    def request(self, rng, client, t, ip, k, i):
+        """Key k's i-th request: the keys take the prompts swept at once in
+        turn, each bias set once."""
+        p = self.p
+        q = (k + i) % self.nprompts + self.nprompts * (i // p.sets_per_prompt)
+        j = k * p.sets_per_prompt + i
+        return self.ctx.request(rng, client, t, ip, "/v1/chat/completions", p.model, False,
+                                self.prompt(q), p.max_tokens, None, None, True,
+                                p.top_logprobs, self.bias_set(j), False, 1, p.p429)
+
+
+def gen_logit_key(ctx, p, rng, client, ip, sweep, k, mean, sigma=None):
+    """One key of a logit sweep: a request every `mean` seconds, jittered
+    relatively (--logit-jitter) or log-normally (sigma)."""
+    if sigma is not None:
+        med = mean / math.exp(sigma ** 2 / 2.0)
+    t = ctx.start - rng.uniform(0.0, mean)
+    i = 0
+    while t < ctx.end:
+        yield sweep.request(rng, client, t, ip, k, i)
+        i += 1
+        if sigma is None:
+            t += mean * (1.0 + p.jitter * (2.0 * rng.random() - 1.0))
+        else:
+            t += lognorm(rng, med, sigma)
+
+
+def gen_sparse_key(ctx, p, rng, client, addrs, style):
+    """One key of a sparse campaign: a Poisson process of --sparse-rate
+    requests an hour, each through any address of the pool."""
+    rate = p.rate / 3600.0
+    t = ctx.t0 + rng.expovariate(rate)
+    while t < ctx.end:
+        yield style.request(rng, client, t, addrs[int(rng.random() * len(addrs))])
+        t += rng.expovariate(rate)
+
+
+def gen_rush_key(ctx, p, rng, client, ip, style, release, new_model):
+    """One key of a rush to a new model: it starts within --rush-lag of the
+    release and sends --rush-new-share of its requests to the new model."""
+    mean = 60.0 / p.rate
+    med = mean / math.exp(p.jitter ** 2 / 2.0)
+    t = release + rng.uniform(0.0, p.lag)
+    while t < ctx.end:
+        m = new_model if rng.random() < p.new_share else p.model
+        yield style.request(rng, client, t, ip, model=m)
+        t += lognorm(rng, med, p.jitter)
+
+
+def gen_mimic_key(ctx, p, rng, client, ip, style):
+    """One key of a campaign imitating customers: log-normal gaps with a
+    pause of minutes now and then, a fake second turn now and then."""
+    mean = 60.0 / p.rate
+    med = mean / math.exp(p.jitter ** 2 / 2.0)
+    t = ctx.start - rng.uniform(0.0, mean)
+    while t < ctx.end:
+        yield style.request(rng, client, t, ip, fake_turn=rng.random() < p.turn_share)
+        t += lognorm(rng, med, p.jitter)
+        if rng.random() < p.pause_share:
+            t += rng.uniform(300.0, 900.0)
+
+
+def gen_student(ctx, p, rng, client, ip, tpl, lesson_start):
+    """One pupil in a lesson: exercises pasted into the worksheet template,
+    read, sometimes questioned again (a second turn with the answer), each
+    after a think time; from shortly after the lesson starts to its end."""
+    corpus = ctx.corpus
+    ut = T(tpl["user"])
+    lo, hi = tpl["payload"]
+    olo, ohi = tpl["out"]
+    lesson_end = min(ctx.end, lesson_start + 60.0 * p.lesson)
+    t = lesson_start + lognorm(rng, p.first_median, 0.6)
+    while t < lesson_end:
+        conv = Conv(ctx.hasher, False)
+        conv.add("user", ut.build(rng, {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]}))
+        while True:
+            out = int(math.exp(rng.uniform(math.log(olo), math.log(ohi))))
+            r = ctx.request(rng, client, t, ip, "/v1/chat/completions", p.model, True, conv,
+                            tpl["max_tokens"], None, None, False, None, False, False, out,
+                            p.p429)
+            yield r
+            # reading the answer (about 15 tokens a second), then thinking
+            t += r.dur / 1000.0 + r.out / 15.0 + lognorm(rng, p.think_median, p.think_sigma)
+            if t >= lesson_end or rng.random() >= p.followup_share:
+                break
+            conv = conv.fork()
+            conv.add("assistant", single(corpus.random_piece(rng, max(1, int(r.out * 0.75)))))
+            conv.add("user", T(rng.choice(CLASS_FOLLOWUPS)).build(
+                rng, {"n": [part_of(str(ri(rng, 1, 7)))],
+                      "P": [corpus.random_piece(rng, ri(rng, 3, 15))]}, 0.5))
+
+
+def gen_staff(ctx, p, rng, client, ips, tpl):
+    """One employee: conversations with the company's assistant now and
+    then, each a few turns apart by a think time, through its egress."""
+    corpus = ctx.corpus
+    base = campaign_conv(ctx, tpl, False, {})
+    ut = T(tpl["user"])
+    lo, hi = tpl["payload"]
+    olo, ohi = tpl["out"]
+    rate = p.sessions_per_hour / 3600.0
+    t = ctx.t0 + rng.expovariate(rate)
+    while t < ctx.end:
+        conv = base.fork()
+        turns = 1 + int(rng.expovariate(1.0 / max(0.01, p.turns_mean - 1.0)))
+        for turn in range(turns):
+            if turn == 0:
+                built = ut.build(rng, {"P": [corpus.random_piece(rng, ri(rng, lo, hi + 1))]})
+            else:
+                built = T(rng.choice(CHAT_FOLLOWUPS)).build(
+                    rng, {"P": [corpus.random_piece(rng, ri(rng, 3, 30))]}, 0.5)
+            conv.add("user", built)
+            out = int(math.exp(rng.uniform(math.log(olo), math.log(ohi))))
+            r = ctx.request(rng, client, t, ips[int(rng.random() * len(ips))],
+                            "/v1/chat/completions", p.model, True, conv, tpl["max_tokens"],
+                            None, None, False, None, False, False, out, p.p429)
+            yield r
+            t += r.dur / 1000.0 + r.out / 15.0 + lognorm(rng, p.think_median, p.think_sigma)
+            if t >= ctx.end:
+                return
+            conv = conv.fork()
+            conv.add("assistant", single(corpus.random_piece(rng, max(1, int(r.out * 0.75)))))
+        t += rng.expovariate(rate)
+
+
 # ------------------------------------------------------------ the scenario
 
 POP_ORDER = ["chat", "agent", "batch", "eval", "loud", "hydra", "lowslow", "mixed", "waves",
-             "stack", "corp"]
+             "stack", "corp", "logit", "logitspread", "sparse", "rush", "mimic", "class", "staff"]
 
 
 def build_actors(ctx):
@@ -2078,8 +2491,10 @@ def build_actors(ctx):
             rng = ctx.rng("eval", h)
             name = "eval-%d" % (h + 1)
             client = Client(ctx, raw_key(rng), "python", label("eval", None, name, None))
+            tops = [int(x) for x in names_list(p.top_logprobs)]
             gens.append(gen_eval(ctx, p, rng, client, A.one(rng, "dc"),
-                                 models[h % len(models)]), 2.0 * p.questions * p.bursts)
+                                 models[h % len(models)], tops[h % len(tops)]),
+                        2.0 * p.questions * p.bursts)
     if "loud" in only:
         p = P(opts, "loud")
         for c in range(p.campaigns):
@@ -2198,6 +2613,116 @@ def build_actors(ctx):
                 client = Client(ctx, raw_key(krng), p.tls, lab)
                 gens.append(gen_slow_key(ctx, p, krng, client, addrs[k % len(addrs)], addrs,
                                          style, 1.0), p.rate * D / 60.0)
+    if "logit" in only:
+        p = P(opts, "logit")
+        for c in range(p.campaigns):
+            rng = ctx.rng("logit", c)
+            cid = "logit-%d" % (c + 1)
+            client = Client(ctx, raw_key(rng), "python", label("campaign", "logit", cid, cid))
+            sweep = LogitSweep(ctx, p, rng, 1, 1)
+            gens.append(gen_logit_key(ctx, p, rng, client, A.one(rng, "dc"), sweep, 0,
+                                      1.0 / max(1e-6, p.rate)), p.rate * D)
+    if "logitspread" in only:
+        p = P(opts, "logitspread")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("logitspread", c)
+            cid = "logitspread-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "logitspread", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            sweep = LogitSweep(ctx, p, rng, p.keys, p.prompts)
+            for k in range(p.keys):
+                krng = ctx.rng("logitspread", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_logit_key(ctx, p, krng, client, addrs[k % len(addrs)], sweep, k,
+                                          60.0 / max(1e-6, p.rate), p.jitter),
+                            p.rate * D / 60.0)
+    if "sparse" in only:
+        p = P(opts, "sparse")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("sparse", c)
+            cid = "sparse-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "sparse", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("sparse", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_sparse_key(ctx, p, krng, client, addrs, style),
+                            p.rate * D / 3600.0)
+    if "rush" in only and ctx.new_model:
+        p = P(opts, "rush")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("rush", c)
+            cid = "rush-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "rush", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("rush", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_rush_key(ctx, p, krng, client, addrs[k % len(addrs)], style,
+                                         ctx.new_model_at, ctx.new_model),
+                            p.rate * max(0.0, ctx.end - ctx.new_model_at) / 60.0)
+    if "mimic" in only:
+        p = P(opts, "mimic")
+        stacks = names_list(p.stacks)
+        for c in range(p.campaigns):
+            rng = ctx.rng("mimic", c)
+            cid = "mimic-%d" % (c + 1)
+            if p.keys <= 0 or p.addresses <= 0:
+                continue
+            lab = label("campaign", "mimic", cid, cid)
+            addrs = A.block(rng, "res", max(1, p.addresses), p.subnets)
+            style = CampaignStyle(ctx, p, rng, cid, p.cap_share)
+            for k in range(p.keys):
+                krng = ctx.rng("mimic", c, k)
+                client = Client(ctx, raw_key(krng), stacks[k % len(stacks)], lab)
+                gens.append(gen_mimic_key(ctx, p, krng, client, addrs[k % len(addrs)], style),
+                            p.rate * D / 60.0)
+    if "class" in only:
+        p = P(opts, "class")
+        tpl = template(p.template)
+        stacks = weighted(p.stacks)
+        nclass = max(1, p.schools * p.classes)
+        for s in range(p.schools):
+            rng = ctx.rng("class", s)
+            ip = A.one(rng, "res")           # the school's NAT
+            for c in range(p.classes):
+                # lessons spread over the scenario, one class after another
+                span = max(0.0, D - 60.0 * p.lesson)
+                lesson = ctx.start + span * (s * p.classes + c + rng.random()) / nclass
+                for u in range(p.students):
+                    urng = ctx.rng("class", s, c, u)
+                    name = "class-%d-%d-pupil-%d" % (s + 1, c + 1, u + 1)
+                    client = Client(ctx, raw_key(urng), pick(urng, stacks),
+                                    label("class", None, name, None))
+                    gens.append(gen_student(ctx, p, urng, client, ip, tpl, lesson),
+                                60.0 * p.lesson / max(1.0, p.think_median))
+    if "staff" in only:
+        p = P(opts, "staff")
+        tpl = template(p.template)
+        stacks = weighted(p.stacks)
+        for x in range(p.companies):
+            rng = ctx.rng("staff", x)
+            if p.users <= 0 or p.addresses <= 0:
+                continue
+            ips = A.block(rng, "dc", max(1, p.addresses), 1)
+            for u in range(p.users):
+                urng = ctx.rng("staff", x, u)
+                name = "staff-%d-user-%d" % (x + 1, u + 1)
+                client = Client(ctx, raw_key(urng), pick(urng, stacks),
+                                label("staff", None, name, None))
+                gens.append(gen_staff(ctx, p, urng, client, ips, tpl),
+                            p.sessions_per_hour * p.turns_mean * D / 3600.0)
     return list(gens)
 
 
@@ -2272,7 +2797,7 @@ class Summary:
         f.write("%-10s %-12s %9s %8s %8s %7s %9s\n" % ("population", "style", "requests", "clients",
                                                      "keys", "addrs", "actors"))
         tot = [0, set(), set(), set()]
-        order = ["chat", "agent", "batch", "eval", "corp", "campaign"]
+        order = ["chat", "agent", "batch", "eval", "corp", "class", "staff", "campaign"]
         for k in sorted(self.rows, key=lambda k: (order.index(k[0]), k[1] or "")):
             n, cl, ips, act = self.rows[k]
             keys = sum(1 for c in cl if c.startswith("key:"))
@@ -2702,14 +3227,21 @@ def make_parser():
     g.add_argument("--template-file", help="JSON object of extra templates: name -> "
                    "{system, user, payload:[lo,hi], out:[lo,hi], max_tokens}")
     g.add_argument("--list-templates", action="store_true")
-    g.add_argument("--new-model", default="", help="a model released during the scenario; "
-                   "campaigns move to it (default: none)")
+    g.add_argument("--new-model", default="dg-next", help="a model released during the "
+                   "scenario; campaigns move half their traffic to it, the rush campaign's "
+                   "fresh keys rush it, a share of the customers follow ('' for none; "
+                   "default dg-next)")
     g.add_argument("--new-model-at", default="50%", help="release time: offset from --start "
                    "(duration or %% of --duration, default 50%%)")
     g.add_argument("--new-model-lag", default="10m", help="campaigns move within this after "
                    "the release (default 10m)")
-    g.add_argument("--new-model-legit-share", type=float, default=0.05,
-                   help="share of legitimate actors that also move (exp., mean 12 h)")
+    g.add_argument("--new-model-legit-share", type=float, default=0.2,
+                   help="share of legitimate actors that also move (default 0.2)")
+    g.add_argument("--new-model-legit-delay", default="2h",
+                   help="their mean delay after the release (exponential, default 2h)")
+    g.add_argument("--new-model-campaign-share", type=float, default=0.5,
+                   help="share of a campaign's requests that move once it has moved "
+                        "(default 0.5: the reports' half)")
     g.add_argument("--diurnal-amplitude", type=float, default=0.6)
     g.add_argument("--diurnal-peak", type=float, default=15.0, help="local hour of the peak")
     g.add_argument("--tz-offsets", default="-8,-6,-5,0,1,2,5.5,8,9",

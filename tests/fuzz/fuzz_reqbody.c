@@ -53,7 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* without a gap, a split never changes the answer */
 		if (!(data[2] & 1) && (f.prompt_fp != g.prompt_fp || f.messages != g.messages ||
 				       f.parse_error != g.parse_error || f.truncated != g.truncated ||
-				       strcmp(f.model, g.model) != 0 || f.cot_prompt != g.cot_prompt))
+				       strcmp(f.model, g.model) != 0 || f.cot_prompt != g.cot_prompt ||
+				       f.system_fp != g.system_fp || f.has_tail_fp != g.has_tail_fp ||
+				       f.tail_fp != g.tail_fp || f.logit_bias_n != g.logit_bias_n ||
+				       f.has_parent_fp != g.has_parent_fp || f.parent_fp != g.parent_fp ||
+				       f.logit_bias_fp != g.logit_bias_fp))
 			__builtin_trap();
 	}
 	dg_reqbody_free(r);

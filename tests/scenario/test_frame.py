@@ -25,14 +25,18 @@ def unescape(s):
 
 
 def cases():
+    """(text, skeleton from the head, skeleton from the fixed end)."""
     got, cur = [], None
     with open(CASES) as f:
         for line in f:
             line = line.rstrip("\n")
             if line.startswith("IN "):
-                cur = unescape(line[4:])
+                cur = [unescape(line[4:])]
             elif line.startswith("OUT"):
-                got.append((cur, unescape(line[4:])))
+                cur.append(unescape(line[4:]))
+            elif line.startswith("TAIL"):
+                cur.append(unescape(line[5:]))
+                got.append(tuple(cur))
     return got
 
 
@@ -40,8 +44,26 @@ class FrameTest(unittest.TestCase):
     def test_shared_cases(self):
         cs = cases()
         self.assertGreaterEqual(len(cs), 10)
-        for text, want in cs:
+        for text, want, tail in cs:
             self.assertEqual(scenario.frame_skeleton(text), want, text)
+            self.assertEqual(scenario.tail_skeleton(text), tail, text)
+            b = scenario.tail_bytes(text)
+            self.assertEqual(b is None, tail == "", text)
+            if b is not None:
+                self.assertEqual(b, scenario.normalise(tail).encode(), text)
+        self.assertGreaterEqual(sum(1 for c in cs if c[2]), 8)
+
+    def test_tail_of_built_message(self):
+        """A template with its question first keeps its tail whatever the
+        question (and the head changes)."""
+        scenario.install_hasher(b"k")
+        t = scenario.T(scenario.TEMPLATES["tail-cot"]["user"])
+        a = scenario.part_of("The river flows east past the old mill.")
+        b = scenario.part_of("Which way does it flow, and why?")
+        m1 = scenario.frame_text(t.build(None, {"P": [a]}))
+        m2 = scenario.frame_text(t.build(None, {"P": [b]}))
+        self.assertEqual(scenario.tail_skeleton(m1), scenario.tail_skeleton(m2))
+        self.assertNotEqual(scenario.frame_skeleton(m1), scenario.frame_skeleton(m2))
 
     def test_built_message(self):
         """A filled template's skeleton does not depend on its payloads, in

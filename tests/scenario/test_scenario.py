@@ -23,8 +23,8 @@ import scenario  # noqa: E402
 
 FIELDS = ["ts", "conn", "client", "ip", "key", "ja4", "method", "path", "status", "model",
           "stream", "messages", "prompt_bytes", "system_fp", "prompt_fp", "prompt_simhash",
-          "max_tokens", "n", "temperature", "logprobs", "top_logprobs", "logit_bias",
-          "reasoning_param", "cot_prompt", "output_tokens", "output_bytes", "ttfb_ms",
+          "tail_fp", "parent_fp", "max_tokens", "n", "temperature", "logprobs", "top_logprobs", "logit_bias",
+          "logit_bias_n", "logit_bias_fp", "reasoning_param", "cot_prompt", "output_tokens", "output_bytes", "ttfb_ms",
           "duration_ms", "port", "tls", "label"]
 HEX12 = re.compile(r"^[0-9a-f]{12}$")
 HEX16 = re.compile(r"^[0-9a-f]{16}$")
@@ -100,6 +100,10 @@ class Records(unittest.TestCase):
             self.assertGreaterEqual(r["messages"], 1)
             for k in ("system_fp", "prompt_fp", "prompt_simhash"):
                 self.assertRegex(r[k], HEX16)
+            self.assertTrue(r["tail_fp"] is None or HEX16.match(r["tail_fp"]))
+            self.assertIsInstance(r["logit_bias_n"], int)
+            self.assertEqual(r["logit_bias"], r["logit_bias_n"] > 0)
+            self.assertEqual(r["logit_bias_fp"] is not None, r["logit_bias"])
             for k in ("max_tokens", "n", "top_logprobs"):
                 self.assertTrue(r[k] is None or isinstance(r[k], int), k)
             self.assertTrue(r["temperature"] is None or isinstance(r["temperature"], (int, float)))
@@ -113,11 +117,13 @@ class Records(unittest.TestCase):
                 self.assertLessEqual(r["output_tokens"], r["max_tokens"] * (r["n"] or 1))
             lab = r["label"]
             self.assertEqual(list(lab), ["population", "style", "actor", "campaign"])
-            self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "corp", "campaign"))
+            self.assertIn(lab["population"], ("chat", "agent", "batch", "eval", "corp", "class",
+                                              "staff", "campaign"))
             self.assertIsInstance(lab["actor"], str)
             if lab["population"] == "campaign":
                 self.assertIn(lab["style"],
-                              ("loud", "hydra", "lowslow", "mixed-proxy", "waves", "stack"))
+                              ("loud", "hydra", "lowslow", "mixed-proxy", "waves", "stack",
+                               "logit", "logitspread", "sparse", "rush", "mimic"))
                 self.assertEqual(lab["campaign"], lab["actor"])
             else:
                 self.assertIsNone(lab["style"])
@@ -125,7 +131,8 @@ class Records(unittest.TestCase):
 
     def test_every_population_present_and_summary(self):
         for k in ("chat", "agent", "batch", "eval", "corp", "loud", "hydra", "lowslow",
-                  "mixed-proxy", "waves", "stack"):
+                  "mixed-proxy", "waves", "stack", "logit", "logitspread", "sparse", "rush",
+                  "mimic", "class", "staff"):
             self.assertIn(k, self.by)
         self.assertIn("population", self.err)
         total = [line for line in self.err.splitlines() if line.startswith("total")]
@@ -139,8 +146,9 @@ class Records(unittest.TestCase):
         total = rows[-1]
         self.assertEqual(total[0], "total")
         self.assertTrue(50000 < int(total[1]) < 200000, total)     # about 100k in one hour
-        camp = sum(int(r[4]) for r in rows if r[0] == "campaign")
-        self.assertLess(camp, int(total[3]) / 2, "campaigns hold a minority of the keys")
+        camp = sum(int(r[3]) for r in rows if r[0] == "campaign")
+        # enough legitimate clients that the 0.2% target means two at most
+        self.assertGreater(int(total[2]) - camp, 1000, "legitimate clients")
 
     def test_connections(self):
         # a connection belongs to one client and one address; keep-alive reuse happens
@@ -242,6 +250,74 @@ class Records(unittest.TestCase):
         inp = sum(r["prompt_bytes"] / 4 for r in rs)
         self.assertLess(out, inp)
 
+    def test_logit_sweeps(self):
+        # One-token answers, the maximum top_logprobs, and a new set of
+        # biased ids on (nearly) every request, from one key or many.
+        for style in ("logit", "logitspread"):
+            rs = self.by[style]
+            self.assertGreater(len(rs), 50, style)
+            self.assertTrue(all(r["max_tokens"] == 1 and r["top_logprobs"] == 20 and
+                                r["logprobs"] and r["logit_bias_n"] >= 100 for r in rs), style)
+            # consecutive requests bias different sets (a sweep of 333 sets
+            # of 300 ids over a 100,000-token vocabulary, again per prompt)
+            fps = [r["logit_bias_fp"] for r in rs]
+            self.assertGreater(len(set(fps[:200])), 160, style)
+            self.assertGreater(len(set(fps)), min(250, 0.9 * len(fps)), style)
+        self.assertEqual(len({r["key"] for r in self.by["logit"]}), 1)
+        self.assertGreater(len({r["key"] for r in self.by["logitspread"]}), 5)
+
+    def test_eval_bias_is_one_set(self):
+        # A harness biases its answer letters: one small set, again and again.
+        rs = [r for r in self.by["eval"] if r["logit_bias"]]
+        self.assertGreater(len(rs), 20)
+        self.assertEqual(len({r["logit_bias_fp"] for r in rs}), 1)
+        self.assertTrue(all(r["logit_bias_n"] <= 4 for r in rs))
+
+    def test_parent_fp(self):
+        # A real follow-up names the request whose answer it carries; a
+        # campaign's fake second turn names one its key never sent.
+        for pop, lo, hi in (("chat", 0.8, 1.0), ("class", 0.9, 1.0), ("mimic", 0.0, 0.0)):
+            seen, cont, multi = collections.defaultdict(set), 0, 0
+            for r in self.by[pop]:
+                if r["parent_fp"] is not None:
+                    multi += 1
+                    cont += r["parent_fp"] in seen[r["client"]]
+                seen[r["client"]].add(r["prompt_fp"])
+            self.assertGreater(multi, 10, pop)
+            self.assertTrue(lo <= cont / multi <= hi, (pop, cont / multi))
+        self.assertTrue(all((r["messages"] > 2) == (r["parent_fp"] is not None)
+                            for r in self.by["mimic"]))
+
+    def test_sparse(self):
+        rs = self.by["sparse"]
+        per_key = collections.Counter(r["key"] for r in rs)
+        self.assertGreater(len(per_key), 20)
+        self.assertLessEqual(max(per_key.values()), 6)     # 1.5 an hour, 20 minutes
+        self.assertGreater(len({r["ip"] for r in rs}), 0.5 * len(per_key))
+
+    def test_rush(self):
+        start = scenario.parse_start(scenario.DEFAULT_START)
+        rs = self.by["rush"]
+        self.assertTrue(all(r["ts"] >= start + 600 for r in rs))   # released at 50%
+        new = sum(r["model"] == "dg-next" for r in rs) / len(rs)
+        self.assertTrue(0.6 < new < 0.95, new)
+
+    def test_mimic(self):
+        rs = self.by["mimic"]
+        multi = sum(r["messages"] >= 3 for r in rs) / len(rs)
+        self.assertTrue(0.15 < multi < 0.5, multi)
+        self.assertGreater(len({tuple(r["ip"].split(".")[:2]) for r in rs}), 3)
+
+    def test_class_and_staff(self):
+        # Human crowds behind one address each: browsers, conversations.
+        for pop, maxip in (("class", 2), ("staff", 1)):
+            rs = self.by[pop]
+            self.assertGreaterEqual(len({r["key"] for r in rs}), 3, pop)
+            self.assertLessEqual(len({r["ip"] for r in rs}), maxip, pop)
+            self.assertGreater(sum(r["messages"] > 2 for r in rs) / len(rs), 0.2, pop)
+            jas = collections.Counter(r["ja4"] for r in rs)
+            self.assertEqual(jas.most_common(1)[0][0], scenario.JA4S["chrome"], pop)
+
     def test_batch(self):
         rs = self.by["batch"]
         per_actor = collections.defaultdict(list)
@@ -313,7 +389,7 @@ class Records(unittest.TestCase):
     def test_new_model(self):
         raw, _ = generate(["--duration", "30m", "--scale", "0.1", "--only", "hydra,chat",
                            "--new-model", "dg-next", "--new-model-at", "10m",
-                           "--new-model-lag", "5m"])
+                           "--new-model-lag", "5m", "--new-model-campaign-share", "1"])
         start = scenario.parse_start(scenario.DEFAULT_START)
         for line in raw.decode().splitlines():
             r = json.loads(line)

@@ -155,6 +155,130 @@ static void test_old_records_do_not_wipe_windows(void **state)
 	assert_int_equal(f.requests, 31);
 }
 
+/* Logit extraction: a sweep biases a new set of ids on every request; a
+ * harness biases the same set again and again. One-token answers and
+ * top_logprobs at the maximum are counted as shares of all requests. */
+static void test_logit_bias_sets(void **state)
+{
+	struct dg_client_state sweep, harness;
+	struct dg_features f;
+
+	dg_client_state_init(&sweep);
+	dg_client_state_init(&harness);
+	for (int i = 0; i < 40; i++) {
+		struct dg_obs o = obs(1000 + i, 1, (uint64_t)i << 20, DG_OBS_LOGPROBS);
+
+		o.flags |= DG_OBS_BIASED;
+		o.bias_fp = 0x1000 + (uint64_t)i;           /* a new set each time */
+		if (i % 2 == 0)
+			o.flags |= DG_OBS_ONE_TOKEN | DG_OBS_TOP_MAX;
+		dg_client_observe(&sweep, &o, 600);
+		o.bias_fp = 0x77;                           /* the answer letters */
+		if (i >= 30)
+			o.flags &= ~(uint32_t)DG_OBS_BIASED;  /* the last ten unbiased */
+		dg_client_observe(&harness, &o, 600);
+	}
+	dg_client_features(&sweep, 1040, 600, &f);
+	assert_float_equal(f.biased_share, 1, 1e-9);
+	assert_float_equal(f.bias_new_share, 1, 1e-9);
+	assert_float_equal(f.one_token_share, 0.5, 1e-9);
+	assert_float_equal(f.top_max_share, 0.5, 1e-9);
+	dg_client_features(&harness, 1040, 600, &f);
+	assert_float_equal(f.biased_share, 0.75, 1e-9);
+	assert_float_equal(f.bias_new_share, 1.0 / 40, 1e-9);   /* its first only */
+
+	/* Sets come back after DG_FEAT_BIAS others: new again (bounded memory). */
+	dg_client_state_init(&sweep);
+	for (int i = 0; i < 3 * DG_FEAT_BIAS; i++) {
+		struct dg_obs o = obs(1000 + i, 1, (uint64_t)i << 20, DG_OBS_BIASED);
+
+		o.bias_fp = 0x2000 + (uint64_t)(i % (DG_FEAT_BIAS + 1));
+		dg_client_observe(&sweep, &o, 600);
+	}
+	dg_client_features(&sweep, 1000 + 3 * DG_FEAT_BIAS, 600, &f);
+	assert_float_equal(f.bias_new_share, 1, 1e-9);
+}
+
+/* A template whose frame is at its fixed end: its tail share counts when
+ * the head frames all differ. */
+static void test_tail_template(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+
+	dg_client_state_init(&s);
+	for (int i = 0; i < 20; i++) {
+		struct dg_obs o = obs(1000 + 10 * i, 100 + (uint64_t)i, (uint64_t)i << 30, 0);
+
+		if (i < 15) {
+			o.flags |= DG_OBS_HAS_TAIL;
+			o.tail = 0xabc;
+		}
+		dg_client_observe(&s, &o, 1e9);
+	}
+	dg_client_features(&s, 1200, 1e9, &f);
+	assert_float_equal(f.template_share, 0.75, 1e-9);
+	assert_true(f.top_template == 0xabc);
+}
+
+/* Pacing: a request counts as paced when it starts after the previous
+ * answer ended, by DG_THINK_S or the answer's reading time if longer. */
+static void test_paced_and_browser(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+	struct dg_obs o;
+
+	dg_client_state_init(&s);
+	o = obs(1000, 1, 1, DG_OBS_HAS_JA4 | DG_OBS_BROWSER);
+	o.duration_s = 10;
+	o.out_tokens = 400;                 /* 20 s to read */
+	dg_client_observe(&s, &o, 600);     /* ends at 1010 */
+	o.ts = 1025;                        /* 15 s after: not read yet */
+	o.simhash = 2;
+	o.out_tokens = 20;                  /* 2 s to read (DG_THINK_S) */
+	dg_client_observe(&s, &o, 600);     /* ends at 1035 */
+	o = obs(1040, 1, 3, DG_OBS_HAS_JA4);    /* 5 s after: paced, not a browser */
+	dg_client_observe(&s, &o, 600);
+	o = obs(1040.2, 1, 4, 0);           /* in flight with the one before */
+	dg_client_observe(&s, &o, 600);
+	dg_client_features(&s, 1050, 600, &f);
+	assert_float_equal(f.follow_share, 0.75, 1e-9);
+	assert_float_equal(f.paced_share, 1.0 / 3, 1e-9);
+	assert_float_equal(f.ja4_share, 0.75, 1e-9);
+	assert_float_equal(f.browser_share, 2.0 / 3, 1e-9);
+}
+
+/* A later turn whose earlier turn the client sent is a conversation; one
+ * whose earlier turn it never sent (a made-up answer) is an orphan, and
+ * counts as single-turn. */
+static void test_orphan_turns(void **state)
+{
+	struct dg_client_state s;
+	struct dg_features f;
+	struct dg_obs o;
+
+	dg_client_state_init(&s);
+	o = obs(1000, 1, 1, DG_OBS_SINGLE);
+	o.prompt_fp = 0xa;
+	dg_client_observe(&s, &o, 600);             /* a first turn */
+	o = obs(1100, 1, 2, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xb;
+	o.parent_fp = 0xa;
+	dg_client_observe(&s, &o, 600);             /* its follow-up */
+	o = obs(1200, 1, 3, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xc;
+	o.parent_fp = 0x77;
+	dg_client_observe(&s, &o, 600);             /* a turn it never started */
+	o = obs(1300, 1, 4, DG_OBS_HAS_PARENT);
+	o.prompt_fp = 0xd;
+	o.parent_fp = 0xc;
+	dg_client_observe(&s, &o, 600);             /* ... and one after that */
+	dg_client_features(&s, 1300, 600, &f);
+	assert_float_equal(f.orphan_share, 0.25, 1e-9);
+	assert_float_equal(f.single_share, 0.5, 1e-9);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -163,6 +287,10 @@ int main(void)
 		cmocka_unit_test(test_reasoning_and_new_model_shares),
 		cmocka_unit_test(test_duty_and_inflight),
 		cmocka_unit_test(test_old_records_do_not_wipe_windows),
+		cmocka_unit_test(test_logit_bias_sets),
+		cmocka_unit_test(test_tail_template),
+		cmocka_unit_test(test_paced_and_browser),
+		cmocka_unit_test(test_orphan_turns),
 	};
 	return cmocka_run_group_tests_name("client_features", tests, NULL, NULL);
 }

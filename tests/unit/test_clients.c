@@ -88,6 +88,74 @@ static void test_new_model(void **state)
 	dg_clients_free(t);
 }
 
+/* What the table reads off records for logit extraction and people: a
+ * sweep's new logit_bias sets, one-token answers and the maximum
+ * top_logprobs; a harness's one set; a browser's JA4; a tail frame shared
+ * by requests whose head frames all differ. Known values. */
+static void test_record_signals(void **state)
+{
+	struct dg_score_config c;
+	struct dg_clients *t;
+	const struct dg_client_view *v, *x;
+	struct dg_record r;
+	size_t n;
+
+	(void)state;
+	dg_score_config_default(&c);
+	t = dg_clients_new(&c, 64);
+	for (int i = 0; i < 60; i++) {
+		double ts = T0 + 2 * i;
+
+		rec(&r, ts, "sweep", "10.0.0.1", 0);       /* a sweep, one request in two at the max */
+		r.messages = 1;
+		r.max_tokens = 1;
+		r.output_tokens = 1;
+		r.logprobs = 1;
+		r.top_logprobs = i % 2 ? 20 : 5;
+		r.logit_bias = 1;
+		r.logit_bias_n = 300;
+		r.has_logit_bias_fp = 1;
+		r.logit_bias_fp = 1000 + (uint64_t)i;
+		dg_clients_ingest(t, &r);
+		rec(&r, ts + 1, "harness", "10.0.0.2", 0); /* the answer letters, every time */
+		r.max_tokens = 1;
+		r.top_logprobs = 20;
+		r.logit_bias = 1;
+		r.logit_bias_n = 4;
+		r.has_logit_bias_fp = 1;
+		r.logit_bias_fp = 42;
+		dg_clients_ingest(t, &r);
+		rec(&r, ts + 1.5, "pupil", "10.0.0.3", 0); /* on a browser, one tail */
+		snprintf(r.ja4, sizeof(r.ja4), "%s", i % 4 ? "t13d1516h2_8daaf6152771_02713d6af862" :
+			 "t13d1812h1_85036bcba153_b26ce05bbdd6");
+		r.has_tail_fp = 1;
+		r.tail_fp = 9;
+		r.max_tokens = -1;                         /* not said: one token given */
+		r.output_tokens = i < 30 ? 1 : 200;
+		dg_clients_ingest(t, &r);
+	}
+	n = dg_clients_snapshot(t, 0, &v);
+	x = find_view(v, n, "key:sweep");
+	assert_float_equal(x->f.bias_new_share, 1, 1e-9);
+	assert_float_equal(x->f.one_token_share, 1, 1e-9);
+	assert_float_equal(x->f.top_max_share, 0.5, 1e-9);
+	assert_float_equal(x->s.evidence[DG_EV_LOGIT_SWEEP], 1, 1e-9);
+	assert_int_not_equal(x->s.action, DG_ACT_NONE);
+	assert_non_null(strstr(x->s.reasons[0], "logit sweep: 100% new logit_bias sets, "
+					      "1-token answers"));
+	x = find_view(v, n, "key:harness");
+	assert_float_equal(x->f.biased_share, 1, 1e-9);
+	assert_float_equal(x->f.bias_new_share, 1.0 / 60, 1e-9);
+	assert_float_equal(x->f.top_max_share, 1, 1e-9);
+	assert_true(x->s.evidence[DG_EV_LOGIT_SWEEP] == 0);
+	x = find_view(v, n, "key:pupil");
+	assert_float_equal(x->f.ja4_share, 1, 1e-9);
+	assert_float_equal(x->f.browser_share, 0.75, 1e-9);
+	assert_float_equal(x->f.one_token_share, 0.5, 1e-9);
+	assert_float_equal(x->f.template_share, 1, 1e-9);   /* heads all differ */
+	dg_clients_free(t);
+}
+
 static void test_client_table(void **state)
 {
 	struct dg_score_config c;
@@ -172,6 +240,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_new_model),
+		cmocka_unit_test(test_record_signals),
 		cmocka_unit_test(test_client_table),
 		cmocka_unit_test(test_client_bound),
 	};

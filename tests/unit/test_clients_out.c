@@ -83,7 +83,7 @@ static void test_json(void **state)
 		"\"volume\":0.000,\"template\":0.500,\"near_dup\":0.000,\"regular\":0.000,"
 		"\"duty\":0.000,\"parallel\":0.000,\"single_turn\":0.000,\"crowd\":0.000,"
 		"\"lockstep\":0.000,\"tls_client\":0.000,\"cot\":0.000,\"reasoning\":0.000,"
-		"\"logprobs\":0.333,\"output_heavy\":0.000,\"new_model\":0.000}},"
+		"\"logprobs\":0.333,\"output_heavy\":0.000,\"new_model\":0.000,\"logit_sweep\":0.000}},"
 		"{\"client\":\"ip:198.51.100.7\",\"score\":3.0,\"reasons\":[],\"action\":\"none\","
 		"\"requests\":12,\"output_tokens\":0,\"requests_per_min\":2.5,"
 		"\"output_tokens_per_min\":640,\"ips\":1,\"keys\":6,"
@@ -94,7 +94,7 @@ static void test_json(void **state)
 		"\"volume\":0.000,\"template\":0.000,\"near_dup\":0.000,\"regular\":0.000,"
 		"\"duty\":0.000,\"parallel\":0.000,\"single_turn\":0.000,\"crowd\":0.000,"
 		"\"lockstep\":0.000,\"tls_client\":0.000,\"cot\":0.000,\"reasoning\":0.000,"
-		"\"logprobs\":0.000,\"output_heavy\":0.000,\"new_model\":0.000}}]\n");
+		"\"logprobs\":0.000,\"output_heavy\":0.000,\"new_model\":0.000,\"logit_sweep\":0.000}}]\n");
 	free(out);
 	out = written(dg_clients_write_json, v, 0);
 	assert_string_equal(out, "[]\n");

@@ -161,6 +161,47 @@ static void test_cluster_membership_sums_shares(void **state)
 	free(cl);
 }
 
+/* A crowd's signs of people and of logit extraction pool like its other
+ * shares: by requests (browsers by requests with a known TLS client,
+ * pacing by requests with an earlier one). Known values. */
+static void test_pooled_people_and_sweeps(void **state)
+{
+	struct dg_score_config c;
+	struct dg_features a, b;
+	struct dg_cluster_member m[8];
+	int32_t mc[8];
+	struct dg_cluster *cl;
+	size_t ncl;
+
+	(void)state;
+	dg_score_config_default(&c);
+	memset(&a, 0, sizeof(a));
+	a.req_1h = 30;                 /* 30 requests, all on a browser, paced */
+	a.ja4_share = 1;
+	a.browser_share = 1;
+	a.follow_share = 0.9;
+	a.paced_share = 1;
+	a.bias_new_share = 0.2;
+	b = a;
+	b.req_1h = 10;                 /* 10: half with a JA4, none a browser's */
+	b.ja4_share = 0.5;
+	b.browser_share = 0;
+	b.follow_share = 0.5;
+	b.paced_share = 0;
+	b.bias_new_share = 1;
+	for (int k = 0; k < 4; k++)
+		m[k] = (struct dg_cluster_member){.client = (size_t)k, .tmpl = 5, .weight = 1,
+						  .f = k ? &a : &b, .is_key = 1};
+	ncl = dg_clusters_build(m, 4, 3, &c, NULL, &cl, mc);
+	assert_int_equal(ncl, 1);
+	assert_float_equal(cl[0].f.ja4_share, 95.0 / 100, 1e-9);
+	assert_float_equal(cl[0].f.browser_share, 90.0 / 95, 1e-9);
+	assert_float_equal(cl[0].f.follow_share, 86.0 / 100, 1e-9);
+	assert_float_equal(cl[0].f.paced_share, 81.0 / 86, 1e-9);
+	assert_float_equal(cl[0].f.bias_new_share, 28.0 / 100, 1e-9);
+	free(cl);
+}
+
 /* The verdicts of a group test: keys named 'w...' are the campaign
  * (clustered, flagged, `reason` among their reasons); keys whose letter is
  * in `bystanders` share the campaign's tie but not its requests' shape
@@ -411,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hydra_cluster),
 		cmocka_unit_test(test_cluster_membership_sums_shares),
+		cmocka_unit_test(test_pooled_people_and_sweeps),
 		cmocka_unit_test(test_lockstep_cluster),
 		cmocka_unit_test(test_tls_cluster),
 		cmocka_unit_test(test_addr_cluster),

@@ -246,13 +246,39 @@ static int frame_of(const char *s, size_t step, uint64_t *fp)
 	return dg_frame_final(&f, fp);
 }
 
-/* Every case of the shared table, fed whole and one byte at a time, hashes
- * as its expected skeleton. */
+/* The frame from the fixed end of s, fed step bytes at a time. */
+static int tail_of(const char *s, size_t step, uint64_t *fp)
+{
+	struct dg_frame f;
+	uint64_t head;
+	size_t len = strlen(s);
+
+	dg_frame_init(&f, KEY1);
+	for (size_t i = 0; i < len; i += step)
+		dg_frame_feed(&f, s + i, len - i < step ? len - i : step);
+	dg_frame_final(&f, &head);
+	return dg_frame_tail(&f, fp);
+}
+
+/* The hash of a skeleton as the table writes it. */
+static uint64_t skeleton_hash(const char *skel, uint64_t limit)
+{
+	struct dg_norm n;
+
+	dg_norm_init(&n, KEY1);
+	dg_norm_limit(&n, limit);
+	dg_norm_feed(&n, skel, strlen(skel));
+	return dg_norm_final(&n);
+}
+
+/* Every case of the shared table, fed whole, one byte at a time and in
+ * pieces of 7, hashes as its expected skeleton from the head (OUT) and
+ * from the fixed end (TAIL). */
 static void test_frame_cases(void **state)
 {
 	const char *dir = getenv("DG_FIXTURES") ? getenv("DG_FIXTURES") : "tests/unit/fixtures";
 	char path[512], line[4096], in[4096] = "";
-	int cases = 0, have_in = 0;
+	int cases = 0, tails = 0, have_in = 0;
 	FILE *fp;
 
 	(void)state;
@@ -288,12 +314,58 @@ static void test_frame_cases(void **state)
 			}
 			assert_int_equal(ha, hb);
 			assert_int_equal(a, b);
-			have_in = 0;
 			cases++;
+		} else if (!strncmp(line, "TAIL", 4)) {
+			char out[4096];
+			uint64_t a = 0, b = 0, c = 0;
+			int ha, hb, hc;
+
+			assert_true(have_in);
+			snprintf(out, sizeof(out), "%s", line + (strlen(line) > 5 ? 5 : strlen(line)));
+			unescape(out);
+			ha = tail_of(in, strlen(in) + 1, &a);
+			hb = tail_of(in, 1, &b);
+			hc = tail_of(in, 7, &c);
+			assert_int_equal(ha, hb);
+			assert_int_equal(ha, hc);
+			assert_int_equal(a, b);
+			assert_int_equal(a, c);
+			if (!*out) {
+				assert_int_equal(ha, 0);
+			} else {
+				assert_int_equal(ha, 1);
+				if (a != skeleton_hash(out, 0))
+					fail_msg("tail of \"%s\" is not \"%s\"", in, out);
+				tails++;
+			}
+			have_in = 0;
 		}
 	}
 	fclose(fp);
 	assert_true(cases >= 10);
+	assert_true(tails >= 8);
+}
+
+/* A template whose question comes first keeps one tail whatever the
+ * question, and no two instructions share one; its head changes. */
+static void test_frame_tail_template(void **state)
+{
+	uint64_t a, b, c, d, ha, hb;
+
+	(void)state;
+	assert_true(tail_of("What is 2 + 2?\n\nThink step by step and show your working.", 5, &a));
+	assert_true(tail_of("Why is the sky blue?\nIt looks blue to me.\n\nThink step by step "
+			    "and show your working.", 3, &b));
+	assert_true(tail_of("What is 2 + 2?\n\nAnswer in one word.", 5, &c));
+	assert_int_equal(a, b);
+	assert_int_not_equal(a, c);
+	assert_true(frame_of("What is 2 + 2?\n\nThink step by step and show your working.", 5, &ha));
+	assert_true(frame_of("Why is the sky blue?\n\nThink step by step and show your working.",
+			     5, &hb));
+	assert_int_not_equal(ha, hb);
+	/* One line, or a label last: no tail. */
+	assert_false(tail_of("Think step by step about 2 + 2.", 4, &d));
+	assert_false(tail_of("Passage: text\nQuestion: why?\nAnswer:", 4, &d));
 }
 
 /* A template filled with different values keeps its frame; another
@@ -343,6 +415,7 @@ int main(void)
 		cmocka_unit_test(test_simhash_streaming_and_prefix),
 		cmocka_unit_test(test_frame_cases),
 		cmocka_unit_test(test_frame_template),
+		cmocka_unit_test(test_frame_tail_template),
 		cmocka_unit_test(test_wiping_alloc),
 	};
 

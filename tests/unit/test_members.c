@@ -137,6 +137,50 @@ static void test_affinity_alike_tls_group(void **state)
 	assert_near(affinity(&p), 0, 1e-12);
 }
 
+/* A member whose later turns carry a history it never sent (orphans) is
+ * judged on what its requests ask for, in proportion to their share; a
+ * member in real conversations is not. */
+static void test_affinity_orphan_turns(void **state)
+{
+	struct pair p = pair(DG_LINK_TEMPLATE, 1);
+
+	(void)state;
+	p.cl.f.cot_share = 1;                       /* the cluster asks for reasoning ... */
+	p.cl.s.evidence[DG_EV_REASONING] = 0.5;     /* ... and half for its parameters */
+	p.own.harvest = 0.05;                       /* a made-up answer: short for the prompt */
+	p.f.cot_share = 1;
+	assert_near(affinity(&p), 0, 1e-12);        /* a real conversation: none */
+	p.f.orphan_share = 1;
+	/* asks: (0.7 * 1 + 0.3 * 0) / (0.7 * 1 + 0.3 * 0.5) = 0.8235: full */
+	assert_near(affinity(&p), 1, 1e-12);
+	p.f.orphan_share = 0.5;                     /* half its turns: 0.4118 */
+	assert_near(affinity(&p), (0.5 * 0.7 / 0.85 - 0.3) / 0.5, 1e-12);
+	p.f.orphan_share = 1;
+	p.f.cot_share = 0.35;                       /* asks half as often: 0.4118 */
+	assert_near(affinity(&p), (0.35 / 0.85 - 0.3) / 0.5, 1e-12);
+}
+
+/* A member that reads its answers on a browser inherits that much less,
+ * from any kind of cluster. */
+static void test_affinity_reader(void **state)
+{
+	struct pair p = pair(DG_LINK_LOCKSTEP, 8);
+
+	(void)state;
+	assert_near(affinity(&p), 1, 1e-12);
+	p.f.ja4_share = 1;
+	p.f.browser_share = 1;
+	p.f.follow_share = 0.9;
+	p.f.paced_share = 0.75;                     /* half way up 0.6 -> 0.9 */
+	assert_near(affinity(&p), 0.5, 1e-12);
+	p.f.paced_share = 1;
+	assert_near(affinity(&p), 0, 1e-12);
+	p.cl.link = DG_LINK_TEMPLATE;
+	assert_near(affinity(&p), 0, 1e-12);
+	p.f.browser_share = 0;                      /* an app: pacing alone earns nothing */
+	assert_near(affinity(&p), 1, 1e-12);
+}
+
 /* A table with three clusters: two template clusters (scores 80 and 40)
  * and a lockstep group (90), and a member with a harvest like theirs. */
 struct fixture {
@@ -261,6 +305,8 @@ int main(void)
 		cmocka_unit_test(test_affinity_template),
 		cmocka_unit_test(test_affinity_group_shape),
 		cmocka_unit_test(test_affinity_alike_tls_group),
+		cmocka_unit_test(test_affinity_orphan_turns),
+		cmocka_unit_test(test_affinity_reader),
 		cmocka_unit_test(test_effective_templates),
 		cmocka_unit_test(test_effective_group),
 		cmocka_unit_test(test_stale_clusters),

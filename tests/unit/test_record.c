@@ -18,8 +18,9 @@ static const char UNKNOWN_JSON[] =
 	"{\"ts\":0.000000,\"conn\":0,\"client\":null,\"ip\":null,\"key\":null,\"ja4\":null,"
 	"\"method\":null,\"path\":null,\"status\":null,\"model\":null,\"stream\":null,"
 	"\"messages\":null,\"prompt_bytes\":null,\"system_fp\":null,\"prompt_fp\":null,"
-	"\"prompt_simhash\":null,\"max_tokens\":null,\"n\":null,\"temperature\":null,"
-	"\"logprobs\":null,\"top_logprobs\":null,\"logit_bias\":null,\"reasoning_param\":null,"
+	"\"prompt_simhash\":null,\"tail_fp\":null,\"parent_fp\":null,\"max_tokens\":null,\"n\":null,\"temperature\":null,"
+	"\"logprobs\":null,\"top_logprobs\":null,\"logit_bias\":null,\"logit_bias_n\":null,"
+	"\"logit_bias_fp\":null,\"reasoning_param\":null,"
 	"\"cot_prompt\":null,\"output_tokens\":null,\"output_bytes\":null,\"ttfb_ms\":null,"
 	"\"duration_ms\":null,\"req_bytes\":null,\"req_truncated\":false,"
 	"\"resp_truncated\":false,\"tls\":false,\"port\":null,\"front_port\":null,"
@@ -32,8 +33,10 @@ static const char KNOWN_JSON[] =
 	"\"path\":\"/v1/chat/completions\",\"status\":200,\"model\":\"dg-large\","
 	"\"stream\":false,\"messages\":2,\"prompt_bytes\":1122,"
 	"\"system_fp\":\"a249fcb855ec664b\",\"prompt_fp\":\"e891bfee8658c84f\","
-	"\"prompt_simhash\":\"9bf8fdf14a2af700\",\"max_tokens\":4096,\"n\":null,"
-	"\"temperature\":0.7,\"logprobs\":true,\"top_logprobs\":5,\"logit_bias\":false,"
+	"\"prompt_simhash\":\"9bf8fdf14a2af700\",\"tail_fp\":\"0c1d2e3f40516273\",\"parent_fp\":\"00000000000000a1\","
+	"\"max_tokens\":1,\"n\":null,"
+	"\"temperature\":0.7,\"logprobs\":true,\"top_logprobs\":20,\"logit_bias\":true,"
+	"\"logit_bias_n\":300,\"logit_bias_fp\":\"00ff00ff00ff00ff\","
 	"\"reasoning_param\":true,\"cot_prompt\":true,\"output_tokens\":3138,"
 	"\"output_bytes\":956372,\"ttfb_ms\":67775.860,\"duration_ms\":67776.409,"
 	"\"req_bytes\":null,\"req_truncated\":false,\"resp_truncated\":false,\"tls\":true,"
@@ -60,12 +63,19 @@ static void known_record(struct dg_record *r)
 	r->has_prompt_fp = 1;
 	r->prompt_fp = 0xe891bfee8658c84fULL;
 	r->prompt_simhash = 0x9bf8fdf14a2af700ULL;
-	r->max_tokens = 4096;
+	r->has_tail_fp = 1;
+	r->tail_fp = 0x0c1d2e3f40516273ULL;
+	r->has_parent_fp = 1;
+	r->parent_fp = 0xa1;
+	r->max_tokens = 1;
 	r->has_temperature = 1;
 	r->temperature = 0.7;
 	r->logprobs = 1;
-	r->top_logprobs = 5;
-	r->logit_bias = 0;
+	r->top_logprobs = 20;
+	r->logit_bias = 1;
+	r->logit_bias_n = 300;
+	r->has_logit_bias_fp = 1;
+	r->logit_bias_fp = 0x00ff00ff00ff00ffULL;
 	r->reasoning_param = 1;
 	r->cot_prompt = 1;
 	r->output_tokens = 3138;

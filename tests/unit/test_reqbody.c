@@ -42,6 +42,13 @@ static void assert_fields_equal(const struct dg_req_fields *a, const struct dg_r
 	assert_int_equal(a->logprobs, b->logprobs);
 	assert_int_equal(a->top_logprobs, b->top_logprobs);
 	assert_int_equal(a->logit_bias, b->logit_bias);
+	assert_int_equal(a->logit_bias_n, b->logit_bias_n);
+	assert_int_equal(a->has_logit_bias_fp, b->has_logit_bias_fp);
+	assert_int_equal(a->logit_bias_fp, b->logit_bias_fp);
+	assert_int_equal(a->has_tail_fp, b->has_tail_fp);
+	assert_int_equal(a->has_parent_fp, b->has_parent_fp);
+	assert_true(a->parent_fp == b->parent_fp);
+	assert_int_equal(a->tail_fp, b->tail_fp);
 	assert_int_equal(a->reasoning_param, b->reasoning_param);
 	assert_int_equal(a->cot_prompt, b->cot_prompt);
 	assert_int_equal(a->truncated, b->truncated);
@@ -151,6 +158,10 @@ static void test_openai_parts_and_frame(void **state)
 	 * message ("Summarise this:" is a label, "Doc 42" its value) */
 	assert_int_equal(f.has_system_fp, 1);
 	assert_int_equal(f.system_fp, norm_hash("summarise this:"));
+	/* ... and its frame from the fixed end: the first line as payload,
+	 * the label, the last line whole */
+	assert_int_equal(f.has_tail_fp, 1);
+	assert_int_equal(f.tail_fp, norm_hash("* this: doc 0"));
 	assert_int_equal(f.has_prompt_fp, 1);
 	assert_int_equal(f.max_tokens, -1);
 	assert_int_equal(f.n, -1);
@@ -158,10 +169,111 @@ static void test_openai_parts_and_frame(void **state)
 	assert_int_equal(f.logprobs, 0);
 	assert_int_equal(f.top_logprobs, -1);
 	assert_int_equal(f.logit_bias, 0);
+	assert_int_equal(f.logit_bias_n, 0);
+	assert_int_equal(f.has_logit_bias_fp, 0);
 	assert_int_equal(f.reasoning_param, 0);
 	assert_int_equal(f.cot_prompt, 0);
 	assert_int_equal(f.truncated, 0);
 	assert_int_equal(f.parse_error, 0);
+}
+
+/* The keyed hash of a set of token ids, as reqbody.h specifies it: the sum
+ * of the keyed hashes of each id (its number, 8 bytes little endian), then
+ * a keyed hash of that sum and the count. */
+static uint64_t bias_set_hash(const uint8_t *key, const uint64_t *ids, int n)
+{
+	uint8_t b[16];
+	uint64_t sum = 0;
+
+	for (int i = 0; i < n; i++) {
+		for (int k = 0; k < 8; k++)
+			b[k] = (uint8_t)(ids[i] >> (8 * k));
+		sum += dg_keyed_hash(key, b, 8);
+	}
+	for (int k = 0; k < 8; k++) {
+		b[k] = (uint8_t)(sum >> (8 * k));
+		b[8 + k] = (uint8_t)((uint64_t)n >> (8 * k));
+	}
+	return dg_keyed_hash(key, b, 16);
+}
+
+/* logit_bias: how many token ids, and a keyed hash of their set that the
+ * order, the bias values and leading zeros do not change. */
+static void test_logit_bias_set(void **state)
+{
+	static const uint64_t ids[] = { 50256, 13, 198 };
+	struct dg_req_fields f, g;
+
+	(void)state;
+	parse("{\"model\":\"m\",\"max_tokens\":1,\"logprobs\":true,\"top_logprobs\":20,"
+	      "\"logit_bias\":{\"50256\":-100,\"13\":5,\"198\":100},"
+	      "\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", &f);
+	assert_int_equal(f.logit_bias, 1);
+	assert_int_equal(f.logit_bias_n, 3);
+	assert_int_equal(f.has_logit_bias_fp, 1);
+	assert_int_equal(f.logit_bias_fp, bias_set_hash(KEY1, ids, 3));
+	assert_int_equal(f.top_logprobs, 20);
+	assert_int_equal(f.max_tokens, 1);
+	parse("{\"logit_bias\":{\"198\":1,\"050256\":-1,\"13\":0},\"model\":\"m\"}", &g);
+	assert_int_equal(g.logit_bias_n, 3);
+	assert_int_equal(g.logit_bias_fp, f.logit_bias_fp);
+	parse("{\"logit_bias\":{\"198\":1,\"50257\":-1,\"13\":0}}", &g);     /* another set */
+	assert_int_equal(g.logit_bias_n, 3);
+	assert_int_not_equal(g.logit_bias_fp, f.logit_bias_fp);
+	parse("{\"logit_bias\":{\"198\":1,\"13\":0}}", &g);                  /* a subset */
+	assert_int_equal(g.logit_bias_n, 2);
+	assert_int_equal(g.logit_bias_fp, bias_set_hash(KEY1, ids + 1, 2));
+	parse_key(KEY2, "{\"logit_bias\":{\"50256\":-100,\"13\":5,\"198\":100}}", 46, &g);
+	assert_int_equal(g.logit_bias_n, 3);
+	assert_int_equal(g.logit_bias_fp, bias_set_hash(KEY2, ids, 3));
+	assert_int_not_equal(g.logit_bias_fp, f.logit_bias_fp);              /* keyed */
+	parse("{\"logit_bias\":{\"a\":1,\"b\":2}}", &g);                     /* not numbers */
+	assert_int_equal(g.logit_bias_n, 2);
+	assert_int_equal(g.has_logit_bias_fp, 1);
+	parse("{\"metadata\":{\"logit_bias\":{\"1\":1}},\"logit_bias\":null}", &g);
+	assert_int_equal(g.logit_bias, 0);
+	assert_int_equal(g.logit_bias_n, 0);
+	assert_int_equal(g.has_logit_bias_fp, 0);
+}
+
+/* A second turn names its first: parent_fp is the prompt_fp the request
+ * had before its last assistant message, system prompt included, so a
+ * real follow-up's parent_fp is the earlier request's prompt_fp. */
+static void test_parent_fp(void **state)
+{
+	static const char first[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"}]}";
+	static const char second[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"A number with two divisors.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"}]}";
+	static const char third[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"A number with two divisors.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"},"
+		"{\"role\":\"assistant\",\"content\":\"No.\"},"
+		"{\"role\":\"user\",\"content\":\"Why?\"}]}";
+	static const char fake[] =
+		"{\"messages\":[{\"role\":\"system\",\"content\":\"Be brief.\"},"
+		"{\"role\":\"user\",\"content\":\"What is a prime?\"},"
+		"{\"role\":\"assistant\",\"content\":\"Made up.\"},"
+		"{\"role\":\"user\",\"content\":\"Is 1 one?\"}]}";
+	struct dg_req_fields a, b, c, d;
+
+	parse_n(first, strlen(first), &a);
+	parse_n(second, strlen(second), &b);
+	parse_n(third, strlen(third), &c);
+	parse_n(fake, strlen(fake), &d);
+	assert_int_equal(a.has_parent_fp, 0);
+	assert_int_equal(b.has_parent_fp, 1);
+	assert_true(b.parent_fp == a.prompt_fp);
+	assert_int_equal(c.has_parent_fp, 1);
+	assert_true(c.parent_fp == b.prompt_fp);
+	assert_true(d.parent_fp == a.prompt_fp);       /* same parent ... */
+	assert_true(d.prompt_fp != b.prompt_fp);       /* ... not the same turn */
 }
 
 static void test_completions(void **state)
@@ -605,6 +717,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_openai_chat),
 		cmocka_unit_test(test_openai_parts_and_frame),
+		cmocka_unit_test(test_logit_bias_set),
+		cmocka_unit_test(test_parent_fp),
 		cmocka_unit_test(test_completions),
 		cmocka_unit_test(test_anthropic),
 		cmocka_unit_test(test_cross_api_and_order),

@@ -119,10 +119,12 @@ static void test_monotonic(void **state)
 		double *more[] = { &g.rate_1h, &g.tok_rate_1h, &g.template_share, &g.near_dup_share,
 				   &g.duty_1h, &g.inflight_mean, &g.single_share, &g.elicit_share,
 				   &g.logprob_share, &g.at_cap_share, &g.out_in_ratio,
-				   &g.new_model_share, &g.cot_share, &g.reasoning_share };
-		double r[20];
+				   &g.new_model_share, &g.cot_share, &g.reasoning_share,
+				   &g.bias_new_share, &g.one_token_share, &g.top_max_share };
+		double *fewer[] = { &g.paced_share, &g.browser_share };
+		double r[26];
 
-		for (int i = 0; i < 20; i++) {
+		for (int i = 0; i < 26; i++) {
 			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
 			r[i] = (double)(seed >> 11) / (double)(1ULL << 53);
 		}
@@ -150,6 +152,13 @@ static void test_monotonic(void **state)
 		f.lockstep_keys = (uint32_t)(r[0] * 15);
 		f.tls_keys = (uint32_t)(r[1] * 20);
 		f.tls_share = r[2] * 0.15;
+		f.bias_new_share = r[20] < 0.5 ? 0 : r[20];
+		f.one_token_share = r[21];
+		f.top_max_share = r[22];
+		f.paced_share = r[23];
+		f.browser_share = r[24];
+		f.ja4_share = r[25] < 0.3 ? 0 : 1;
+		f.follow_share = r[3];
 		dg_score_client(&c, &pop, &f, &a);
 		for (size_t k = 0; k < sizeof(more) / sizeof(more[0]); k++) {
 			g = f;
@@ -160,8 +169,20 @@ static void test_monotonic(void **state)
 			dg_score_client(&c, &pop, &g, &b);
 			assert_true(b.score >= a.score);
 		}
-		g = f;                            /* a bigger crowd, fewer addresses */
-		g.crowd_keys += 5;
+		for (size_t k = 0; k < sizeof(fewer) / sizeof(fewer[0]); k++) {
+			g = f;                    /* fewer signs of people */
+			*fewer[k] *= 0.75;
+			dg_score_client(&c, &pop, &g, &b);
+			assert_true(b.score >= a.score);
+		}
+		g = f;                            /* more single-turn: less conversation */
+		g.single_share = fmin(1, g.single_share + 0.2);
+		dg_score_client(&c, &pop, &g, &b);
+		assert_true(b.score >= a.score);
+		g = f;                            /* a bigger crowd, fewer addresses (a
+						   * crowd: a key is judged as people
+						   * on other terms, humans.h) */
+		g.crowd_keys += f.crowd_keys ? 5 : 0;
 		dg_score_client(&c, &pop, &g, &b);
 		assert_true(b.score >= a.score);
 		g = f;
@@ -188,6 +209,91 @@ static void test_monotonic(void **state)
 		dg_score_client(&c, &pop, &g, &b);
 		assert_true(b.score >= a.score);
 	}
+}
+
+/* A logit sweep against an evaluation harness: both ask for
+ * log-probabilities, one-token answers and the maximum top_logprobs; the
+ * sweep biases a new set of ids on nearly every request, the harness the
+ * same answer letters. Only the sweep is acted on, with its reason. */
+static void test_logit_sweep(void **state)
+{
+	struct dg_score_config c;
+	struct dg_features f;
+	struct dg_score s;
+
+	dg_score_config_default(&c);
+	batch_features(&f);                   /* automated, one key */
+	f.template_share = 0.05;
+	f.near_dup_share = 0.9;               /* each prompt asked again and again */
+	f.logprob_share = 1;
+	f.one_token_share = 1;
+	f.top_max_share = 1;
+	f.out_in_ratio = 0.05;
+	f.biased_share = 1;
+	f.bias_new_share = 0.98;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_float_equal(s.evidence[DG_EV_LOGIT_SWEEP], 1, 1e-9);
+	assert_int_equal(s.action, DG_ACT_BLOCK);
+	assert_non_null(strstr(s.reasons[0], "logit sweep: 98% new logit_bias sets"));
+	assert_non_null(strstr(s.reasons[0], "1-token answers"));
+
+	f.bias_new_share = 0.4;               /* half way up the ramp ... */
+	f.one_token_share = 0.55;             /* ... and half the reading */
+	f.top_max_share = 0;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_float_equal(s.evidence[DG_EV_LOGIT_SWEEP], 0.5 * 0.75, 1e-9);
+
+	f.bias_new_share = 0.01;              /* the harness: one set again and again */
+	f.one_token_share = 1;
+	f.top_max_share = 1;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.evidence[DG_EV_LOGIT_SWEEP] == 0);
+	assert_int_equal(s.action, DG_ACT_NONE);
+}
+
+/* People in a crowd: conversation, pacing and browsers take automation
+ * away from a cluster; a campaign that fakes turns keeps it. */
+static void test_human_crowd(void **state)
+{
+	struct dg_score_config c;
+	struct dg_features f;
+	struct dg_score s, crowd;
+
+	dg_score_config_default(&c);
+	memset(&f, 0, sizeof(f));             /* a class: 28 keys, one address */
+	f.age_s = 1800;
+	f.req_1h = 400;
+	f.rate_1h = 13;
+	f.tok_rate_1h = 12000;
+	f.template_share = 1;
+	f.cot_share = 1;
+	f.out_in_ratio = 20;
+	f.crowd_keys = 28;
+	f.crowd_addrs = 1;
+	f.crowd_subnets = 1;
+	f.single_share = 0.5;
+	f.follow_share = 0.9;
+	f.paced_share = 1;
+	f.ja4_share = 1;
+	f.browser_share = 0.9;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_float_equal(s.human, 1, 1e-9);
+	assert_true(s.automation == 0);
+	assert_int_equal(s.action, DG_ACT_NONE);
+
+	crowd = s;
+	f.single_share = 0.7;                 /* a fake second turn on 30% */
+	f.paced_share = 0.5;                  /* not waiting to read answers */
+	f.browser_share = 0.33;
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.human == 0);
+	assert_int_equal(s.action, DG_ACT_BLOCK);
+	assert_true(s.score > crowd.score);
+
+	f.browser_share = 1;                  /* on a browser's TLS client too */
+	dg_score_client(&c, &pop, &f, &s);
+	assert_true(s.human == 0);            /* pacing gives it away */
+	assert_int_equal(s.action, DG_ACT_BLOCK);
 }
 
 static void test_config_set(void **state)
@@ -225,6 +331,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_score_families),
 		cmocka_unit_test(test_monotonic),
+		cmocka_unit_test(test_logit_sweep),
+		cmocka_unit_test(test_human_crowd),
 		cmocka_unit_test(test_config_set),
 		cmocka_unit_test(test_action),
 	};

@@ -80,7 +80,7 @@ static void test_default_line(void **state)
 	assert_non_null(strstr(ns->line, "\"score.block_at\":85,"));
 	assert_non_null(strstr(ns->line, "\"score.tls_max_share\":0.10000000000000001,"));
 	dg_score_config_each(&c.score, each_name, ns);
-	assert_int_equal(ns->n, DG_EV__MAX + 12);
+	assert_int_equal(ns->n, DG_EV__MAX + 13);
 
 	/* A reload says so; the rest is the same. */
 	n = dg_settings_to_json(&c, 0, ns->line, sizeof(ns->line));

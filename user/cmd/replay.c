@@ -134,7 +134,8 @@ static void on_warn(const char *msg, void *arg)
 	fprintf(stderr, "distillguard replay: %s\n", msg);
 }
 
-/* --set NAME=VALUE: a config line; a bare scoring name is score.NAME. */
+/* --set NAME=VALUE: a config line; a bare scoring name (weight.NAME too) is
+ * score.NAME. */
 static int set_option(struct dg_config *cfg, char *opt)
 {
 	char *eq = strchr(opt, '='), key[96], err[256];
@@ -144,7 +145,8 @@ static int set_option(struct dg_config *cfg, char *opt)
 		return -1;
 	}
 	*eq = 0;
-	if (!strchr(opt, '.') && strcmp(opt, "tick") && strcmp(opt, "allow"))
+	if ((!strchr(opt, '.') && strcmp(opt, "tick") && strcmp(opt, "allow")) ||
+	    !strncmp(opt, "weight.", 7))
 		snprintf(key, sizeof(key), "score.%s", opt);
 	else
 		snprintf(key, sizeof(key), "%s", opt);

@@ -225,6 +225,13 @@ void dg_rx_req_fields(struct exchange *x, struct dg_reqbody *rb)
 	r->logprobs = f.logprobs;
 	r->top_logprobs = f.top_logprobs;
 	r->logit_bias = f.logit_bias;
+	r->logit_bias_n = f.logit_bias_n;
+	r->has_logit_bias_fp = f.has_logit_bias_fp;
+	r->logit_bias_fp = f.logit_bias_fp;
+	r->has_parent_fp = f.has_parent_fp;
+	r->parent_fp = f.parent_fp;
+	r->has_tail_fp = f.has_tail_fp;
+	r->tail_fp = f.tail_fp;
 	r->reasoning_param = f.reasoning_param;
 	r->cot_prompt = f.cot_prompt;
 	if (f.truncated)

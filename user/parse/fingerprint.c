@@ -153,6 +153,49 @@ static void frame_elem(struct dg_frame *f, const uint8_t *p, size_t n)
 	dg_norm_feed(&f->out, (const char *)p, n);
 }
 
+/* An element of the tail (a label, an enumerator, the "*" of a first line
+ * of free text): the newest of the last DG_TAIL_ELEMS - 1 kept. */
+static void tail_elem(struct dg_frame *f, const uint8_t *p, size_t n)
+{
+	if (n > DG_LABEL_MAX + 1)
+		n = DG_LABEL_MAX + 1;
+	if (f->tn == DG_TAIL_ELEMS - 1) {
+		memmove(f->tel[0], f->tel[1], sizeof(f->tel[0]) * (DG_TAIL_ELEMS - 2));
+		memmove(f->tlen, f->tlen + 1, DG_TAIL_ELEMS - 2);
+		f->tn--;
+	}
+	memcpy(f->tel[f->tn], p, n);
+	f->tlen[f->tn++] = (uint8_t)n;
+}
+
+/* Bytes of the candidate last line, up to DG_FRAME_LEN of them. */
+static void tail_line(struct dg_frame *f, const uint8_t *p, size_t n)
+{
+	if (n > (size_t)(DG_FRAME_LEN - f->tline))
+		n = (size_t)(DG_FRAME_LEN - f->tline);
+	dg_norm_feed(&f->tcand, (const char *)p, n);
+	f->tline = (uint16_t)(f->tline + n);
+}
+
+/* A line of free text after the first: it is the tail's last line if no
+ * other line follows. The tail's hash starts with the elements before it. */
+static void tail_candidate(struct dg_frame *f)
+{
+	uint8_t key[DG_FP_KEYLEN];
+
+	memcpy(key, f->out.key, sizeof(key));
+	dg_norm_init(&f->tcand, key);
+	sodium_memzero(key, sizeof(key));
+	for (int i = 0; i < f->tn; i++) {
+		dg_norm_feed(&f->tcand, (const char *)f->tel[i], f->tlen[i]);
+		dg_norm_feed(&f->tcand, "\n", 1);
+	}
+	f->tline = 0;
+	f->tcopy = 1;
+	f->tpending = 1;
+	tail_line(f, f->line, f->used);
+}
+
 static void frame_decide(struct dg_frame *f, int eol)
 {
 	size_t len = 0;
@@ -160,12 +203,15 @@ static void frame_decide(struct dg_frame *f, int eol)
 
 	if (k == FR_MORE)
 		return;
+	f->tpending = 0;                  /* a line follows the candidate */
 	if (k == FR_LABEL) {
 		frame_elem(f, f->line, len);
+		tail_elem(f, f->line, len);
 		f->star = 1;              /* its value may go on over more lines */
 		f->mode = LINE_SKIP;
 	} else if (f->elems == 0) {
 		frame_elem(f, f->line, f->used);      /* the instruction line */
+		tail_elem(f, (const uint8_t *)"*", 1); /* ... the tail's payload */
 		f->star = 0;
 		f->mode = LINE_COPY;
 	} else {
@@ -173,6 +219,7 @@ static void frame_decide(struct dg_frame *f, int eol)
 			frame_elem(f, (const uint8_t *)"*", 1);
 		f->star = 1;
 		f->mode = LINE_SKIP;
+		tail_candidate(f);
 	}
 }
 
@@ -184,6 +231,7 @@ static void frame_line_end(struct dg_frame *f)
 	sodium_memzero(f->line, sizeof(f->line));
 	f->used = 0;
 	f->mode = LINE_OPEN;
+	f->tcopy = 0;
 }
 
 void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
@@ -195,10 +243,11 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 			frame_line_end(f);
 			continue;
 		}
-		/* A skipped line, or a copied one once the frame is full: on to
-		 * the next line end. */
-		if (f->mode == LINE_SKIP ||
-		    (f->mode == LINE_COPY && f->out.bytes >= f->out.limit)) {
+		/* A skipped line, or a copied one once the frame (and the tail's
+		 * candidate line) is full: on to the next line end. */
+		if ((f->mode == LINE_SKIP ||
+		     (f->mode == LINE_COPY && f->out.bytes >= f->out.limit)) &&
+		    (!f->tcopy || f->tline >= DG_FRAME_LEN)) {
 			const char *nl = memchr(s + i, '\n', len - i);
 
 			if (!nl)
@@ -213,7 +262,10 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 			} else if (f->mode == LINE_OPEN) {
 				f->line[f->used++] = out[j];   /* classified by sizeof(line) */
 				frame_decide(f, 0);
+				continue;             /* a candidate took the line so far */
 			}
+			if (f->tcopy)
+				tail_line(f, &out[j], 1);
 		}
 	}
 }
@@ -224,6 +276,14 @@ int dg_frame_final(struct dg_frame *f, uint64_t *fp)
 	if (!f->elems)
 		return 0;
 	*fp = dg_norm_final(&f->out);
+	return 1;
+}
+
+int dg_frame_tail(const struct dg_frame *f, uint64_t *fp)
+{
+	if (!f->tpending)
+		return 0;
+	*fp = dg_norm_final(&f->tcand);
 	return 1;
 }
 

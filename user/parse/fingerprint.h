@@ -129,9 +129,24 @@ int dg_hamming64(uint64_t a, uint64_t b);
  * "Read the passage...\n\nPassage: {C}\n\nQuestion: {Q}\nAnswer:" hashes
  * the same for every passage and question, and a one-line chat message
  * hashes as its first 256 normalised bytes. Memory is fixed: the first
- * bytes of the current line, until it is classified, and the hash state. */
+ * bytes of the current line, until it is classified, and the hash state.
+ *
+ * The frame from the fixed end (dg_frame_tail): a template that puts its
+ * variable part first and its fixed instruction last ("{question}\n\nThink
+ * step by step ...") has a head skeleton that changes with every question.
+ * Its tail skeleton is read from the same elements, with two changes: a
+ * first line of free text is payload ("*") rather than the instruction,
+ * and the last line, when it is free text and not the first line, is kept
+ * whole (its first DG_FRAME_LEN normalised bytes) as the instruction. The
+ * tail is the last DG_TAIL_ELEMS elements, that line included, joined by
+ * "\n" and hashed with dg_norm (so "\n" becomes a space). A text whose last
+ * line is a label or an enumerator, or that has one line, has no tail (its
+ * head says it all). So "{Q}\n\nThink step by step." and "{Q}\nA. {a}\nB.
+ * {b}\nAnswer step by step." keep one tail whatever the question. Memory:
+ * the last elements (labels are short) and a second hash state. */
 #define DG_FRAME_LEN 256
 #define DG_LABEL_MAX 32
+#define DG_TAIL_ELEMS 4
 struct dg_frame {
 	struct dg_norm out;       /* hash of the skeleton */
 	struct dg_normstate st;   /* normaliser of the current line */
@@ -140,6 +155,15 @@ struct dg_frame {
 	uint8_t mode;             /* the current line: unclassified, copied to out, skipped */
 	uint8_t elems;            /* elements emitted (saturates at 255) */
 	uint8_t star;             /* payload lines now add nothing */
+	/* The tail: the elements before the current line (the newest last), and
+	 * the current free line as the tail's candidate last line. */
+	uint8_t tel[DG_TAIL_ELEMS - 1][DG_LABEL_MAX + 1];
+	uint8_t tlen[DG_TAIL_ELEMS - 1];
+	uint8_t tn;               /* elements in tel */
+	uint8_t tcopy;            /* the current line is a candidate: its bytes go to tcand */
+	uint8_t tpending;         /* the last line seen was a candidate */
+	uint16_t tline;           /* bytes of the candidate line fed */
+	struct dg_norm tcand;     /* hash of the tail ending with the candidate line */
 };
 
 void dg_frame_init(struct dg_frame *f, const uint8_t key[DG_FP_KEYLEN]);
@@ -148,6 +172,9 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len);
  * else 1 with the fingerprint in *fp. Feeding more text afterwards is
  * allowed (it starts a new line). */
 int dg_frame_final(struct dg_frame *f, uint64_t *fp);
+/* After dg_frame_final: 1 with the tail fingerprint in *fp, or 0 when the
+ * text has no tail (see above). */
+int dg_frame_tail(const struct dg_frame *f, uint64_t *fp);
 
 /* One-shot keyed hash of raw bytes (no normalisation). */
 uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len);

@@ -24,6 +24,7 @@ void dg_record_init(struct dg_record *r)
 	r->logprobs = -1;
 	r->top_logprobs = -1;
 	r->logit_bias = -1;
+	r->logit_bias_n = -1;
 	r->reasoning_param = -1;
 	r->cot_prompt = -1;
 	r->output_tokens = -1;
@@ -58,12 +59,16 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	dg_jw_hex_or_null(g, "system_fp", r->system_fp, r->has_system_fp);
 	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
 	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	dg_jw_hex_or_null(g, "tail_fp", r->tail_fp, r->has_tail_fp);
+	dg_jw_hex_or_null(g, "parent_fp", r->parent_fp, r->has_parent_fp);
 	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
 	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
 	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
 	dg_jw_bool_or_null(g, "logprobs", r->logprobs);
 	dg_jw_int_or_null(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
 	dg_jw_bool_or_null(g, "logit_bias", r->logit_bias);
+	dg_jw_int_or_null(g, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
+	dg_jw_hex_or_null(g, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
 	dg_jw_bool_or_null(g, "reasoning_param", r->reasoning_param);
 	dg_jw_bool_or_null(g, "cot_prompt", r->cot_prompt);
 	dg_jw_int_or_null(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
@@ -229,6 +234,8 @@ int dg_record_from_json(const char *line, size_t len, struct dg_record *r,
 	get_hex(o, "system_fp", &r->system_fp, &r->has_system_fp);
 	get_hex(o, "prompt_fp", &r->prompt_fp, &r->has_prompt_fp);
 	get_hex(o, "prompt_simhash", &r->prompt_simhash, NULL);
+	get_hex(o, "tail_fp", &r->tail_fp, &r->has_tail_fp);
+	get_hex(o, "parent_fp", &r->parent_fp, &r->has_parent_fp);
 	get_int(o, "max_tokens", &r->max_tokens);
 	if (get_int(o, "n", &i))
 		r->n = (int)i;
@@ -237,6 +244,9 @@ int dg_record_from_json(const char *line, size_t len, struct dg_record *r,
 	if (get_int(o, "top_logprobs", &i))
 		r->top_logprobs = (int)i;
 	get_bool(o, "logit_bias", &r->logit_bias);
+	if (get_int(o, "logit_bias_n", &i))
+		r->logit_bias_n = i < 0 ? -1 : i > 1000000 ? 1000000 : (int)i;
+	get_hex(o, "logit_bias_fp", &r->logit_bias_fp, &r->has_logit_bias_fp);
 	get_bool(o, "reasoning_param", &r->reasoning_param);
 	get_bool(o, "cot_prompt", &r->cot_prompt);
 	get_int(o, "output_tokens", &r->output_tokens);

@@ -30,12 +30,16 @@ struct dg_record {
 	int64_t req_bytes;         /* request body size (Content-Length or counted) */
 	int has_system_fp; uint64_t system_fp;
 	int has_prompt_fp; uint64_t prompt_fp; uint64_t prompt_simhash;
+	int has_tail_fp; uint64_t tail_fp;  /* frame from the fixed end (fingerprint.h) */
+	int has_parent_fp; uint64_t parent_fp;  /* prompt_fp before the last assistant turn */
 	int64_t max_tokens;        /* -1 unknown */
 	int n;                     /* -1 unknown */
 	int has_temperature; double temperature;
 	int logprobs;              /* -1 unknown, 0, 1 */
 	int top_logprobs;          /* -1 unknown */
 	int logit_bias;            /* -1 unknown, 0, 1 */
+	int logit_bias_n;          /* token ids biased, -1 unknown */
+	int has_logit_bias_fp; uint64_t logit_bias_fp;  /* keyed hash of their set */
 	int reasoning_param;       /* -1 unknown, 0, 1 */
 	int cot_prompt;            /* -1 unknown, 0, 1 */
 	int64_t output_tokens;     /* -1 unknown */

@@ -117,9 +117,14 @@ struct dg_reqbody {
 	struct dg_frame frame;     /* its instruction-frame skeleton */
 
 	uint64_t sys_first, sys_chain, msg_chain;
+	int par_set;               /* an assistant message was seen: ... */
+	uint64_t par_chain, par_count;  /* msg_chain and msg_count before the last one */
 	uint64_t sys_count, msg_count;
 	int frame_set;
 	uint64_t frame_fp;
+	int tail_set;
+	uint64_t tail_fp;
+	uint64_t bias_sum;         /* sum of the keyed hashes of the biased ids */
 
 	/* Whole prompt, in body order. */
 	int any_text;
@@ -234,10 +239,19 @@ static void msg_end(struct dg_reqbody *r)
 		r->sys_chain = fold(r, w, 2);
 	} else {
 		uint64_t w[3] = {r->msg_chain, dg_keyed_hash(r->key, r->role, strlen(r->role)), h};
+
+		if (!strcmp(r->role, "assistant")) {
+			r->par_set = 1;
+			r->par_chain = r->msg_chain;
+			r->par_count = r->msg_count;
+		}
 		r->msg_chain = fold(r, w, 3);
 		r->msg_count++;
-		if (!r->frame_set && (!strcmp(r->role, "user") || !strcmp(r->role, "prompt")))
+		if (!r->frame_set && (!strcmp(r->role, "user") || !strcmp(r->role, "prompt"))) {
 			r->frame_set = dg_frame_final(&r->frame, &r->frame_fp);
+			if (r->frame_set)
+				r->tail_set = dg_frame_tail(&r->frame, &r->tail_fp);
+		}
 	}
 	/* The norms buffer up to DG_NORM_BUF bytes of normalised text. */
 	sodium_memzero(&r->msg, sizeof(r->msg));
@@ -464,6 +478,30 @@ static int cb_start_map(void *ctx)
 	return dg_jpath_push(&r->jp, nk, 1);
 }
 
+/* One key of "logit_bias": a token id. Its keyed hash joins the set's
+ * sum (so the order does not matter); a decimal id counts as its number. */
+static void bias_id(struct dg_reqbody *r, const unsigned char *s, size_t len)
+{
+	uint8_t num[8];
+	size_t i = 0;
+
+	r->f.logit_bias = 1;
+	if (r->f.logit_bias_n < INT_MAX)
+		r->f.logit_bias_n++;
+	while (i < len && s[i] >= '0' && s[i] <= '9')
+		i++;
+	if (len && i == len && len <= 19) {
+		uint64_t v = 0;
+
+		for (i = 0; i < len; i++)
+			v = v * 10 + (uint64_t)(s[i] - '0');
+		put_le64(num, v);
+		r->bias_sum += dg_keyed_hash(r->key, num, sizeof(num));
+	} else {
+		r->bias_sum += dg_keyed_hash(r->key, s, len) ^ 0x5a5a5a5a5a5a5a5aULL;
+	}
+}
+
 static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 {
 	struct dg_reqbody *r = ctx;
@@ -471,7 +509,7 @@ static int cb_map_key(void *ctx, const unsigned char *s, size_t len)
 
 	fr->key = (uint8_t)dg_jkey_lookup(key_table, N_KEYS, s, len);
 	if (fr->kind == RK_LOGIT_BIAS)
-		r->f.logit_bias = 1;
+		bias_id(r, s, len);
 	return 1;
 }
 
@@ -671,6 +709,18 @@ void dg_reqbody_finish(struct dg_reqbody *r, struct dg_req_fields *out)
 			f->has_system_fp = 1;
 			f->system_fp = r->frame_fp;
 		}
+		f->has_tail_fp = r->tail_set;
+		f->tail_fp = r->tail_set ? r->tail_fp : 0;
+		if (r->par_set) {
+			uint64_t p[4] = {r->sys_chain, r->par_chain, r->sys_count, r->par_count};
+			f->has_parent_fp = 1;
+			f->parent_fp = fold(r, p, 4);
+		}
+	}
+	if (f->logit_bias_n > 0) {
+		uint64_t w[2] = {r->bias_sum, (uint64_t)f->logit_bias_n};
+		f->has_logit_bias_fp = 1;
+		f->logit_bias_fp = fold(r, w, 2);
 	}
 	sodium_memzero(&r->sim, sizeof(r->sim));
 	sodium_memzero(r->cot_win, sizeof(r->cot_win));

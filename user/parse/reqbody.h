@@ -18,13 +18,24 @@
  *    first "user" message (or first /v1/completions prompt): its first line
  *    and the labels of the later lines, so a template filled with different
  *    questions keeps one fingerprint;
+ *  - tail_fp: the same message's frame from its fixed end (dg_frame_tail),
+ *    when it has one, system prompt or not: a template that puts its
+ *    question first and its instruction last keeps it;
  *  - prompt_fp: a keyed fold of (hash of role name, h) over the non-system
  *    messages in order, combined with the system fold. Folding per message
  *    makes it independent of whether "role" comes before "content" and of
  *    where Anthropic's "system" key sits in the object;
  *  - prompt_simhash: dg_simhash over all prompt text values in body order
  *    (no role names), separated by newlines;
- *  - cot_prompt: phrase match on the normalised concatenated text. */
+ *  - parent_fp: prompt_fp as it was before the last "assistant" message,
+ *    when there is one: a real second turn's parent_fp is the prompt_fp of
+ *    the request whose answer it carries;
+ *  - cot_prompt: phrase match on the normalised concatenated text;
+ *  - logit_bias_n and logit_bias_fp: how many token ids the top-level
+ *    "logit_bias" object biases, and a keyed hash of their set (the ids
+ *    only, not the bias values; in any order; an id written as digits
+ *    counts as its number, so "050256" is 50256). The ids themselves are
+ *    not kept. */
 #ifndef DG_REQBODY_H
 #define DG_REQBODY_H
 
@@ -48,6 +59,10 @@ struct dg_req_fields {
 	int logprobs;             /* 1 if true or an integer > 0; else 0 */
 	int top_logprobs;         /* -1 absent */
 	int logit_bias;           /* 1 when a non-empty "logit_bias" object is present */
+	int logit_bias_n;         /* token ids in it (0 when absent) */
+	int has_logit_bias_fp; uint64_t logit_bias_fp;  /* keyed hash of their set */
+	int has_tail_fp; uint64_t tail_fp;  /* frame from the fixed end */
+	int has_parent_fp; uint64_t parent_fp;  /* prompt_fp before the last assistant turn */
 	int reasoning_param;      /* reasoning_effort, reasoning{}, thinking (not disabled),
 	                             include_reasoning / enable_thinking true */
 	int cot_prompt;           /* prompt asks for step-by-step reasoning */

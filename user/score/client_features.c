@@ -40,7 +40,13 @@ static struct dg_bucket *bucket(struct dg_bucket *ring, int n, int32_t period)
 	return b;
 }
 
-static void bucket_add(struct dg_bucket *b, const struct dg_obs *o, int near_dup, uint32_t inflight)
+/* What one request adds besides its flags. */
+struct obs_extra {
+	int near_dup, bias_new, follow, paced, orphan;
+	uint32_t inflight;
+};
+
+static void bucket_add(struct dg_bucket *b, const struct dg_obs *o, const struct obs_extra *x)
 {
 	b->req++;
 	b->out_tokens += o->out_tokens;
@@ -49,11 +55,20 @@ static void bucket_add(struct dg_bucket *b, const struct dg_obs *o, int near_dup
 	b->reasoning += !!(o->flags & DG_OBS_REASONING);
 	b->elicit += !!(o->flags & (DG_OBS_COT | DG_OBS_REASONING));
 	b->logprobs += !!(o->flags & DG_OBS_LOGPROBS);
-	b->single += !!(o->flags & DG_OBS_SINGLE);
+	b->single += !!(o->flags & DG_OBS_SINGLE) || x->orphan;
+	b->orphan += (uint32_t)x->orphan;
 	b->at_cap += !!(o->flags & DG_OBS_AT_CAP);
 	b->new_model += !!(o->flags & DG_OBS_NEW_MODEL);
-	b->near_dup += (uint32_t)near_dup;
-	b->inflight += inflight;
+	b->near_dup += (uint32_t)x->near_dup;
+	b->inflight += x->inflight;
+	b->biased += !!(o->flags & DG_OBS_BIASED);
+	b->bias_new += (uint32_t)x->bias_new;
+	b->one_token += !!(o->flags & DG_OBS_ONE_TOKEN);
+	b->top_max += !!(o->flags & DG_OBS_TOP_MAX);
+	b->ja4 += !!(o->flags & DG_OBS_HAS_JA4);
+	b->browser += !!(o->flags & DG_OBS_BROWSER);
+	b->follow += (uint32_t)x->follow;
+	b->paced += (uint32_t)x->paced;
 }
 
 static void tmpl_decay(struct dg_client_state *s, double ts, double half_life)
@@ -66,7 +81,10 @@ static void tmpl_decay(struct dg_client_state *s, double ts, double half_life)
 	k = exp2(-(ts - s->tmpl_ts) / half_life);
 	for (int i = 0; i < DG_FEAT_TMPL; i++)
 		s->tmpl[i].w *= k;
+	for (int i = 0; i < DG_FEAT_TAILS; i++)
+		s->tail[i].w *= k;
 	s->tmpl_total *= k;
+	s->tail_total *= k;
 	s->tmpl_ts = ts;
 }
 
@@ -88,6 +106,56 @@ static void tmpl_add(struct dg_client_state *s, uint64_t fp)
 	s->tmpl[lightest].fp = fp;
 	s->tmpl[lightest].w += 1;
 	s->tmpl_total += 1;
+}
+
+/* The same for the frames from the fixed end; tail_total counts every
+ * request with a frame, so a share is of requests, not of tails. */
+static void tail_add(struct dg_client_state *s, uint64_t fp)
+{
+	int lightest = 0;
+
+	for (int i = 0; i < DG_FEAT_TAILS; i++) {
+		if (s->tail[i].w > 0 && s->tail[i].fp == fp) {
+			s->tail[i].w += 1;
+			return;
+		}
+		if (s->tail[i].w < s->tail[lightest].w)
+			lightest = i;
+	}
+	s->tail[lightest].fp = fp;
+	s->tail[lightest].w += 1;
+}
+
+/* Is the request's logit_bias set one the client has not used among its
+ * last DG_FEAT_BIAS sets? A sweep moves on to a new set on every request;
+ * a harness biases the same few ids again and again. */
+static int bias_new(struct dg_client_state *s, uint64_t fp)
+{
+	uint32_t n = s->nbias < DG_FEAT_BIAS ? s->nbias : DG_FEAT_BIAS;
+	int seen = 0;
+
+	for (uint32_t i = 0; i < n && !seen; i++)
+		seen = s->bias[i] == fp;
+	s->bias[s->nbias % DG_FEAT_BIAS] = fp;
+	s->nbias++;
+	return !seen;
+}
+
+/* Is the request a later turn whose earlier turn (parent_fp) is none of
+ * the client's recent prompts? The request's own prompt joins them. */
+static int orphan_turn(struct dg_client_state *s, const struct dg_obs *o)
+{
+	uint32_t n = s->nprompts < DG_FEAT_PROMPTS ? s->nprompts : DG_FEAT_PROMPTS;
+	int seen = 0;
+
+	if (o->flags & DG_OBS_HAS_PARENT)
+		for (uint32_t i = 0; i < n && !seen; i++)
+			seen = s->prompts[i] == o->parent_fp;
+	if (o->flags & DG_OBS_HAS_SIM) {
+		s->prompts[s->nprompts % DG_FEAT_PROMPTS] = o->prompt_fp;
+		s->nprompts++;
+	}
+	return (o->flags & DG_OBS_HAS_PARENT) && !seen;
 }
 
 static int near_dup(struct dg_client_state *s, uint64_t sim)
@@ -135,9 +203,18 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 {
 	int32_t m = minute_of(o->ts);
 	struct dg_bucket *b;
-	int nd = 0;
-	uint32_t infl;
+	struct obs_extra x = { 0 };
+	double end = o->ts + (o->duration_s > 0 ? o->duration_s : 0);
 
+	/* Sent after the previous answer had ended, with time to read it? */
+	if (s->requests) {
+		x.follow = 1;
+		x.paced = o->ts >= s->last_end + fmax(DG_THINK_S, s->last_out / DG_READ_TOK);
+	}
+	if (!s->requests || end > s->last_end) {
+		s->last_end = end;
+		s->last_out = o->out_tokens;
+	}
 	if (!s->requests)
 		s->first_ts = s->last_ts = o->ts;
 	if (o->ts > s->last_ts) {
@@ -154,18 +231,24 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 	s->requests++;
 	s->out_tokens += o->out_tokens;
 	if (o->flags & DG_OBS_HAS_SIM)
-		nd = near_dup(s, o->simhash);
+		x.near_dup = near_dup(s, o->simhash);
 	if (o->flags & DG_OBS_HAS_TMPL) {
 		tmpl_decay(s, o->ts, half_life);
 		tmpl_add(s, o->tmpl);
+		s->tail_total += 1;
+		if (o->flags & DG_OBS_HAS_TAIL)
+			tail_add(s, o->tail);
 	}
-	infl = in_flight(s, o);
+	if (o->flags & DG_OBS_BIASED)
+		x.bias_new = bias_new(s, o->bias_fp);
+	x.orphan = orphan_turn(s, o);
+	x.inflight = in_flight(s, o);
 	mark_active(s, m);
 	/* A request older than a bucket's current period adds to no window. */
 	if ((b = bucket(s->min, 10, m)))
-		bucket_add(b, o, nd, infl);
+		bucket_add(b, o, &x);
 	if ((b = bucket(s->ten, 6, (int32_t)floor(m / 10.0))))
-		bucket_add(b, o, nd, infl);
+		bucket_add(b, o, &x);
 }
 
 void dg_client_add_peer(struct dg_client_state *s, uint64_t h, uint64_t subnet)
@@ -241,6 +324,15 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 			h.new_model += (uint32_t)lround(b->new_model * w);
 			h.near_dup += (uint32_t)lround(b->near_dup * w);
 			h.inflight += (uint32_t)lround(b->inflight * w);
+			h.biased += (uint32_t)lround(b->biased * w);
+			h.bias_new += (uint32_t)lround(b->bias_new * w);
+			h.one_token += (uint32_t)lround(b->one_token * w);
+			h.top_max += (uint32_t)lround(b->top_max * w);
+			h.ja4 += (uint32_t)lround(b->ja4 * w);
+			h.browser += (uint32_t)lround(b->browser * w);
+			h.follow += (uint32_t)lround(b->follow * w);
+			h.paced += (uint32_t)lround(b->paced * w);
+			h.orphan += (uint32_t)lround(b->orphan * w);
 		}
 	}
 	/* Last 60 s: this minute plus the unexpired part of the previous one. */
@@ -267,6 +359,15 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	f->single_share = ratio(h.single, h.req);
 	f->new_model_share = ratio(h.new_model, h.req);
 	f->inflight_mean = ratio(h.inflight, h.req);
+	f->biased_share = ratio(h.biased, h.req);
+	f->bias_new_share = ratio(h.bias_new, h.req);
+	f->one_token_share = ratio(h.one_token, h.req);
+	f->top_max_share = ratio(h.top_max, h.req);
+	f->browser_share = ratio(h.browser, h.ja4);
+	f->ja4_share = ratio(h.ja4, h.req);
+	f->paced_share = ratio(h.paced, h.follow);
+	f->follow_share = ratio(h.follow, h.req);
+	f->orphan_share = ratio(h.orphan, h.req);
 	f->inflight_max = s->max_inflight;
 
 	/* Template share, decayed to now. */
@@ -278,6 +379,16 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 		}
 	}
 	f->template_share = s->tmpl_total > 0 ? fmin(1, (top * k) / (s->tmpl_total * k)) : 0;
+	/* A template that puts its variable part first has its frame at the
+	 * fixed end: the larger share of the two counts. */
+	for (int i = 0; i < DG_FEAT_TAILS && s->tail_total > 0; i++) {
+		double share = fmin(1, s->tail[i].w / s->tail_total);
+
+		if (share > f->template_share) {
+			f->template_share = share;
+			f->top_template = s->tail[i].fp;
+		}
+	}
 
 	/* Inter-arrival regularity. */
 	n = s->ngaps < DG_FEAT_GAPS ? s->ngaps : DG_FEAT_GAPS;

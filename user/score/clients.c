@@ -10,11 +10,13 @@
 #include <string.h>
 
 #include "hll.h"
+#include "humans.h"
 #include "netaddr.h"
 
 #define MAX_ADDRS_FACTOR 2     /* address table: twice the client bound */
 #define MAX_MODELS 4096
 #define POP_EVERY 60.0         /* seconds of record time between population updates */
+#define TAIL_SALT 0x7461696c2d66702eULL   /* "tail-fp.": tails never equal a head frame */
 
 /* ---------- a bounded string-keyed table with LRU eviction ---------- */
 
@@ -297,6 +299,22 @@ static uint32_t obs_flags(const struct dg_clients *t, const struct dg_record *r,
 		fl |= DG_OBS_HAS_TMPL;
 	if (r->has_prompt_fp)
 		fl |= DG_OBS_HAS_SIM;
+	if (r->has_tail_fp)
+		fl |= DG_OBS_HAS_TAIL;
+	if (r->logit_bias_n > 0 && r->has_logit_bias_fp)
+		fl |= DG_OBS_BIASED;
+	/* One token asked for, or (not said) given: the answer is its logits. */
+	if (r->max_tokens == 1 || (r->max_tokens < 0 && r->status == 200 && r->output_tokens == 1))
+		fl |= DG_OBS_ONE_TOKEN;
+	if (r->top_logprobs >= t->sc.top_logprobs_max)
+		fl |= DG_OBS_TOP_MAX;
+	if (r->has_parent_fp)
+		fl |= DG_OBS_HAS_PARENT;
+	if (r->ja4[0]) {
+		fl |= DG_OBS_HAS_JA4;
+		if (dg_ja4_browser(r->ja4))
+			fl |= DG_OBS_BROWSER;
+	}
 	return fl;
 }
 
@@ -328,6 +346,10 @@ static void observation(struct dg_clients *t, const struct dg_record *r, struct 
 	o->in_tokens = r->prompt_bytes > 0 ? (uint32_t)((r->prompt_bytes + 3) / 4) : 0;
 	o->tmpl = r->system_fp;
 	o->simhash = r->prompt_simhash;
+	o->tail = r->tail_fp ^ TAIL_SALT;
+	o->bias_fp = r->logit_bias_fp;
+	o->prompt_fp = r->prompt_fp;
+	o->parent_fp = r->parent_fp;
 	o->flags = obs_flags(t, r, model_is_new(t, r));
 }
 

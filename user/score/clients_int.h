@@ -45,8 +45,9 @@ struct node *dg_tab_get(struct table *t, const char *name, int create);
 /* ---------- the entries */
 
 #define RECENT_IPS 4                   /* addresses remembered per key, exactly */
-/* A client's rows: its templates, lockstep and TLS groups, addresses. */
-#define DG_MEMBER_ROWS (DG_FEAT_TMPL + 2 + RECENT_IPS)
+/* A client's rows: its templates (head and tail), lockstep and TLS groups,
+ * addresses. */
+#define DG_MEMBER_ROWS (DG_FEAT_TMPL + DG_FEAT_TAILS + 2 + RECENT_IPS)
 
 struct client {
 	struct node n;

@@ -60,12 +60,38 @@ static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, 
 	free(g);
 }
 
+/* The shares of logit extraction and of human signs, weighted by the
+ * member's requests r (browsers: by its requests with a known TLS client). */
+static void pool_more(struct dg_features *f, const struct dg_features *g, double r)
+{
+	f->biased_share += r * g->biased_share;
+	f->bias_new_share += r * g->bias_new_share;
+	f->one_token_share += r * g->one_token_share;
+	f->top_max_share += r * g->top_max_share;
+	f->ja4_share += r * g->ja4_share;
+	f->browser_share += r * g->ja4_share * g->browser_share;
+	f->paced_share += r * g->paced_share * g->follow_share;
+	f->follow_share += r * g->follow_share;
+}
+
+static void pool_more_div(struct dg_features *f, double w, double wj)
+{
+	f->biased_share /= w;
+	f->bias_new_share /= w;
+	f->one_token_share /= w;
+	f->top_max_share /= w;
+	f->ja4_share /= w;
+	f->browser_share = wj > 0 ? f->browser_share / wj : 0;
+	f->paced_share = f->follow_share > 0 ? f->paced_share / f->follow_share : 0;
+	f->follow_share /= w;
+}
+
 /* Pool members' features: counts add, shares weight by requests. */
 static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
 		 struct dg_features *f)
 {
 	struct dg_hll addrs, nets;
-	double w = 0;
+	double w = 0, wj = 0;
 
 	memset(f, 0, sizeof(*f));
 	dg_hll_init(&addrs);
@@ -100,7 +126,9 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->at_cap_share += r * g->at_cap_share;
 		f->new_model_share += r * g->new_model_share;
 		f->duty_1h += r * g->duty_1h;
+		pool_more(f, g, r);
 		w += r;
+		wj += r * g->ja4_share;
 		if (p->is_key && p->peers) {
 			dg_hll_merge(&addrs, p->peers);
 			if (p->subnets)
@@ -124,6 +152,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		f->at_cap_share /= w;
 		f->new_model_share /= w;
 		f->duty_1h /= w;
+		pool_more_div(f, w, wj);
 	}
 	f->out_in_ratio = f->in_tok_1h ? (double)f->out_tok_1h / f->in_tok_1h : 0;
 	f->crowd_addrs = dg_hll_count(&addrs);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "hll.h"
+#include "humans.h"
 #include "lockstep.h"
 
 #define ADDR_SALT 0x6164647265737321ULL   /* "address!": an address row's own kind of hash */
@@ -68,7 +69,9 @@ static size_t put_row(struct dg_clients *t, size_t nr, size_t i, uint64_t tmpl, 
 	return nr + 1;
 }
 
-/* Rows for the templates client i sends: weight its share on each. */
+/* Rows for the templates client i sends, from the head and from the fixed
+ * end (a tail is a template of its own kind, linked to the head frames its
+ * clients also send): weight its share of requests on each. */
 static size_t add_tmpl_rows(struct dg_clients *t, const struct client *c, size_t i, size_t nr)
 {
 	for (int k = 0; k < DG_FEAT_TMPL && c->st.tmpl_total > 0; k++) {
@@ -76,6 +79,12 @@ static size_t add_tmpl_rows(struct dg_clients *t, const struct client *c, size_t
 
 		if (share > 0)
 			nr = put_row(t, nr, i, c->st.tmpl[k].fp, share, DG_LINK_TEMPLATE);
+	}
+	for (int k = 0; k < DG_FEAT_TAILS && c->st.tail_total > 0; k++) {
+		double share = fmin(1, c->st.tail[k].w / c->st.tail_total);
+
+		if (share > 0)
+			nr = put_row(t, nr, i, c->st.tail[k].fp, share, DG_LINK_TEMPLATE);
 	}
 	return nr;
 }
@@ -209,6 +218,27 @@ static double shape_match(const struct dg_score_config *sc, const struct dg_scor
 	return want > 0 ? got / want : 1;
 }
 
+/* How much of what the cluster's requests ask for (step-by-step reasoning
+ * phrases, reasoning parameters, log-probabilities, a logit sweep) the
+ * member's requests ask for too, each up to the cluster's strength, in
+ * [0, 1]. The answers' length is left out: see dg_members_affinity. */
+static double ask_match(const struct dg_score_config *sc, const struct dg_cluster *cl,
+			const struct dg_features *f, const struct dg_score *own)
+{
+	static const int ev[] = { DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_LOGIT_SWEEP };
+	double w = sc->weight[DG_EV_ELICIT];
+	double want_cot = fmin(1, fmax(0, (cl->f.cot_share - 0.1) / 0.5));
+	double got_cot = fmin(1, fmax(0, (f->cot_share - 0.1) / 0.5));
+	double want = w * want_cot, got = w * fmin(got_cot, want_cot);
+
+	for (size_t i = 0; i < sizeof(ev) / sizeof(ev[0]); i++) {
+		w = sc->weight[ev[i]];
+		want += w * cl->s.evidence[ev[i]];
+		got += w * fmin(own->evidence[ev[i]], cl->s.evidence[ev[i]]);
+	}
+	return want > 0 ? got / want : 0;
+}
+
 /* Does a group speak for a member's first request? Every conversation
  * opens with a single-turn request shaped like a campaign's, so one
  * request shows no shape, unless the group is a TLS client of which most
@@ -235,12 +265,22 @@ double dg_members_affinity(const struct dg_score_config *sc, const struct dg_clu
 {
 	double a = cl->s.harvest > 0 ? own->harvest / cl->s.harvest : 0;
 
+	/* A later turn whose earlier turn the member never sent carries a
+	 * history it wrote itself (a made-up answer): how long the answer is
+	 * for that prompt says nothing, and such requests are judged on what
+	 * they ask for instead. A real conversation's turns are not. */
+	if (f->orphan_share > 0)
+		a = fmax(a, f->orphan_share * ask_match(sc, cl, f, own));
+
 	if (cl->link != DG_LINK_TEMPLATE) {
 		if (f->req_1h < 2 && !group_alike(sc, cl))
 			return 0;
 		a = fmin(a, shape_match(sc, &cl->s, own));
 	}
-	return a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5;
+	/* A member that reads its answers before it asks again, on a browser,
+	 * is a person (humans.h), whoever it shares a template, a minute, a
+	 * TLS client or an address with. */
+	return (a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5) * (1 - dg_human_reader(f));
 }
 
 /* The client's own score with every request counting (min_requests 1). */

@@ -1,6 +1,7 @@
 /* score.c — evidence from features, the combination, reasons, action. */
 #include "score.h"
 
+#include "humans.h"
 #include "lockstep.h"
 
 #include <math.h>
@@ -24,6 +25,7 @@ static const char *ev_names[DG_EV__MAX] = {
 	[DG_EV_LOGPROBS] = "logprobs",
 	[DG_EV_OUTPUT_HEAVY] = "output_heavy",
 	[DG_EV_NEW_MODEL] = "new_model",
+	[DG_EV_LOGIT_SWEEP] = "logit_sweep",
 };
 
 const char *dg_evidence_name(int ev)
@@ -44,7 +46,9 @@ const char *dg_action_name(enum dg_action a)
  *   lockstep are strong automation signals; single-turn and duty cycle are
  *   weak alone (many legitimate pipelines are single-turn and always on).
  * - A TLS client shared by a crowd is weaker than lockstep: the users of
- *   one vendor's app share its client too. */
+ *   one vendor's app share its client too.
+ * - A logit sweep is the strongest harvest signal: nothing legitimate
+ *   moves logit_bias to a new set of token ids on nearly every request. */
 void dg_score_config_default(struct dg_score_config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -63,6 +67,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->weight[DG_EV_LOGPROBS] = 0.4;
 	c->weight[DG_EV_OUTPUT_HEAVY] = 0.6;
 	c->weight[DG_EV_NEW_MODEL] = 0.3;
+	c->weight[DG_EV_LOGIT_SWEEP] = 0.9;
 	c->ratelimit_at = 65;
 	c->block_at = 85;
 	c->min_requests = 10;
@@ -75,6 +80,7 @@ void dg_score_config_default(struct dg_score_config *c)
 	c->lockstep_min_keys = DG_LOCKSTEP_MIN_GROUP;
 	c->group_alike_share = 0.9;
 	c->addr_min_keys = 4;
+	c->top_logprobs_max = 20;
 }
 
 /* The settings other than the weights, by name, with their ranges. */
@@ -88,7 +94,7 @@ static const struct {
 	NUM(at_cap_tokens, 1, 1e7), NUM(template_half_life, 1, 86400),
 	NUM(new_model_window, 60, 30 * 86400), NUM(new_model_warmup, 0, 30 * 86400),
 	NUM(tls_min_keys, 2, 1e9), NUM(tls_max_share, 0, 1), NUM(lockstep_min_keys, 2, 1e9),
-	NUM(group_alike_share, 0, 2), NUM(addr_min_keys, 2, 1e9),
+	NUM(group_alike_share, 0, 2), NUM(addr_min_keys, 2, 1e9), NUM(top_logprobs_max, 1, 1e6),
 };
 #undef NUM
 
@@ -151,6 +157,18 @@ static double robust_z(double x, double median, double mad)
 	return (x - median) / scale;
 }
 
+/* A logit-vector sweep (Carlini et al. 2024, Finlayson et al. 2024): the
+ * share of requests whose logit_bias set is new to the client (none at
+ * 20%, full at 60%: a harness that biases its answer letters repeats one
+ * set), in full when the answers are one token or top_logprobs is at the
+ * maximum (either one at 30% none, at 80% full), half without. */
+static double logit_sweep(const struct dg_features *f)
+{
+	double read = fmax(ramp(f->one_token_share, 0.3, 0.8), ramp(f->top_max_share, 0.3, 0.8));
+
+	return ramp(f->bias_new_share, 0.2, 0.6) * (0.5 + 0.5 * read);
+}
+
 static void evidence(const struct dg_score_config *c, const struct dg_population *pop,
 		     const struct dg_features *f, double *e, double *zt)
 {
@@ -198,6 +216,7 @@ static void evidence(const struct dg_score_config *c, const struct dg_population
 		e[DG_EV_OUTPUT_HEAVY] = fmax(ramp(lr, 0.4, 0.8), ramp(f->at_cap_share, 0.2, 0.8) * ramp(lr, 0.1, 0.4));
 	}
 	e[DG_EV_NEW_MODEL] = ramp(f->new_model_share, 0.3, 0.8);
+	e[DG_EV_LOGIT_SWEEP] = logit_sweep(f);
 }
 
 static void reason(int ev, const struct dg_features *f, double zt, char *out, size_t size)
@@ -253,6 +272,12 @@ static void reason(int ev, const struct dg_features *f, double zt, char *out, si
 	case DG_EV_NEW_MODEL:
 		snprintf(out, size, "%.0f%% on a newly released model", 100 * f->new_model_share);
 		break;
+	case DG_EV_LOGIT_SWEEP:
+		snprintf(out, size, "logit sweep: %.0f%% new logit_bias sets%s",
+			 100 * f->bias_new_share,
+			 f->one_token_share >= 0.5 ? ", 1-token answers" :
+			 f->top_max_share >= 0.5 ? ", top_logprobs at max" : "");
+		break;
 	default:
 		snprintf(out, size, "?");
 	}
@@ -272,8 +297,10 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 
 	memset(s, 0, sizeof(*s));
 	evidence(c, pop, f, s->evidence, &zt);
+	/* People (humans.h) are not automated however they are tied. */
+	s->human = dg_human_factor(f);
 	for (int i = 0; i < DG_EV__MAX; i++) {
-		contrib[i] = c->weight[i] * s->evidence[i];
+		contrib[i] = c->weight[i] * s->evidence[i] * (i < DG_EV_FIRST_HARVEST ? 1 - s->human : 1);
 		if (i < DG_EV_FIRST_HARVEST)
 			keep_a *= 1 - contrib[i];
 		else

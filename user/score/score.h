@@ -10,7 +10,11 @@
  *     keys on a TLS client that is rare on the host;
  *   harvest — asking for reasoning (chain-of-thought phrases, reasoning
  *     parameters), log-probabilities, output-heavy exchanges at the token
- *     cap, a rush to a newly released model.
+ *     cap, a rush to a newly released model, and a logit-vector sweep
+ *     (logit_bias moving to a new set of token ids on request after request,
+ *     with one-token answers or top_logprobs at the maximum).
+ * A cluster's automation is discounted by how much its members look like
+ * people (humans.h: conversations, pacing, browsers).
  * Each family combines its weighted evidences by noisy-OR
  * (1 - prod(1 - w*e)); score = 100 * sqrt(A * H). A batch job (automation
  * without harvest) and a person asking for step-by-step answers (harvest
@@ -25,7 +29,7 @@ enum dg_evidence {
 	DG_EV_VOLUME, DG_EV_TEMPLATE, DG_EV_NEAR_DUP, DG_EV_REGULAR, DG_EV_DUTY,
 	DG_EV_PARALLEL, DG_EV_SINGLE, DG_EV_CROWD, DG_EV_LOCKSTEP, DG_EV_TLS, /* automation */
 	DG_EV_ELICIT, DG_EV_REASONING, DG_EV_LOGPROBS, DG_EV_OUTPUT_HEAVY,
-	DG_EV_NEW_MODEL,                                    /* harvest */
+	DG_EV_NEW_MODEL, DG_EV_LOGIT_SWEEP,                 /* harvest */
 	DG_EV__MAX
 };
 #define DG_EV_FIRST_HARVEST DG_EV_ELICIT
@@ -46,6 +50,7 @@ struct dg_score_config {
 	double lockstep_min_keys;      /* keys in step that make a group (4) */
 	double group_alike_share;      /* a group this alike speaks for a first request (0.9) */
 	double addr_min_keys;          /* keys an address has carried before it ties them (4) */
+	double top_logprobs_max;       /* the API's maximum top_logprobs (20) */
 };
 
 /* Robust location and scale of the host's clients (clients.c). */
@@ -61,6 +66,7 @@ struct dg_population {
 struct dg_score {
 	double score;                  /* 0..100 */
 	double automation, harvest;    /* 0..1 each */
+	double human;                  /* a cluster's discount on automation (humans.h) */
 	double evidence[DG_EV__MAX];   /* strength 0..1 before weighting */
 	int n_reasons;
 	char reasons[DG_MAX_REASONS][DG_REASON_LEN];
