@@ -299,27 +299,21 @@ static int ssl_file_of(const struct dg_probes *p, uint32_t pid, char *out, size_
 	return found;
 }
 
-/* The file that says which OpenSSL pid runs: ssl_path itself when it is an
- * executable with OpenSSL linked in, else the libcrypto it maps. */
-static int version_file_of(const struct dg_probes *p, uint32_t pid, const char *ssl_path,
-			   char *out, size_t size)
+/* The first library pid maps whose path holds name ("/libc.so"), through
+ * /proc/PID/root so a container's own copy is read. 0, or -1 none. */
+static int mapped_lib(uint32_t pid, const char *name, char *out, size_t size)
 {
 	char path[64], line[1024];
-	const struct named_file *nf = named_file(p, ssl_path);
 	int found = -1;
 	FILE *f;
 
-	if ((nf && nf->binary) || !strstr(ssl_path, "libssl")) {
-		snprintf(out, size, "%s", ssl_path);
-		return 0;
-	}
 	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
 	if (!(f = fopen(path, "r")))
 		return -1;
 	while (found && fgets(line, sizeof(line), f)) {
 		char *start = strchr(line, '/'), *nl = strchr(line, '\n');
 
-		if (!start || !strstr(start, "/libcrypto.so"))
+		if (!start || !strstr(start, name))
 			continue;
 		if (nl)
 			*nl = 0;
@@ -329,6 +323,20 @@ static int version_file_of(const struct dg_probes *p, uint32_t pid, const char *
 	}
 	fclose(f);
 	return found;
+}
+
+/* The file that says which OpenSSL pid runs: ssl_path itself when it is an
+ * executable with OpenSSL linked in, else the libcrypto it maps. */
+static int version_file_of(const struct dg_probes *p, uint32_t pid, const char *ssl_path,
+			   char *out, size_t size)
+{
+	const struct named_file *nf = named_file(p, ssl_path);
+
+	if ((nf && nf->binary) || !strstr(ssl_path, "libssl")) {
+		snprintf(out, size, "%s", ssl_path);
+		return 0;
+	}
+	return mapped_lib(pid, "/libcrypto.so", out, size);
 }
 
 /* Tell tls.bpf.c where pid's OpenSSL keeps the socket fd, when its version
@@ -360,31 +368,6 @@ static int set_layout(struct dg_probes *p, struct watched *w)
 	return 1;
 }
 
-/* A process's libc, as ssl_file_of finds its libssl. 0, or -1. */
-static int libc_of(uint32_t pid, char *out, size_t size)
-{
-	char path[64], line[1024];
-	int found = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
-	if (!(f = fopen(path, "r")))
-		return -1;
-	while (found && fgets(line, sizeof(line), f)) {
-		char *start = strchr(line, '/'), *nl = strchr(line, '\n');
-
-		if (!start || !strstr(start, "/libc.so"))
-			continue;
-		if (nl)
-			*nl = 0;
-		if (strstr(start, " (deleted)"))
-			continue;
-		found = snprintf(out, size, "/proc/%u/root%s", pid, start) < (int)size ? 0 : -1;
-	}
-	fclose(f);
-	return found;
-}
-
 /* Uprobes on w's own libc socket calls (syscall_hooks no): how a TLS server
  * that uses memory BIOs is tied without a syscall tracepoint. 0, or -errno
  * (then none stay). */
@@ -407,7 +390,7 @@ static int attach_libc(struct dg_probes *p, struct watched *w)
 	int before = w->n_links, err = 0;
 	char path[400];
 
-	if (libc_of(w->pid, path, sizeof(path)))
+	if (mapped_lib(w->pid, "/libc.so", path, sizeof(path)))
 		return -ENOENT;
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]) && !err; i++) {
 		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i].fn);
