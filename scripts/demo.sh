@@ -104,20 +104,21 @@ ids = subprocess.run([dg, "key-id", "--secret-file", f"{w}/secret"], input="\n".
 for k, name in zip(raw, ids):
     print(name, keys[k])
 EOF
-CLIENTS=$("$DG" clients --json)
+# The client table goes through a file: it is larger than one argument may be.
+"$DG" clients --json >"$W/clients.json"
 ONE=$(python3 -c '
 import json, sys
 labels = dict(l.split() for l in open(sys.argv[1]))
-rows = json.loads(sys.argv[2])
+rows = json.load(open(sys.argv[2]))
 for r in rows:
     if labels.get(r["client"]) == "campaign" and r["action"] != "none":
-        print(r["client"]); break' "$W/labels.txt" "$CLIENTS")
+        print(r["client"]); break' "$W/labels.txt" "$W/clients.json")
 [ -n "$ONE" ] && "$DG" client "$ONE" | sed 's/^/   /'
 
 say "summary"
-python3 - "$W" "$CLIENTS" <<'EOF'
+python3 - "$W" "$W/clients.json" <<'EOF'
 import collections, json, re, sys
-w, rows = sys.argv[1], json.loads(sys.argv[2])
+w, rows = sys.argv[1], json.load(open(sys.argv[2]))
 labels = dict(l.split() for l in open(f"{w}/labels.txt"))
 by = {r["client"]: r for r in rows}
 def run_counts(name):
