@@ -313,8 +313,10 @@ static void simhash_vote(struct dg_simhash *s, uint32_t nw)
 	for (uint32_t i = 0; i < nw; i++)
 		store_le64(in + 8 * i, s->words[first + i]);
 	uint64_t h = dg_keyed_hash(s->key, in, 8 * nw);
+	/* Count the ones per bit (branch-free, so the compiler vectorises it);
+	 * a bit of the hash is set when most shingles set it. */
 	for (int b = 0; b < 64; b++)
-		s->cnt[b] += ((h >> b) & 1) ? 1 : -1;
+		s->cnt[b] += (uint32_t)((h >> b) & 1);
 	s->shingles++;
 }
 
@@ -367,7 +369,7 @@ uint64_t dg_simhash_final(const struct dg_simhash *s)
 	if (t.shingles == 0)
 		return 0;
 	for (int b = 0; b < 64; b++)
-		if (t.cnt[b] > 0)
+		if (2 * (uint64_t)t.cnt[b] > t.shingles)
 			v |= 1ULL << b;
 	return v;
 }

@@ -103,7 +103,7 @@ struct dg_simhash {
 	uint64_t words[DG_SIMHASH_SHINGLE];  /* hashes of the last words, oldest first */
 	uint32_t nwords;         /* words completed (saturates) */
 	uint32_t shingles;       /* shingles counted */
-	int32_t cnt[64];
+	uint32_t cnt[64];        /* shingles that set each bit */
 };
 
 void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN]);
