@@ -13,29 +13,17 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include "fixture_file.h"
+
 #include "detail.h"
 
 #define NOW 1796062600.0             /* 81.6 s after the operator's block */
 
 static char *slurp(const char *name)
 {
-	const char *dir = getenv("DG_FIXTURES") ? getenv("DG_FIXTURES") : "tests/unit/fixtures";
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
+	char *buf = fixture_read(name, NULL);
 
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	f = fopen(path, "r");
-	assert_non_null(f);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = malloc((size_t)n + 1);
 	assert_non_null(buf);
-	assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-	buf[n] = 0;
-	fclose(f);
 	return buf;
 }
 

@@ -13,6 +13,8 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 
+#include "fixture_file.h"
+
 #include "keyhash.h"
 #include "reassemble.h"
 
@@ -51,23 +53,10 @@ static void on_record(const struct dg_record *r, void *arg)
 
 static char *slurp(const char *name, const char *ext, size_t *len)
 {
-	const char *dir = getenv("DG_FIXTURES") ? getenv("DG_FIXTURES") : "tests/unit/fixtures";
-	char path[512];
-	FILE *f;
-	char *buf;
-	long n;
+	char file[256];
 
-	snprintf(path, sizeof(path), "%s/%s.%s", dir, name, ext);
-	f = fopen(path, "rb");
-	if (!f)
-		return NULL;
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	fseek(f, 0, SEEK_SET);
-	buf = malloc((size_t)n + 1);
-	*len = fread(buf, 1, (size_t)n, f);
-	fclose(f);
-	return buf;
+	snprintf(file, sizeof(file), "%s.%s", name, ext);
+	return fixture_read(file, len);
 }
 
 static void put(struct dg_reasm *ra, int dir, const char *p, size_t len, uint64_t *ts)
