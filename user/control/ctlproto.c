@@ -127,9 +127,6 @@ out:
 int dg_ctl_format(const struct dg_ctl_request *req, char *buf, size_t size)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *out;
-	size_t len;
-	int rc = -1;
 
 	if (!g)
 		return -1;
@@ -148,14 +145,7 @@ int dg_ctl_format(const struct dg_ctl_request *req, char *buf, size_t size)
 	if (req->reason[0])
 		dg_jw_str(g, "reason", req->reason);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &out, &len);
-	if (len < size) {
-		memcpy(buf, out, len);
-		buf[len] = 0;
-		rc = (int)len;
-	}
-	yajl_gen_free(g);
-	return rc;
+	return dg_jw_take(g, buf, size);
 }
 
 int dg_ctl_linebuf_feed(struct dg_ctl_linebuf *b, const char *p, size_t n)

@@ -36,9 +36,6 @@ void dg_record_init(struct dg_record *r)
 int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *out;
-	size_t len;
-	int ret = -1;
 
 	if (!g)
 		return -1;
@@ -83,13 +80,7 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	dg_jw_int_or_null(g, "front_port", r->front_port, r->front_port > 0);
 	dg_jw_str_or_null(g, "proc", r->proc);
 	yajl_gen_map_close(g);
-	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len < size) {
-		memcpy(buf, out, len);
-		buf[len] = 0;
-		ret = (int)len;
-	}
-	yajl_gen_free(g);
-	return ret;
+	return dg_jw_take(g, buf, size);
 }
 
 void dg_record_print_line(const struct dg_record *r, FILE *out)

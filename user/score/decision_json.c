@@ -31,9 +31,6 @@ void dg_decision_gen(yajl_gen g, const struct dg_decision *d)
 int dg_decision_to_json(const struct dg_decision *d, char *buf, size_t size)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *out;
-	size_t len;
-	int rc = -1;
 
 	if (!g)
 		return -1;
@@ -41,14 +38,7 @@ int dg_decision_to_json(const struct dg_decision *d, char *buf, size_t size)
 	dg_jw_key(g, "decision");
 	dg_decision_gen(g, d);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &out, &len);
-	if (len < size) {
-		memcpy(buf, out, len);
-		buf[len] = 0;
-		rc = (int)len;
-	}
-	yajl_gen_free(g);
-	return rc;
+	return dg_jw_take(g, buf, size);
 }
 
 static yajl_val get(yajl_val o, const char *k)

@@ -21,9 +21,6 @@ static void gen_score(const char *name, double v, void *arg)
 int dg_settings_to_json(const struct dg_engine_config *c, int start, char *buf, size_t size)
 {
 	yajl_gen g = yajl_gen_alloc(NULL);
-	const unsigned char *out;
-	size_t len;
-	int rc = -1;
 
 	if (!g)
 		return -1;
@@ -45,14 +42,7 @@ int dg_settings_to_json(const struct dg_engine_config *c, int start, char *buf, 
 	yajl_gen_array_close(g);
 	yajl_gen_map_close(g);
 	yajl_gen_map_close(g);
-	yajl_gen_get_buf(g, &out, &len);
-	if (len < size) {
-		memcpy(buf, out, len);
-		buf[len] = 0;
-		rc = (int)len;
-	}
-	yajl_gen_free(g);
-	return rc;
+	return dg_jw_take(g, buf, size);
 }
 
 /* One key/value of the settings object. */

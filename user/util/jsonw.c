@@ -108,3 +108,18 @@ void dg_jw_hex_or_null(yajl_gen g, const char *k, uint64_t v, int known)
 	else
 		yajl_gen_null(g);
 }
+
+int dg_jw_take(yajl_gen g, char *buf, size_t size)
+{
+	const unsigned char *out;
+	size_t len;
+	int rc = -1;
+
+	if (yajl_gen_get_buf(g, &out, &len) == yajl_gen_status_ok && len < size) {
+		memcpy(buf, out, len);
+		buf[len] = 0;
+		rc = (int)len;
+	}
+	yajl_gen_free(g);
+	return rc;
+}

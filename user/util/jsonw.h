@@ -6,6 +6,7 @@
 #ifndef DG_JSONW_H
 #define DG_JSONW_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <yajl/yajl_gen.h>
 
@@ -29,5 +30,9 @@ void dg_jw_num_or_null(yajl_gen g, const char *k, double v, int known, const cha
 void dg_jw_bool_or_null(yajl_gen g, const char *k, int v);        /* v < 0 */
 /* 16 lowercase hex digits, as a string. */
 void dg_jw_hex_or_null(yajl_gen g, const char *k, uint64_t v, int known);
+
+/* The generated text copied into buf, NUL-terminated, and g freed: its
+ * length, or -1 when it does not fit (nothing cut) or g failed. */
+int dg_jw_take(yajl_gen g, char *buf, size_t size);
 
 #endif
