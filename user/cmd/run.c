@@ -1,6 +1,7 @@
 /* run.c — `distillguard run`: the live daemon (control/daemon.h). This file
  * only turns the command line into settings. */
 #include "cli.h"
+#include "capture_opts.h"
 
 #include <getopt.h>
 #include <stdio.h>
@@ -39,17 +40,12 @@ static void usage(FILE *out)
 int dg_cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "port", required_argument, NULL, 'p' },
+		DG_CAPTURE_OPTIONS,
 		{ "config", required_argument, NULL, 'f' },
 		{ "journal", required_argument, NULL, 'J' },
 		{ "enforce", no_argument, NULL, 'E' },
 		{ "control-socket", required_argument, NULL, 'C' },
 		{ "metrics", required_argument, NULL, 'M' },
-		{ "libssl", required_argument, NULL, 'l' },
-		{ "ssl-binary", required_argument, NULL, 'b' },
-		{ "trusted-proxy", required_argument, NULL, 't' },
-		{ "front-port", required_argument, NULL, 'F' },
-		{ "secret-file", required_argument, NULL, 'S' },
 		{ "set", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -60,20 +56,14 @@ int dg_cmd_run(int argc, char **argv)
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		const char *key = NULL, *val = optarg;
+		const char *key = dg_capture_opt_key(c), *val = optarg;
 
 		switch (c) {
-		case 'p': key = "port"; break;
 		case 'f': args.config_path = optarg; continue;
 		case 'J': key = "journal"; break;
 		case 'E': key = "enforce"; val = "yes"; break;
 		case 'C': key = "control_socket"; break;
 		case 'M': key = "metrics"; break;
-		case 'l': key = "libssl"; break;
-		case 'b': key = "ssl_binary"; break;
-		case 't': key = "trusted_proxy"; break;
-		case 'F': key = "front_port"; break;
-		case 'S': key = "secret_file"; break;
 		case 's':
 			eq = strchr(optarg, '=');
 			if (!eq) {
@@ -88,6 +78,8 @@ int dg_cmd_run(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
+			if (key)
+				break;
 			usage(stderr);
 			return 2;
 		}

@@ -1,6 +1,7 @@
 /* trace.c — `distillguard trace`: one line per completed request as it
  * happens (tcpdump for inference traffic); --json prints request records. */
 #include "cli.h"
+#include "capture_opts.h"
 
 #include <getopt.h>
 #include <signal.h>
@@ -88,15 +89,10 @@ int dg_cmd_trace(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "conns", no_argument, NULL, 'c' },
-		{ "port", required_argument, NULL, 'p' },
+		DG_CAPTURE_OPTIONS,
 		{ "config", required_argument, NULL, 'f' },
-		{ "libssl", required_argument, NULL, 'l' },
-		{ "ssl-binary", required_argument, NULL, 'b' },
-		{ "trusted-proxy", required_argument, NULL, 't' },
-		{ "front-port", required_argument, NULL, 'F' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "stats", no_argument, NULL, 's' },
-		{ "secret-file", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
@@ -111,18 +107,12 @@ int dg_cmd_trace(int argc, char **argv)
 	dg_config_init(&cfg);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		const char *key = NULL;
+		const char *key = dg_capture_opt_key(c);
 
 		switch (c) {
 		case 'j': t.json = 1; break;
 		case 'c': t.conns = 1; break;
 		case 's': t.stats = 1; break;
-		case 'p': key = "port"; break;
-		case 'l': key = "libssl"; break;
-		case 'b': key = "ssl_binary"; break;
-		case 't': key = "trusted_proxy"; break;
-		case 'F': key = "front_port"; break;
-		case 'S': key = "secret_file"; break;
 		case 'f':
 			if (dg_config_load(&cfg, optarg, err, sizeof(err)))
 				goto bad;
@@ -139,6 +129,8 @@ int dg_cmd_trace(int argc, char **argv)
 			dg_config_free(&cfg);
 			return 0;
 		default:
+			if (key)
+				break;
 			usage(stderr);
 			dg_config_free(&cfg);
 			return 2;
