@@ -70,48 +70,11 @@ static double calls(long n)
 	return (now() - t0) * 1e9 / (double)n;
 }
 
-/* ns per read(2) of 1 byte from /dev/zero in a child process, over n reads. */
-static double child_reads(long n)
-{
-	int p[2];
-	double r = -1;
-	pid_t pid;
-
-	if (pipe(p))
-		return -1;
-	pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int fd = open("/dev/zero", O_RDONLY);
-		char b;
-		double t0, v;
-
-		close(p[0]);
-		for (int i = 0; i < 20000; i++)   /* warm */
-			if (read(fd, &b, 1) != 1)
-				_exit(1);
-		t0 = now();
-		for (long i = 0; i < n; i++)
-			if (read(fd, &b, 1) != 1)
-				_exit(1);
-		v = (now() - t0) * 1e9 / (double)n;
-		if (write(p[1], &v, sizeof(v)) != sizeof(v))
-			_exit(1);
-		_exit(0);
-	}
-	close(p[1]);
-	if (read(p[0], &r, sizeof(r)) != sizeof(r))
-		r = -1;
-	close(p[0]);
-	waitpid(pid, NULL, 0);
-	return r;
-}
-
-/* ns per read(2) + write(2) pair of 1 byte (/dev/zero, /dev/null) in a
- * child process that nothing probes, over n pairs: `bench_floor tax N`,
- * run by scripts/bench.sh without and with distillguard attached. */
-static double child_rw(long n)
+/* ns per read(2) of 1 byte from /dev/zero, followed by a write(2) of it
+ * to /dev/null when rw, in a child process that nothing probes, over n
+ * calls (or pairs). `bench_floor tax N` (rw) is run by scripts/bench.sh
+ * without and with distillguard attached. */
+static double child_io(long n, int rw)
 {
 	int p[2];
 	double r = -1;
@@ -129,11 +92,11 @@ static double child_rw(long n)
 
 		close(p[0]);
 		for (int i = 0; i < 20000; i++)   /* warm */
-			if (read(in, &b, 1) != 1 || write(out, &b, 1) != 1)
+			if (read(in, &b, 1) != 1 || (rw && write(out, &b, 1) != 1))
 				_exit(1);
 		t0 = now();
 		for (long i = 0; i < n; i++)
-			if (read(in, &b, 1) != 1 || write(out, &b, 1) != 1)
+			if (read(in, &b, 1) != 1 || (rw && write(out, &b, 1) != 1))
 				_exit(1);
 		v = (now() - t0) * 1e9 / (double)n;
 		if (write(p[1], &v, sizeof(v)) != sizeof(v))
@@ -153,7 +116,7 @@ static int tax(long n)
 	double v[ROUNDS];
 
 	for (int r = 0; r < ROUNDS; r++)
-		v[r] = child_rw(n);
+		v[r] = child_io(n, 1);
 	printf("TAX rw_ns=%.1f\n", median(v, ROUNDS));
 	return 0;
 }
@@ -239,7 +202,7 @@ int main(int argc, char **argv)
 			}
 			if (c == S_RAW_STATS)
 				stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
-			s[c][r] = child_reads(n_read);
+			s[c][r] = child_io(n_read, 0);
 			if (stats >= 0)
 				close(stats);
 			bpf_link__destroy(l2);
