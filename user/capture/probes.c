@@ -768,58 +768,36 @@ void dg_probes_counters(struct dg_probes *p, uint64_t out[DG_C__MAX])
 		sum_counters(p->packets->maps.counters, out);
 }
 
-static void prog_runtime(struct bpf_object *obj, uint64_t *ns, uint64_t *runs)
+struct runtime_sum {
+	uint64_t ns, runs;
+};
+
+static void add_runtime(const char *name, uint64_t run_ns, uint64_t runs, void *arg)
 {
-	struct bpf_program *prog;
+	struct runtime_sum *t = arg;
 
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		*ns += info.run_time_ns;
-		*runs += info.run_cnt;
-	}
+	(void)name;
+	t->ns += run_ns;
+	t->runs += runs;
 }
 
 void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs)
 {
-	*run_ns = *runs = 0;
-	prog_runtime(p->tls->obj, run_ns, runs);
-	prog_runtime(p->plain->obj, run_ns, runs);
-	prog_runtime(p->conn->obj, run_ns, runs);
-	prog_runtime(p->hello->obj, run_ns, runs);
-	if (p->packets)
-		prog_runtime(p->packets->obj, run_ns, runs);
-}
+	struct runtime_sum t = { 0 };
 
-static void each_prog(struct bpf_object *obj, dg_prog_fn fn, void *arg)
-{
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program(prog, obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		fn(bpf_program__name(prog), info.run_time_ns, info.run_cnt, arg);
-	}
+	dg_probes_programs(p, add_runtime, &t);
+	*run_ns = t.ns;
+	*runs = t.runs;
 }
 
 void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg)
 {
-	each_prog(p->tls->obj, fn, arg);
-	each_prog(p->plain->obj, fn, arg);
-	each_prog(p->conn->obj, fn, arg);
-	each_prog(p->hello->obj, fn, arg);
+	dg_obj_programs(p->tls->obj, fn, arg);
+	dg_obj_programs(p->plain->obj, fn, arg);
+	dg_obj_programs(p->conn->obj, fn, arg);
+	dg_obj_programs(p->hello->obj, fn, arg);
 	if (p->packets)
-		each_prog(p->packets->obj, fn, arg);
+		dg_obj_programs(p->packets->obj, fn, arg);
 }
 
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg)

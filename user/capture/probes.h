@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include "config.h"
 #include "dg_event.h"
+#include "progstats.h"
 
 struct dg_probes;
 
@@ -59,7 +60,6 @@ const char *dg_counter_name(int c);
 /* Kernel run time of our programs (bpf_stats): total ns and runs. */
 void dg_probes_runtime(struct dg_probes *p, uint64_t *run_ns, uint64_t *runs);
 /* Each program: its name, run time and runs (bpf_stats). */
-typedef void (*dg_prog_fn)(const char *name, uint64_t run_ns, uint64_t runs, void *arg);
 void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg);
 
 /* Walk the live per-connection counters (the kernel's conns map). */

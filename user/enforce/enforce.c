@@ -941,18 +941,7 @@ size_t dg_enforcer_cgroups(const struct dg_enforcer *e, const char **paths, size
 	return n;
 }
 
-void dg_enforcer_programs(const struct dg_enforcer *e, dg_enf_prog_fn fn, void *arg)
+void dg_enforcer_programs(const struct dg_enforcer *e, dg_prog_fn fn, void *arg)
 {
-	struct bpf_program *prog;
-
-	bpf_object__for_each_program(prog, e->skel->obj) {
-		struct bpf_prog_info info;
-		__u32 len = sizeof(info);
-		int fd = bpf_program__fd(prog);
-
-		memset(&info, 0, sizeof(info));
-		if (fd < 0 || bpf_obj_get_info_by_fd(fd, &info, &len))
-			continue;
-		fn(bpf_program__name(prog), info.run_time_ns, info.run_cnt, arg);
-	}
+	dg_obj_programs(e->skel->obj, fn, arg);
 }

@@ -29,6 +29,7 @@
 #ifndef DG_ENFORCE_ENF_H
 #define DG_ENFORCE_ENF_H
 
+#include "progstats.h"
 #include <stddef.h>
 #include <stdint.h>
 #include "dg_event.h"
@@ -97,7 +98,6 @@ typedef void (*dg_enf_counter_fn)(const char *name, uint64_t value, void *arg);
 void dg_enforcer_counters(const struct dg_enforcer *e, dg_enf_counter_fn fn, void *arg);
 size_t dg_enforcer_cgroups(const struct dg_enforcer *e, const char **paths, size_t max);
 /* Its BPF programs, each with its run time (bpf_stats) and runs. */
-typedef void (*dg_enf_prog_fn)(const char *name, uint64_t run_ns, uint64_t runs, void *arg);
-void dg_enforcer_programs(const struct dg_enforcer *e, dg_enf_prog_fn fn, void *arg);
+void dg_enforcer_programs(const struct dg_enforcer *e, dg_prog_fn fn, void *arg);
 
 #endif
