@@ -42,15 +42,43 @@ struct {
 	__type(value, struct dg_ssl_layout);
 } ssl_layouts SEC(".maps");
 
-/* Processes that made an SSL call no fd tied (a memory BIO, or a layout we
- * do not know, with no nested syscall seen): with syscall_hooks no, the
- * controller gives them uprobes on their own libc's socket calls. */
+/* With syscall_hooks no, which processes need uprobes on their own libc's
+ * socket calls to be tied. Each SSL* a process ties (once, at its first
+ * call) marks it in one of two maps:
+ *  - bio_pids: OpenSSL's structures gave no fd (a memory BIO, a BIO of the
+ *    server's own, a layout we do not know): its libc probes stay, or are
+ *    attached when it had none;
+ *  - layout_pids: they gave one (a socket BIO), counted: a process whose
+ *    SSL*s are all tied this way needs no libc probe, and loses them. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1024);
 	__type(key, __u32);
 	__type(value, __u8);
 } bio_pids SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u32);
+} layout_pids SEC(".maps");
+
+static __always_inline void mark_pid(int layout_ok, __u32 tgid)
+{
+	__u32 *n, one = 1;
+	__u8 yes = 1;
+
+	if (!layout_ok) {
+		if (!bpf_map_lookup_elem(&bio_pids, &tgid))
+			bpf_map_update_elem(&bio_pids, &tgid, &yes, BPF_NOEXIST);
+		return;
+	}
+	if ((n = bpf_map_lookup_elem(&layout_pids, &tgid)))
+		__sync_fetch_and_add(n, 1);
+	else
+		bpf_map_update_elem(&layout_pids, &tgid, &one, BPF_NOEXIST);
+}
 
 #define BIO_TYPE_DESCRIPTOR  0x0100
 #define BIO_TYPE_SOURCE_SINK 0x0400
@@ -178,6 +206,7 @@ static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
 	/* OpenSSL's own socket BIO names the fd without any syscall hook; the
 	 * nested syscall, when one was seen, checks it and wins. */
 	fd = layout_fd(c->ssl, k.tgid);
+	mark_pid(fd >= 0, k.tgid);
 	if (fd >= 0 && c->fd >= 0)
 		dg_count(fd == c->fd ? DG_C_TLS_LAYOUT_AGREE : DG_C_TLS_LAYOUT_MISMATCH);
 	if (c->fd >= 0)
@@ -191,13 +220,8 @@ static __always_inline struct ssl_conn *tie(struct ssl_call *c, __u64 id)
 		v.how = TIE_FD;
 		return cache_put(&k, &v);
 	}
-	if (fd < 0) {
-		__u8 one = 1;
-
-		if (!bpf_map_lookup_elem(&bio_pids, &k.tgid))
-			bpf_map_update_elem(&bio_pids, &k.tgid, &one, BPF_NOEXIST);
+	if (fd < 0)
 		return tie_bio(&k, id);
-	}
 	return NULL;
 }
 

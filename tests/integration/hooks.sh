@@ -1,16 +1,23 @@
 #!/bin/bash
 # Root integration test of capture without syscall hooks.
-#  1. Default: the nested syscall and OpenSSL's own structures (tls.bpf.c
+#  1. syscall_hooks yes: the nested syscall and OpenSSL's own structures (tls.bpf.c
 #     layout_fd, user/capture/openssl_layout.c) both tie each SSL* of a
 #     Python ssl server and of nginx (socket BIOs, the system OpenSSL), and
 #     they never disagree (tls_layout_agree > 0, tls_layout_mismatch 0).
-#  2. syscall_hooks no: no syscall tracepoint of ours is attached; every TLS
-#     request to both servers is still recorded with its client's address,
-#     port and JA4 (tied from the layout alone); and plain HTTP on a watched
-#     port is read from its packets (packets.bpf.c), giving the same records
-#     as the syscall capture gave for the same requests; a uvicorn serving
-#     TLS itself (asyncio: memory BIOs) gets uprobes on its own libc once
-#     its first SSL call goes untied, and is recorded from then on.
+#  2. syscall_hooks no (the default): no syscall tracepoint of ours is
+#     attached; every TLS server gets uprobes on its own libc until its
+#     SSL*s show how they are tied: Python ssl and nginx (socket BIOs) lose
+#     them and are then tied from the layout alone, uvicorn serving TLS
+#     itself (asyncio: memory BIOs) keeps them; every TLS request to the
+#     three is recorded with its client's address, port and JA4, and plain
+#     HTTP on a watched port is read from its packets (packets.bpf.c), giving
+#     the same records as the syscall capture gave for the same requests.
+#  3. cgroup_scope: by default the socket programs (connections, ClientHellos,
+#     packets) are attached only to the watched servers' cgroups: a plain
+#     server started, after the tracer, in a cgroup of its own is picked up
+#     by the next scan and recorded from its packets, while the traffic of
+#     an unwatched TLS nginx and its upstream in another cgroup runs none of
+#     our programs; with `cgroup_scope root` the same traffic runs them.
 # Loopback only. Prints "integration: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -26,12 +33,21 @@ NGX=19742        # nginx TLS in front of UP
 UP=19743         # endpoint.py plain (not watched)
 UVI=19744        # uvicorn + FastAPI, TLS by uvicorn (memory BIOs)
 A1=127.0.0.71
+CGP=19745        # endpoint.py plain (watched), in a cgroup of its own
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG=$CGROOT/dg-hooks-$$
 
 stop_servers() {
 	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
 	sh scripts/stacks/uvicorn.sh stop "$W/uvicorn" >/dev/null 2>&1
 }
-trap cleanup EXIT
+remove_cgroup() {   # after cleanup: its processes are gone or going
+	[ -d "$CG" ] || return 0
+	for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+	for _ in $(seq 50); do rmdir "$CG" 2>/dev/null && return 0; sleep 0.1; done
+	echo "hooks.sh: could not remove $CG" >&2
+}
+trap 'cleanup; remove_cgroup' EXIT
 trap 'exit 1' INT TERM
 need_root
 
@@ -62,32 +78,35 @@ tracepoints_of() {   # tracepoint attachments held by pid $1
 	bpftool perf list 2>/dev/null | grep -E "^pid $1 " | grep -c tracepoint
 }
 
-# --- 1. default: both ties, checked against each other -------------------------
-trace both --port $PYTLS --port $NGX --port $PLAIN
+# --- 1. syscall_hooks yes: both ties, checked against each other ---------------
+printf 'syscall_hooks yes\n' >"$W/hooks.conf"
+trace both --config "$W/hooks.conf" --port $PYTLS --port $NGX --port $PLAIN
 load https://127.0.0.1:$PYTLS 20
 load https://127.0.0.1:$NGX 20
 load http://127.0.0.1:$PLAIN 20
-check "default: the syscall tracepoints are attached ($(tracepoints_of $TRACE))" \
+check "syscall_hooks yes: the syscall tracepoints are attached ($(tracepoints_of $TRACE))" \
 	test "$(tracepoints_of $TRACE)" -gt 0
 stop_trace
-check "default: the layout is known for both servers (layout_known=$(counter both layout_known))" \
+check "syscall_hooks yes: the layout is known for both servers (layout_known=$(counter both layout_known))" \
 	test "$(counter both layout_known)" -ge 2
-check "default: the layout and the nested syscall agree (agree=$(counter both tls_layout_agree), mismatch=$(counter both tls_layout_mismatch))" \
+check "syscall_hooks yes: the layout and the nested syscall agree (agree=$(counter both tls_layout_agree), mismatch=$(counter both tls_layout_mismatch))" \
 	bash -c "[ '$(counter both tls_layout_agree)' -gt 0 ] && [ '$(counter both tls_layout_mismatch)' = 0 ]"
-check "default: 60 records" test "$(grep -c '"ts"' "$W/both.jsonl")" = 60
+check "syscall_hooks yes: 60 records" test "$(grep -c '"ts"' "$W/both.jsonl")" = 60
 
 # --- 2. syscall_hooks no --------------------------------------------------------
 printf 'syscall_hooks no\n' >"$W/nohooks.conf"
 trace nohooks --config "$W/nohooks.conf" --port $PYTLS --port $NGX --port $PLAIN --port $UVI
 check "syscall_hooks no: no syscall tracepoint of ours is attached" \
 	test "$(tracepoints_of $TRACE)" = 0
-load https://127.0.0.1:$PYTLS 20
-load https://127.0.0.1:$NGX 20
+# Half the requests before the servers' SSL*s have shown their BIOs, half
+# after (the check runs every 100 ms).
+load https://127.0.0.1:$PYTLS 10
+load https://127.0.0.1:$NGX 10
 load http://127.0.0.1:$PLAIN 20
-# uvicorn: its first SSL call goes untied and flags it; then its own libc
-# is probed, and a connection opened after that is recorded whole.
 load https://127.0.0.1:$UVI 2
+load https://127.0.0.1:$NGX 10
 sleep 1
+load https://127.0.0.1:$PYTLS 10
 load https://127.0.0.1:$UVI 20
 stop_trace
 check "syscall_hooks no: every TLS request recorded with the client's address, port and JA4" \
@@ -101,16 +120,17 @@ for r in recs:
 print(f"  {len(recs)} records; complete TLS ones by port: {by}")
 sys.exit(0 if by.get(int(sys.argv[3])) == 20 and by.get(int(sys.argv[4])) == 20 else 1)
 EOF
-check "syscall_hooks no: tied from the layout (layout_tied=$(counter nohooks tls_layout_tied))" \
-	test "$(counter nohooks tls_layout_tied)" -gt 0
-check "syscall_hooks no: uvicorn gets uprobes on its own libc (libc_probed=$(counter nohooks libc_probed)), and its requests after that are recorded" \
-	python3 - "$W/nohooks.jsonl" $A1 $UVI "$(counter nohooks libc_probed)" <<'EOF'
+check "syscall_hooks no: the socket-BIO servers lose their libc probes (libc_probed=$(counter nohooks libc_probed), libc_dropped=$(counter nohooks libc_dropped)), then are tied from the layout (layout_tied=$(counter nohooks tls_layout_tied)), which agrees with the nested libc call before (agree=$(counter nohooks tls_layout_agree), mismatch=$(counter nohooks tls_layout_mismatch))" \
+	bash -c "[ '$(counter nohooks libc_dropped)' -ge 2 ] && [ '$(counter nohooks tls_layout_tied)' -gt 0 ] &&
+		 [ '$(counter nohooks tls_layout_agree)' -gt 0 ] && [ '$(counter nohooks tls_layout_mismatch)' = 0 ]"
+check "syscall_hooks no: uvicorn keeps its libc probes and every one of its requests is recorded" \
+	python3 - "$W/nohooks.jsonl" $A1 $UVI <<'EOF'
 import json, sys
 recs = [json.loads(l) for l in open(sys.argv[1]) if '"ts"' in l]
 good = [r for r in recs if r.get("port") == int(sys.argv[3]) and r.get("ip") == sys.argv[2]
         and r.get("ja4") and r.get("status") == 200 and r.get("output_tokens") is not None]
-print(f"  uvicorn: {len(good)} complete records of 22 requests (the first 2 may go untied)")
-sys.exit(0 if int(sys.argv[4] or 0) >= 1 and len(good) >= 20 else 1)
+print(f"  uvicorn: {len(good)} complete records of 22 requests")
+sys.exit(0 if len(good) == 22 else 1)
 EOF
 check "syscall_hooks no: plain HTTP from its packets (pkt_segments=$(counter nohooks pkt_segments)), no syscall capture" \
 	bash -c "[ '$(counter nohooks pkt_segments)' -gt 0 ] && [ '$(counter nohooks plain_calls)' = 0 ]"
@@ -135,4 +155,47 @@ for x, y in zip(a, b):
         break
 sys.exit(0 if len(a) == 20 and a == b and len(good) == 20 else 1)
 EOF
+
+# --- 3. cgroup_scope ------------------------------------------------------------
+# The same load twice: 20 requests to a plain server in its own cgroup (started
+# after the tracer, so found by a rescan), 40 through the unwatched TLS nginx
+# and its upstream, which share the test's cgroup.
+scope_run() {   # scope_run NAME SCOPE
+	printf 'syscall_hooks no\ncgroup_scope %s\n' "$2" >"$W/$1.conf"
+	trace "$1" --config "$W/$1.conf" --port $CGP
+	if [ "$2" = servers ]; then
+		bash -c 'echo $$ >"$1/cgroup.procs" && exec "${@:2}"' _ "$CG" \
+			python3 scripts/endpoint.py --plain-port $CGP --quiet --token-delay-ms 1 \
+			>"$W/cg-endpoint.log" 2>&1 &
+		PIDS+=($!)
+		wait_port $CGP || bad "the endpoint in $CG listens"
+		sleep 6            # the tracer's next scan (every 5 s)
+	fi
+	load http://127.0.0.1:$CGP 20
+	load https://127.0.0.1:$NGX 40
+	stop_trace
+}
+scope_records() {   # complete records of the cgroup's server in NAME's output
+	python3 - "$W/$1.jsonl" $A1 $CGP <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if '"ts"' in l]
+print(sum(1 for r in recs if r.get("port") == int(sys.argv[3]) and r.get("ip") == sys.argv[2]
+          and r.get("status") == 200 and r.get("output_tokens") is not None))
+EOF
+}
+if [ -n "$CGROOT" ] && mkdir "$CG"; then
+	scope_run scoped servers
+	scope_run rooted root
+	check "cgroup_scope servers: attached to one cgroup (cgroups=$(counter scoped cgroups)), the server started later recorded ($(scope_records scoped) of 20)" \
+		bash -c "[ '$(counter scoped cgroups)' = 1 ] && [ '$(scope_records scoped)' = 20 ]"
+	check "cgroup_scope root: the same records ($(scope_records rooted) of 20)" \
+		test "$(scope_records rooted)" = 20
+	# Each of the 40 unwatched requests crosses 4 sockets (client, nginx both
+	# ways, upstream) in a few packets each: with the root scope every one
+	# runs our programs; scoped, none does.
+	check "cgroup_scope servers: unwatched traffic runs none of our programs (BPF runs: $(counter scoped bpf_runs) scoped, $(counter rooted bpf_runs) on the root)" \
+		bash -c "[ \$(( $(counter rooted bpf_runs) - $(counter scoped bpf_runs) )) -ge 320 ]"
+else
+	bad "a cgroup v2 mount to make $CG in"
+fi
 finish

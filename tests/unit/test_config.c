@@ -128,10 +128,17 @@ static void test_daemon_settings(void **state)
 	assert_int_equal(dg_config_set(&c, "enforce", "yes", err, sizeof(err)), 0);
 	assert_int_equal(c.enforce, 1);
 	assert_int_equal(dg_config_set(&c, "enforce", "maybe", err, sizeof(err)), -1);
-	assert_int_equal(c.syscall_hooks, 1);               /* on unless said */
-	assert_int_equal(dg_config_set(&c, "syscall_hooks", "no", err, sizeof(err)), 0);
-	assert_int_equal(c.syscall_hooks, 0);
+	assert_int_equal(c.syscall_hooks, 0);               /* off unless said */
+	assert_int_equal(dg_config_set(&c, "syscall_hooks", "yes", err, sizeof(err)), 0);
+	assert_int_equal(c.syscall_hooks, 1);
 	assert_int_equal(dg_config_set(&c, "syscall_hooks", "off-ish", err, sizeof(err)), -1);
+	assert_int_equal(c.cgroup_scope_root, 0);           /* the servers' cgroups */
+	assert_int_equal(dg_config_set(&c, "cgroup_scope", "root", err, sizeof(err)), 0);
+	assert_int_equal(c.cgroup_scope_root, 1);
+	assert_int_equal(dg_config_set(&c, "cgroup_scope", "servers", err, sizeof(err)), 0);
+	assert_int_equal(c.cgroup_scope_root, 0);
+	assert_int_equal(dg_config_set(&c, "cgroup_scope", "host", err, sizeof(err)), -1);
+	assert_non_null(strstr(err, "cgroup_scope"));
 	assert_int_equal(dg_config_set(&c, "journal_max_size", "2g", err, sizeof(err)), 0);
 	assert_true(c.journal_total_bytes == 2ull << 30);
 	assert_int_equal(dg_config_set(&c, "journal_file_size", "1", err, sizeof(err)), -1);

@@ -232,7 +232,11 @@ void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 		fn("probes", "layout_unknown", ps->layout_unknown, arg);
 		fn("probes", "libc_probed", ps->libc_probed, arg);
 		fn("probes", "libc_failed", ps->libc_failed, arg);
+		fn("probes", "libc_dropped", ps->libc_dropped, arg);
 		fn("probes", "syscall_hooks", (uint64_t)dg_probes_syscall_hooks(o->probes), arg);
+		fn("probes", "cgroups", ps->cgroups, arg);
+		fn("probes", "cgroups_over", ps->cgroups_over, arg);
+		fn("probes", "cgroup_failed", ps->cgroup_failed, arg);
 	}
 	for (size_t i = 0; i < sizeof(reasm_counters) / sizeof(reasm_counters[0]); i++)
 		fn("reassembly", reasm_counters[i].name,

@@ -16,6 +16,8 @@
 
 #include "cgroup2.h"
 #include "hostinfo.h"
+#include "linkreap.h"
+#include "log.h"
 #include "openssl_layout.h"
 #include "tls.skel.h"
 #include "plain.skel.h"
@@ -44,6 +46,8 @@ struct watched {
 	char path[300];                /* the file probed, as attached */
 	int layout;                    /* its OpenSSL's layout is in ssl_layouts */
 	int libc;                      /* its libc's socket calls are probed */
+	int libc_from;                 /* ... by links[libc_from..n_links) */
+	int bio;                       /* an SSL* of it was not tied from OpenSSL's layout */
 	struct bpf_link *links[PROC_LINKS];
 	int n_links;
 	int seen;
@@ -58,6 +62,17 @@ struct layout_seen {
 	ino_t ino;
 	int ok;
 	struct dg_ssl_layout l;
+};
+
+/* A cgroup our socket programs are attached to (sockops, the ClientHello
+ * reader, the packet capture): a watched server's, or the root with
+ * `cgroup_scope root`. A program on a cgroup runs for every socket made in
+ * it or below it, and for no other. */
+#define CG_LINKS 4
+struct scoped_cg {
+	char path[DG_HOST_CG_LEN];
+	struct bpf_link *links[CG_LINKS];
+	int n_links;
 };
 
 struct dg_probes {
@@ -84,7 +99,13 @@ struct dg_probes {
 	char *names[DG_MAX_PATHS];     /* watch_process: servers by name */
 	int n_names;
 	struct dg_probes_stats st;
-	int cgroup_fd;
+	char cg_root[512];             /* where cgroup v2 is mounted */
+	int scope_root;                /* cgroup_scope root: attached once, to the root */
+	struct scoped_cg cgs[DG_HOST_CGROUPS];
+	int n_cgs;
+	struct dg_host_servers *fronts;  /* the TLS front ends of upstream mode */
+	uint16_t front_ports[DG_MAX_PORTS];
+	int n_front_ports;
 	int stats_fd;
 	dg_sample_fn fn;
 	void *ctx;
@@ -217,8 +238,8 @@ static int attach_ssl(struct dg_probes *p, struct watched *w, const char *path)
 				w->links[w->n_links++] = l;
 		}
 		if (err && fns[i].required) {
-			while (w->n_links)
-				bpf_link__destroy(w->links[--w->n_links]);
+			dg_links_destroy(w->links, w->n_links);
+			w->n_links = 0;
 			return err;
 		}
 	}
@@ -369,27 +390,35 @@ static int set_layout(struct dg_probes *p, struct watched *w)
 }
 
 /* Uprobes on w's own libc socket calls (syscall_hooks no): how a TLS server
- * that uses memory BIOs is tied without a syscall tracepoint. 0, or -errno
- * (then none stay). */
-static int attach_libc(struct dg_probes *p, struct watched *w)
+ * that uses memory BIOs is tied without a syscall tracepoint. which: LIBC_READS
+ * (enough to tie: a memory-BIO SSL call takes the socket its thread read
+ * just before) and LIBC_WRITES (which confirm the tie). 0, or -errno (then
+ * none of these stay). */
+enum { LIBC_READS = 1, LIBC_WRITES = 2 };
+
+static int attach_libc(struct dg_probes *p, struct watched *w, int which)
 {
 	struct plain_bpf *s = p->plain;
 	struct {
 		const char *fn;
 		struct bpf_program *enter, *ret;
+		int kind;
 	} fns[] = {
-		{ "read", s->progs.libc_read, s->progs.libc_read_ret },
-		{ "recv", s->progs.libc_recv, s->progs.libc_recv_ret },
-		{ "recvfrom", s->progs.libc_recvfrom, s->progs.libc_recvfrom_ret },
-		{ "readv", s->progs.libc_readv, s->progs.libc_readv_ret },
-		{ "write", s->progs.libc_write, s->progs.libc_write_ret },
-		{ "send", s->progs.libc_send, s->progs.libc_send_ret },
-		{ "sendto", s->progs.libc_sendto, s->progs.libc_sendto_ret },
-		{ "writev", s->progs.libc_writev, s->progs.libc_writev_ret },
+		{ "read", s->progs.libc_read, s->progs.libc_read_ret, LIBC_READS },
+		{ "recv", s->progs.libc_recv, s->progs.libc_recv_ret, LIBC_READS },
+		{ "recvfrom", s->progs.libc_recvfrom, s->progs.libc_recvfrom_ret, LIBC_READS },
+		{ "readv", s->progs.libc_readv, s->progs.libc_readv_ret, LIBC_READS },
+		{ "write", s->progs.libc_write, s->progs.libc_write_ret, LIBC_WRITES },
+		{ "send", s->progs.libc_send, s->progs.libc_send_ret, LIBC_WRITES },
+		{ "sendto", s->progs.libc_sendto, s->progs.libc_sendto_ret, LIBC_WRITES },
+		{ "writev", s->progs.libc_writev, s->progs.libc_writev_ret, LIBC_WRITES },
 	};
 	int before = w->n_links, err = 0;
 	char path[400];
 
+	which &= ~w->libc;
+	if (!which)
+		return 0;
 	if (mapped_lib(w->pid, "/libc.so", path, sizeof(path)))
 		return -ENOENT;
 	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]) && !err; i++) {
@@ -397,6 +426,8 @@ static int attach_libc(struct dg_probes *p, struct watched *w)
 		LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = fns[i].fn, .retprobe = true);
 		struct bpf_link *l;
 
+		if (!(fns[i].kind & which))
+			continue;
 		if (w->n_links + 2 > PROC_LINKS) {
 			err = -E2BIG;
 			break;
@@ -413,50 +444,211 @@ static int attach_libc(struct dg_probes *p, struct watched *w)
 		w->links[w->n_links++] = l;
 	}
 	if (err) {
-		while (w->n_links > before)
-			bpf_link__destroy(w->links[--w->n_links]);
+		dg_links_destroy(w->links + before, w->n_links - before);
+		w->n_links = before;
 		return err;
 	}
-	w->libc = 1;
+	if (!w->libc)
+		w->libc_from = before;
+	w->libc |= which;
 	return 0;
 }
+
+/* In the background: uprobes detach one grace period (~0.1 s) at a time. */
+static void detach_libc(struct watched *w)
+{
+	if (!w->libc)
+		return;
+	dg_links_destroy_async(w->links + w->libc_from, w->n_links - w->libc_from);
+	w->n_links = w->libc_from;
+	w->libc = 0;
+}
+
+/* What pid's SSL_writes expected of a write not seen (its write side was
+ * not probed yet): dropped once it is, or the next write would be judged
+ * against a stale one (bio_mismatch). */
+static void forget_expects(struct dg_probes *p, uint32_t pid)
+{
+	int fd = bpf_map__fd(p->tls->maps.bio_expect), more;
+	uint64_t key, next;
+
+	for (more = !bpf_map_get_next_key(fd, NULL, &next); more;) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		if ((uint32_t)(key >> 32) == pid)
+			bpf_map_delete_elem(fd, &key);
+	}
+}
+
+static struct watched *watched_pid(struct dg_probes *p, uint32_t pid)
+{
+	for (int i = 0; i < p->n_watched; i++)
+		if (p->watched[i].pid == pid && p->watched[i].n_links)
+			return &p->watched[i];
+	return NULL;
+}
+
+/* A watched TLS server's libc probes, with syscall_hooks no: the read
+ * side given at once to every server with OpenSSL, so that a memory-BIO
+ * server's first connections are tied like the rest; kept, with the write
+ * side added, by those whose SSL*s OpenSSL's structures do not tie
+ * (bio_pids); dropped by those whose every SSL* they tie (LAYOUT_PROVEN of
+ * them: a socket BIO, nginx's, Python ssl's on sockets), which then pay
+ * nothing per socket call. A server that shows a memory BIO later gets them
+ * back (its calls until then counted untied). */
+#define LAYOUT_PROVEN 2
 
 int dg_probes_check_bio(struct dg_probes *p)
 {
 	int fd = bpf_map__fd(p->tls->maps.bio_pids), added = 0;
-	uint32_t key, next;
-	int more;
+	int lfd = bpf_map__fd(p->tls->maps.layout_pids);
+	uint32_t key, next, n;
+	struct watched *w;
+	int more, had;
 
-	if (p->syscall_hooks)
-		return 0;
 	for (more = !bpf_map_get_next_key(fd, NULL, &next); more;) {
 		key = next;
 		more = !bpf_map_get_next_key(fd, &key, &next);
-		for (int i = 0; i < p->n_watched; i++) {
-			struct watched *w = &p->watched[i];
-
-			if (w->pid != key || w->libc || !w->n_links)
-				continue;
-			if (attach_libc(p, w)) {
-				p->st.libc_failed++;
-			} else {
-				p->st.libc_probed++;
-				added++;
-			}
-		}
 		bpf_map_delete_elem(fd, &key);
+		if (p->syscall_hooks || !(w = watched_pid(p, key)))
+			continue;
+		w->bio = 1;
+		had = w->libc;
+		if (had == (LIBC_READS | LIBC_WRITES))
+			continue;
+		if (attach_libc(p, w, LIBC_READS | LIBC_WRITES)) {
+			p->st.libc_failed++;
+			continue;
+		}
+		forget_expects(p, w->pid);
+		dg_log(DG_LOG_INFO, "probes: process %u ties its TLS through memory BIOs: uprobes on its "
+		       "libc's socket calls", w->pid);
+		if (!had) {
+			p->st.libc_probed++;
+			added++;
+		}
+	}
+	for (more = !bpf_map_get_next_key(lfd, NULL, &next); more;) {
+		key = next;
+		more = !bpf_map_get_next_key(lfd, &key, &next);
+		if (bpf_map_lookup_elem(lfd, &key, &n))
+			continue;
+		w = p->syscall_hooks ? NULL : watched_pid(p, key);
+		if (w && n < LAYOUT_PROVEN)
+			continue;             /* wait for more of its SSL*s */
+		bpf_map_delete_elem(lfd, &key);
+		if (w && w->libc && !w->bio) {
+			detach_libc(w);
+			p->st.libc_dropped++;
+			dg_log(DG_LOG_INFO, "probes: process %u ties its TLS from OpenSSL's sockets: no "
+			       "uprobe on its libc", w->pid);
+		}
 	}
 	return added;
 }
 
 static void unwatch(struct dg_probes *p, struct watched *w)
 {
-	while (w->n_links)
-		bpf_link__destroy(w->links[--w->n_links]);
+	dg_links_destroy_async(w->links, w->n_links);
+	w->n_links = 0;
 	if (w->layout)
 		bpf_map_delete_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid);
+	bpf_map_delete_elem(bpf_map__fd(p->tls->maps.bio_pids), &w->pid);
+	bpf_map_delete_elem(bpf_map__fd(p->tls->maps.layout_pids), &w->pid);
 	w->layout = 0;
 	w->libc = 0;
+	w->bio = 0;
+}
+
+/* Attach the socket programs to one cgroup: sockops first, as it assigns
+ * the socket cookies the others read. 0, or -errno (then none stay). */
+static int attach_cg(struct dg_probes *p, const char *path)
+{
+	struct bpf_program *progs[CG_LINKS] = {
+		p->conn->progs.dg_sockops, p->hello->progs.dg_hello,
+		p->packets ? p->packets->progs.dg_pkt_in : NULL,
+		p->packets ? p->packets->progs.dg_pkt_out : NULL,
+	};
+	struct scoped_cg *c = &p->cgs[p->n_cgs];
+	char full[sizeof(p->cg_root) + DG_HOST_CG_LEN];
+	int fd, err = 0;
+
+	if (p->n_cgs == DG_HOST_CGROUPS)
+		return -E2BIG;
+	snprintf(full, sizeof(full), "%s%s", p->cg_root, strcmp(path, "/") ? path : "");
+	if ((fd = open(full, O_RDONLY | O_DIRECTORY)) < 0)
+		return -errno;
+	memset(c, 0, sizeof(*c));
+	for (int i = 0; i < CG_LINKS && !err; i++) {
+		struct bpf_link *l;
+
+		if (!progs[i])
+			continue;
+		if ((l = bpf_program__attach_cgroup(progs[i], fd)))
+			c->links[c->n_links++] = l;
+		else
+			err = -errno;
+	}
+	close(fd);
+	if (err) {
+		while (c->n_links)
+			bpf_link__destroy(c->links[--c->n_links]);
+		return err;
+	}
+	snprintf(c->path, sizeof(c->path), "%s", path);
+	p->n_cgs++;
+	p->st.cgroups = (uint64_t)p->n_cgs;
+	return 0;
+}
+
+static void detach_cg(struct scoped_cg *c)
+{
+	while (c->n_links)
+		bpf_link__destroy(c->links[--c->n_links]);
+}
+
+/* The socket programs follow the watched servers' cgroups: attached to
+ * each cgroup that holds one (an ancestor standing for its descendants),
+ * detached from those that no longer do. A server, or a process on the
+ * host that is no server, in a cgroup of its own runs none of them. */
+static void rescan_cgroups(struct dg_probes *p, const uint32_t *pids, int n,
+			   const uint32_t *fronts, int n_fronts)
+{
+	struct dg_host_scan want;
+	char pid[16], cg[DG_HOST_CG_LEN];
+	int w = 0;
+
+	want.n_cgroups = 0;
+	want.cgroups_over = 0;
+	for (int j = 0; j < n + n_fronts; j++) {
+		snprintf(pid, sizeof(pid), "%u", j < n ? pids[j] : fronts[j - n]);
+		dg_host_cgroup_of("/proc", pid, cg, sizeof(cg));
+		dg_host_add_cgroup(&want, cg);
+	}
+	p->st.cgroups_over = (uint64_t)want.cgroups_over;
+	/* Gone first: when a new cgroup is an ancestor of one attached, its
+	 * sockets would otherwise run each program twice for a moment. */
+	for (int i = 0; i < p->n_cgs; i++) {
+		int keep = 0;
+
+		for (int j = 0; j < want.n_cgroups && !keep; j++)
+			keep = !strcmp(p->cgs[i].path, want.cgroups[j]);
+		if (!keep) {
+			detach_cg(&p->cgs[i]);
+			continue;
+		}
+		p->cgs[w++] = p->cgs[i];
+	}
+	p->n_cgs = w;
+	for (int j = 0; j < want.n_cgroups; j++) {
+		int have = 0;
+
+		for (int i = 0; i < p->n_cgs && !have; i++)
+			have = !strcmp(p->cgs[i].path, want.cgroups[j]);
+		if (!have && attach_cg(p, want.cgroups[j]))
+			p->st.cgroup_failed++;
+	}
+	p->st.cgroups = (uint64_t)p->n_cgs;
 }
 
 /* The watched servers now: new ones get uprobes for their pid alone,
@@ -466,12 +658,24 @@ int dg_probes_rescan(struct dg_probes *p)
 	static uint32_t pids[DG_HOST_PIDS];
 	int n, over = 0, added = 0, w = 0;
 
+	static uint32_t fronts[DG_HOST_PIDS];
+	int n_fronts = 0;
+
 	n = dg_host_servers_scan(p->servers, "/proc", p->ports, p->n_ports, p->names, p->n_names,
 				 pids, DG_HOST_PIDS, &over);
 	if (n < 0)
 		return -1;
 	p->st.scans++;
 	p->st.servers_over += (uint64_t)over;
+	if (!p->scope_root) {
+		/* Upstream mode's TLS front ends get the socket programs too
+		 * (connections, ClientHellos), no uprobe. */
+		if (p->n_front_ports)
+			n_fronts = dg_host_servers_scan(p->fronts, "/proc", p->front_ports,
+							p->n_front_ports, NULL, 0, fronts,
+							DG_HOST_PIDS, &over);
+		rescan_cgroups(p, pids, n, fronts, n_fronts > 0 ? n_fronts : 0);
+	}
 	for (int i = 0; i < p->n_watched; i++)
 		p->watched[i].seen = 0;
 	for (int j = 0; j < n; j++) {
@@ -501,6 +705,13 @@ int dg_probes_rescan(struct dg_probes *p)
 				p->st.layout_known++;
 			else
 				p->st.layout_unknown++;
+			/* Until its SSL*s show how they are tied (dg_probes_check_bio). */
+			if (!p->syscall_hooks) {
+				if (attach_libc(p, x, LIBC_READS))
+					p->st.libc_failed++;
+				else
+					p->st.libc_probed++;
+			}
 		} else if (!x->failed) {
 			x->failed = 1;
 			p->st.attach_failed++;
@@ -551,8 +762,8 @@ static int on_data_sample(void *ctx, void *data, size_t size)
 }
 
 /* Plain HTTP from the packets of watched connections, instead of the
- * read/write syscall tracepoints: cgroup skb programs on the same cgroup as
- * the ClientHello reader, sharing the connection counters. */
+ * read/write syscall tracepoints: cgroup skb programs, attached with the
+ * ClientHello reader (attach_cg), sharing the connection counters. */
 static int open_packets(struct dg_probes *p, const struct dg_config *cfg)
 {
 	int e;
@@ -562,27 +773,21 @@ static int open_packets(struct dg_probes *p, const struct dg_config *cfg)
 	set_ports(cfg, p->packets->rodata->watch_ports, &p->packets->rodata->n_ports, 0);
 	p->packets->rodata->cap_in = cfg->max_body;
 	if ((e = bpf_map__reuse_fd(p->packets->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
-	    (e = bpf_map__reuse_fd(p->packets->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))) ||
-	    (e = packets_bpf__load(p->packets)))
+	    (e = bpf_map__reuse_fd(p->packets->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))))
 		return e;
-	if ((e = add_link(p, bpf_program__attach_cgroup(p->packets->progs.dg_pkt_in, p->cgroup_fd))) ||
-	    (e = add_link(p, bpf_program__attach_cgroup(p->packets->progs.dg_pkt_out, p->cgroup_fd))))
-		return e;
-	return 0;
+	return packets_bpf__load(p->packets);
 }
 
 struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, void *ctx,
 				 char *err, size_t errlen)
 {
 	struct dg_probes *p = calloc(1, sizeof(*p));
-	char cg[512];
 	int e;
 
 	if (!p) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
 	}
-	p->cgroup_fd = -1;
 	p->stats_fd = -1;
 	p->epfd = -1;
 	p->fn = fn;
@@ -626,17 +831,8 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 			 strerror(-e));
 		goto fail;
 	}
-	/* Lifecycle first: it assigns the socket cookies the others read. */
-	if (dg_cgroup2_root(cg, sizeof(cg)) || (p->cgroup_fd = open(cg, O_RDONLY | O_DIRECTORY)) < 0) {
-		snprintf(err, errlen, "no cgroup v2 mount found for the sockops program");
-		goto fail;
-	}
-	if ((e = add_link(p, bpf_program__attach_cgroup(p->conn->progs.dg_sockops, p->cgroup_fd)))) {
-		snprintf(err, errlen, "cannot attach sockops to %s: %s", cg, strerror(-e));
-		goto fail;
-	}
-	if ((e = add_link(p, bpf_program__attach_cgroup(p->hello->progs.dg_hello, p->cgroup_fd)))) {
-		snprintf(err, errlen, "cannot attach the ClientHello reader to %s: %s", cg, strerror(-e));
+	if (dg_cgroup2_root(p->cg_root, sizeof(p->cg_root))) {
+		snprintf(err, errlen, "no cgroup v2 mount found for the socket programs");
 		goto fail;
 	}
 	/* Syscall tracepoints tax every process on the host: without them
@@ -652,6 +848,16 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		snprintf(err, errlen, "cannot load the packet capture: %s", strerror(-e));
 		goto fail;
 	}
+	/* The socket programs: on every socket of the host (cgroup_scope root),
+	 * or only in the watched servers' cgroups, followed by each rescan. */
+	p->scope_root = cfg->cgroup_scope_root;
+	if (p->scope_root && (e = attach_cg(p, "/"))) {
+		snprintf(err, errlen, "cannot attach the socket programs to %s: %s", p->cg_root,
+			 strerror(-e));
+		goto fail;
+	}
+	for (int i = 0; i < cfg->n_front_ports && i < DG_MAX_PORTS; i++)
+		p->front_ports[p->n_front_ports++] = cfg->front_ports[i];
 	for (int i = 0; i < cfg->n_libssl; i++) {
 		if ((e = add_file(p, cfg->libssl[i], 0)) < 0) {
 			snprintf(err, errlen, "--libssl %s: %s", cfg->libssl[i], strerror(-e));
@@ -668,7 +874,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 		p->ports[p->n_ports++] = cfg->ports[i];
 	for (int i = 0; i < cfg->n_watch_process && i < DG_MAX_PATHS; i++)
 		p->names[p->n_names++] = cfg->watch_process[i];
-	if (!(p->servers = dg_host_servers_new())) {
+	if (!(p->servers = dg_host_servers_new()) || !(p->fronts = dg_host_servers_new())) {
 		snprintf(err, errlen, "out of memory");
 		goto fail;
 	}
@@ -705,16 +911,17 @@ void dg_probes_close(struct dg_probes *p)
 		close(p->epfd);
 	for (int i = 0; i < p->n_watched; i++)
 		unwatch(p, &p->watched[i]);
-	for (int i = p->n_links - 1; i >= 0; i--)
-		bpf_link__destroy(p->links[i]);
+	dg_links_destroy(p->links, p->n_links);
+	for (int i = 0; i < p->n_cgs; i++)
+		detach_cg(&p->cgs[i]);
+	dg_links_wait();
 	dg_host_servers_free(p->servers);
+	dg_host_servers_free(p->fronts);
 	tls_bpf__destroy(p->tls);
 	plain_bpf__destroy(p->plain);
 	conn_bpf__destroy(p->conn);
 	hello_bpf__destroy(p->hello);
 	packets_bpf__destroy(p->packets);
-	if (p->cgroup_fd >= 0)
-		close(p->cgroup_fd);
 	if (p->stats_fd >= 0)
 		close(p->stats_fd);
 	free(p);

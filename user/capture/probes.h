@@ -44,11 +44,17 @@ struct dg_probes_stats {
 	uint64_t layout_unknown;       /* ... not: tied by the nested syscall only */
 	uint64_t libc_probed;          /* servers given uprobes on their libc (syscall_hooks no) */
 	uint64_t libc_failed;
+	uint64_t libc_dropped;         /* ... that lost them: OpenSSL's layout ties their SSL*s */
+	uint64_t cgroups;              /* cgroups the socket programs are attached to */
+	uint64_t cgroups_over;         /* the servers' cgroups past the bound, not attached */
+	uint64_t cgroup_failed;        /* attaching to a cgroup failed (retried each scan) */
 };
 const struct dg_probes_stats *dg_probes_stats(const struct dg_probes *p);
-/* With syscall_hooks no: give each watched server that made an SSL call
- * no fd tied (memory BIOs) uprobes on its own libc's socket calls, for its
- * pid alone. Returns servers newly probed. Cheap when there are none. */
+/* With syscall_hooks no, the watched TLS servers' uprobes on their own
+ * libc's socket calls (for their pid alone): every such server has them
+ * from its first scan; one whose SSL*s OpenSSL's own structures tie (socket
+ * BIOs) loses them, one with a memory BIO keeps them (or gets them back).
+ * Returns servers newly probed. Cheap when there are none. */
 int dg_probes_check_bio(struct dg_probes *p);
 /* 1 when the syscall tracepoints are attached (setting syscall_hooks). */
 int dg_probes_syscall_hooks(const struct dg_probes *p);

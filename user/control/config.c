@@ -21,7 +21,7 @@ void dg_config_init(struct dg_config *c)
 	snprintf(c->client_port_header, sizeof(c->client_port_header), "x-forwarded-port");
 	c->idle_timeout = 300;
 	c->max_body = DG_CAP_IN_DEFAULT;
-	c->syscall_hooks = 1;
+	c->syscall_hooks = 0;
 	dg_engine_config_default(&c->engine);
 	dg_enforce_config_default(&c->enf);
 	snprintf(c->journal_dir, sizeof(c->journal_dir), "%s", DG_JOURNAL_DIR);
@@ -201,6 +201,14 @@ static int set_daemon(struct dg_config *c, const char *key, const char *v, char 
 
 	if (!strcmp(key, "syscall_hooks"))
 		return set_yes_no(&c->syscall_hooks, key, v, err, errlen);
+	if (!strcmp(key, "cgroup_scope")) {
+		if (strcmp(v, "servers") && strcmp(v, "root")) {
+			snprintf(err, errlen, "cgroup_scope: '%s' is not servers or root", v);
+			return -1;
+		}
+		c->cgroup_scope_root = !strcmp(v, "root");
+		return 0;
+	}
 	if (!strcmp(key, "enforce")) {
 		return set_yes_no(&c->enforce, key, v, err, errlen);
 	} else if (!strcmp(key, "journal")) {

@@ -46,6 +46,12 @@ struct dg_config {
 	 * TLS through socket BIOs tied from OpenSSL's layout, memory-BIO TLS
 	 * through uprobes on that server's own libc. */
 	int syscall_hooks;
+	/* Where the socket programs (connections, ClientHellos, packets) are
+	 * attached: the watched servers' cgroups (`cgroup_scope servers`, the
+	 * default: other services pay nothing), or the root cgroup
+	 * (`cgroup_scope root`: every socket of the host, a new server seen
+	 * from its first connection rather than from the next scan). */
+	int cgroup_scope_root;
 	/* Scoring and decisions: `score.NAME`, `policy.NAME`, `allow`, `tick`,
 	 * `max_clients` lines (engine.h). */
 	struct dg_engine_config engine;

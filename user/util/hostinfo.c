@@ -150,7 +150,7 @@ static int listener_port(const struct listeners *l, unsigned long inode)
 
 /* ---------- cgroups ---------- */
 
-static void read_cgroup(const char *proc, const char *pid, char *out, size_t size)
+void dg_host_cgroup_of(const char *proc, const char *pid, char *out, size_t size)
 {
 	char path[512], line[1024];
 	FILE *f;
@@ -182,7 +182,7 @@ static int is_under(const char *path, const char *anc)
 	return !strncmp(path, anc, n) && (path[n] == '/' || path[n] == 0);
 }
 
-static void add_cgroup(struct dg_host_scan *s, const char *cg)
+void dg_host_add_cgroup(struct dg_host_scan *s, const char *cg)
 {
 	int w = 0;
 
@@ -264,8 +264,8 @@ static void scan_pid(const char *proc, const char *pid, const struct listeners *
 	if (!server)
 		return;
 	s->server_pids++;
-	read_cgroup(proc, pid, cg, sizeof(cg));
-	add_cgroup(s, cg);
+	dg_host_cgroup_of(proc, pid, cg, sizeof(cg));
+	dg_host_add_cgroup(s, cg);
 }
 
 int dg_host_scan(const char *proc, const uint16_t *ports, int n_ports, struct dg_host_scan *out)

@@ -39,6 +39,13 @@ struct dg_host_scan {
 /* Walk proc (normally "/proc") for the servers on ports and sshd's ports. */
 int dg_host_scan(const char *proc, const uint16_t *ports, int n_ports, struct dg_host_scan *out);
 
+/* The cgroup v2 path of process pid under proc ("/" the root), "" when it
+ * cannot be read (gone) or is too long to open. */
+void dg_host_cgroup_of(const char *proc, const char *pid, char *out, size_t size);
+/* Add cg to s's cgroups unless it or an ancestor is there; its descendants
+ * already there are dropped (a program on a cgroup runs for them too). */
+void dg_host_add_cgroup(struct dg_host_scan *s, const char *cg);
+
 /* The server processes, found incrementally for the probes: processes
  * holding a listening socket on a watched port (a pre-forked worker holds
  * its parent's), or whose name (comm) is one of names. A scan reads
