@@ -35,9 +35,56 @@ uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t le
 	return load_le64(out);
 }
 
-static int is_digit(unsigned char c)
+/* ----------------------------------------------------------- normaliser */
+
+#define SP DG_NC_SPACE
+#define DI DG_NC_DIGIT
+const uint8_t dg_norm_class[256] = {
+	['\t'] = SP, ['\n'] = SP, ['\v'] = SP, ['\f'] = SP, ['\r'] = SP, [' '] = SP,
+	['0'] = DI, ['1'] = DI, ['2'] = DI, ['3'] = DI, ['4'] = DI,
+	['5'] = DI, ['6'] = DI, ['7'] = DI, ['8'] = DI, ['9'] = DI,
+};
+#undef SP
+#undef DI
+
+#define ID16(b) b, b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, \
+		b + 8, b + 9, b + 10, b + 11, b + 12, b + 13, b + 14, b + 15
+const uint8_t dg_norm_lower[256] = {
+	ID16(0x00), ID16(0x10),
+	' ', '!', '"', '#', '$', '%', '&', '\'', '(', ')', '*', '+', ',', '-', '.', '/',
+	'0', '0', '0', '0', '0', '0', '0', '0', '0', '0', ':', ';', '<', '=', '>', '?',
+	'@', 'a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm', 'n', 'o',
+	'p', 'q', 'r', 's', 't', 'u', 'v', 'w', 'x', 'y', 'z', '[', '\\', ']', '^', '_',
+	ID16(0x60), ID16(0x70), ID16(0x80), ID16(0x90), ID16(0xa0), ID16(0xb0),
+	ID16(0xc0), ID16(0xd0), ID16(0xe0), ID16(0xf0),
+};
+#undef ID16
+
+size_t dg_norm_run(struct dg_normstate *st, const unsigned char *in, size_t len,
+		   unsigned char *out, size_t room, size_t *done)
 {
-	return c >= '0' && c <= '9';
+	size_t i = 0, n = 0;
+
+	while (i < len && n + 2 <= room) {
+		unsigned char c = in[i];
+
+		if (dg_norm_class[c] == DG_NC_PLAIN && !st->space) {
+			/* Most bytes: a run of letters and punctuation, one
+			 * byte out for one in, no state to look at. */
+			size_t stop = len - i < room - n ? len : i + (room - n);
+
+			do
+				out[n++] = dg_norm_lower[c];
+			while (++i < stop && dg_norm_class[c = in[i]] == DG_NC_PLAIN);
+			st->digit = 0;
+			st->started = 1;
+			continue;
+		}
+		n += dg_norm_byte(st, c, out + n);
+		i++;
+	}
+	*done = i;
+	return n;
 }
 
 /* ---------------------------------------------------------------- dg_norm */
@@ -74,16 +121,38 @@ static void norm_put(struct dg_norm *n, unsigned char c)
 		norm_fold(n);
 }
 
+/* Normalises straight into the block buffer, a run at a time. */
 void dg_norm_feed(struct dg_norm *n, const char *s, size_t len)
 {
-	unsigned char out[2];
+	const unsigned char *p = (const unsigned char *)s;
 
-	for (size_t i = 0; i < len; i++) {
+	while (len) {
+		size_t room = DG_NORM_BUF - n->used, done, k;
+
 		if (n->limit && n->bytes >= n->limit)
 			return;             /* nothing more is hashed */
-		size_t k = dg_norm_byte(&n->st, (unsigned char)s[i], out);
-		for (size_t j = 0; j < k; j++)
-			norm_put(n, out[j]);
+		if (n->limit && n->limit - n->bytes < room)
+			room = (size_t)(n->limit - n->bytes);
+		if (room < 2) {
+			/* The last byte before a fold or the limit: a byte
+			 * that gives two puts the second after the fold, or
+			 * drops it at the limit. */
+			unsigned char out[2];
+
+			k = dg_norm_byte(&n->st, *p, out);
+			for (size_t j = 0; j < k; j++)
+				norm_put(n, out[j]);
+			p++;
+			len--;
+			continue;
+		}
+		k = dg_norm_run(&n->st, p, len, n->blk + 8 + n->used, room, &done);
+		n->used += k;
+		n->bytes += k;
+		p += done;
+		len -= done;
+		if (n->used == DG_NORM_BUF)
+			norm_fold(n);
 	}
 }
 
@@ -300,7 +369,7 @@ void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN])
 
 static int is_word_byte(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || is_digit(c) || c >= 0x80;
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
 }
 
 /* Vote with the shingle made of the last `nw` word hashes. */

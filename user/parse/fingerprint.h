@@ -30,6 +30,14 @@ struct dg_normstate {
 	uint8_t digit;    /* the last emitted byte was the '0' of a digit run */
 };
 
+/* The normaliser's byte classes and what a byte becomes, as tables: every
+ * prompt byte goes through the normaliser three or four times (message hash,
+ * frame, simhash, reasoning phrases), so it looks bytes up instead of
+ * testing ranges. */
+enum { DG_NC_PLAIN, DG_NC_SPACE, DG_NC_DIGIT };
+extern const uint8_t dg_norm_class[256];   /* DG_NC_* of each input byte */
+extern const uint8_t dg_norm_lower[256];   /* the byte emitted: A-Z lowered, digits '0' */
+
 /* Feed one input byte; writes 0, 1 or 2 normalised bytes to out and returns
  * how many. A pending space is only emitted before a following byte, so
  * trailing whitespace never appears. (Inline: it runs on every prompt byte,
@@ -37,29 +45,30 @@ struct dg_normstate {
 static inline size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2])
 {
 	size_t n = 0;
-	int digit = c >= '0' && c <= '9';
+	int k = dg_norm_class[c];
 
-	if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-		if (st->started)
-			st->space = 1;
+	if (k == DG_NC_SPACE) {
+		st->space |= st->started;
 		return 0;
 	}
-	if (digit && st->digit && !st->space)
+	if (k == DG_NC_DIGIT && st->digit && !st->space)
 		return 0;               /* still inside a digit run */
 	if (st->space) {
 		out[n++] = ' ';
 		st->space = 0;
 	}
-	if (digit) {
-		out[n++] = '0';
-		st->digit = 1;
-	} else {
-		out[n++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-		st->digit = 0;
-	}
+	out[n++] = dg_norm_lower[c];
+	st->digit = k == DG_NC_DIGIT;
 	st->started = 1;
 	return n;
 }
+
+/* Normalise a run of input: the bytes dg_norm_byte would give for in[0..len)
+ * go to out, stopping before an input byte when fewer than 2 bytes of room
+ * (a byte can give two) are left. Returns the bytes written; *done gets the
+ * input bytes consumed. room must be at least 2. */
+size_t dg_norm_run(struct dg_normstate *st, const unsigned char *in, size_t len,
+		   unsigned char *out, size_t room, size_t *done);
 
 /* Incremental keyed hash of normalised text.
  *
