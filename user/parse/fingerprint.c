@@ -367,10 +367,22 @@ void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN])
 	memcpy(s->key, key, DG_FP_KEYLEN);
 }
 
-static int is_word_byte(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c >= 0x80;
-}
+/* Word bytes of the normalised stream: [a-z0-9] and non-ASCII. */
+#define AZ(b) b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b
+static const uint8_t word_byte[256] = {
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1,
+	['5'] = 1, ['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	[0x80] = AZ(1), AZ(1), AZ(1), AZ(1), AZ(1), AZ(1), AZ(1), AZ(1),
+};
+#undef AZ
+
+/* The counters never overflow: a shingle needs a word and a separator. */
+_Static_assert(DG_SIMHASH_PREFIX / 2 + 1 < (1u << DG_SIMHASH_PLANES),
+	       "simhash vote counters too narrow for the prefix");
 
 /* Vote with the shingle made of the last `nw` word hashes. */
 static void simhash_vote(struct dg_simhash *s, uint32_t nw)
@@ -381,11 +393,15 @@ static void simhash_vote(struct dg_simhash *s, uint32_t nw)
 	memset(in, 0, sizeof(in));
 	for (uint32_t i = 0; i < nw; i++)
 		store_le64(in + 8 * i, s->words[first + i]);
-	uint64_t h = dg_keyed_hash(s->key, in, 8 * nw);
-	/* Count the ones per bit (branch-free, so the compiler vectorises it);
-	 * a bit of the hash is set when most shingles set it. */
-	for (int b = 0; b < 64; b++)
-		s->cnt[b] += (uint32_t)((h >> b) & 1);
+	uint64_t carry = dg_keyed_hash(s->key, in, 8 * nw);
+	/* Add one to the counter of every bit set in the hash, all 64 at
+	 * once: plane j takes the carry out of plane j - 1. */
+	for (int j = 0; carry && j < DG_SIMHASH_PLANES; j++) {
+		uint64_t next = s->plane[j] & carry;
+
+		s->plane[j] ^= carry;
+		carry = next;
+	}
 	s->shingles++;
 }
 
@@ -400,36 +416,62 @@ static void simhash_word_end(struct dg_simhash *s)
 		simhash_vote(s, DG_SIMHASH_SHINGLE);
 }
 
-static void simhash_put(struct dg_simhash *s, unsigned char c)
+/* Words out of n normalised bytes. */
+static void simhash_put(struct dg_simhash *s, const unsigned char *b, size_t n)
 {
-	if (is_word_byte(c)) {
-		if (!s->in_word) {
+	size_t i = 0;
+
+	while (i < n) {
+		if (word_byte[b[i]]) {
+			uint64_t h = s->in_word ? s->cur : FNV_OFFSET;
+
+			do
+				h = (h ^ b[i]) * FNV_PRIME;
+			while (++i < n && word_byte[b[i]]);
+			s->cur = h;
 			s->in_word = 1;
-			s->cur = FNV_OFFSET;
+		} else {
+			if (s->in_word)
+				simhash_word_end(s);
+			i++;
 		}
-		s->cur = (s->cur ^ c) * FNV_PRIME;
-	} else if (s->in_word) {
-		simhash_word_end(s);
 	}
 }
 
 void dg_simhash_feed(struct dg_simhash *s, const char *p, size_t len)
 {
-	unsigned char out[2];
+	const unsigned char *in = (const unsigned char *)p;
+	unsigned char buf[256];
 
-	for (size_t i = 0; i < len && s->bytes < DG_SIMHASH_PREFIX; i++) {
-		size_t k = dg_norm_byte(&s->st, (unsigned char)p[i], out);
-		for (size_t j = 0; j < k && s->bytes < DG_SIMHASH_PREFIX; j++) {
-			simhash_put(s, out[j]);
-			s->bytes++;
+	while (len && s->bytes < DG_SIMHASH_PREFIX) {
+		size_t room = DG_SIMHASH_PREFIX - s->bytes, done, k;
+
+		if (room < 2) {
+			/* The prefix's last byte: of a byte that gives two,
+			 * the second is past the prefix. */
+			if (dg_norm_byte(&s->st, *in, buf)) {
+				simhash_put(s, buf, 1);
+				s->bytes++;
+			}
+			in++;
+			len--;
+			continue;
 		}
+		if (room > sizeof(buf))
+			room = sizeof(buf);
+		k = dg_norm_run(&s->st, in, len, buf, room, &done);
+		simhash_put(s, buf, k);
+		s->bytes += k;
+		in += done;
+		len -= done;
 	}
 }
 
 uint64_t dg_simhash_final(const struct dg_simhash *s)
 {
 	struct dg_simhash t = *s;
-	uint64_t v = 0;
+	uint64_t over = 0, eq = ~0ULL;
+	uint32_t half;
 
 	if (t.in_word)
 		simhash_word_end(&t);
@@ -437,10 +479,21 @@ uint64_t dg_simhash_final(const struct dg_simhash *s)
 		simhash_vote(&t, t.nwords);     /* nwords < DG_SIMHASH_SHINGLE here */
 	if (t.shingles == 0)
 		return 0;
-	for (int b = 0; b < 64; b++)
-		if (2 * (uint64_t)t.cnt[b] > t.shingles)
-			v |= 1ULL << b;
-	return v;
+	/* A bit is set when most shingles set it: 2 * count > shingles, that
+	 * is count > half. Compared on the planes from the top bit down, for
+	 * all 64 counters at once: `over` holds the counters found greater,
+	 * `eq` those equal to half so far. */
+	half = t.shingles / 2;
+	for (int j = DG_SIMHASH_PLANES - 1; j >= 0; j--) {
+		if ((half >> j) & 1) {
+			eq &= t.plane[j];
+		} else {
+			over |= eq & t.plane[j];
+			eq &= ~t.plane[j];
+		}
+	}
+	sodium_memzero(&t, sizeof(t));
+	return over;
 }
 
 int dg_hamming64(uint64_t a, uint64_t b)

@@ -103,6 +103,7 @@ uint64_t dg_norm_final(const struct dg_norm *n);
  * no words hashes to 0. Memory is fixed: the last words' (unkeyed FNV-1a)
  * hashes and the counters. Feed pieces of text in any split; callers that
  * concatenate separate texts should feed a separator such as "\n". */
+#define DG_SIMHASH_PLANES 16      /* bits of each vote counter */
 struct dg_simhash {
 	uint8_t key[DG_FP_KEYLEN];
 	struct dg_normstate st;
@@ -112,7 +113,10 @@ struct dg_simhash {
 	uint64_t words[DG_SIMHASH_SHINGLE];  /* hashes of the last words, oldest first */
 	uint32_t nwords;         /* words completed (saturates) */
 	uint32_t shingles;       /* shingles counted */
-	uint32_t cnt[64];        /* shingles that set each bit */
+	/* The 64 vote counters (how many shingles set each bit), bit-sliced:
+	 * bit b of plane[j] is bit j of bit b's counter, so a vote is a
+	 * ripple-carry add of the shingle hash, a few word operations. */
+	uint64_t plane[DG_SIMHASH_PLANES];
 };
 
 void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN]);
