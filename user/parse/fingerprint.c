@@ -18,14 +18,6 @@ static uint64_t load_le64(const uint8_t b[8])
 	return v;
 }
 
-static void store_le64(uint8_t b[8], uint64_t v)
-{
-	for (int i = 0; i < 8; i++) {
-		b[i] = (uint8_t)(v & 0xff);
-		v >>= 8;
-	}
-}
-
 uint64_t dg_keyed_hash(const uint8_t key[DG_FP_KEYLEN], const void *p, size_t len)
 {
 	uint8_t out[crypto_shorthash_BYTES];
@@ -361,10 +353,33 @@ int dg_frame_tail(const struct dg_frame *f, uint64_t *fp)
 #define FNV_OFFSET 0xcbf29ce484222325ULL
 #define FNV_PRIME  0x100000001b3ULL
 
+static uint64_t splitmix64(uint64_t *x)
+{
+	uint64_t z = (*x += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+/* The 128-bit product of a and b, its halves folded. */
+static inline uint64_t mum(uint64_t a, uint64_t b)
+{
+	unsigned __int128 r = (unsigned __int128)a * b;
+
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+
 void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN])
 {
+	uint64_t seed[2];
+
 	memset(s, 0, sizeof(*s));
-	memcpy(s->key, key, DG_FP_KEYLEN);
+	seed[0] = dg_keyed_hash(key, "dg simhash k0", 13);
+	seed[1] = dg_keyed_hash(key, "dg simhash k1", 13);
+	for (int i = 0; i < 6; i++)
+		s->k[i] = splitmix64(&seed[i & 1]);
+	sodium_memzero(seed, sizeof(seed));
 }
 
 /* Word bytes of the normalised stream: [a-z0-9] and non-ASCII. */
@@ -384,16 +399,24 @@ static const uint8_t word_byte[256] = {
 _Static_assert(DG_SIMHASH_PREFIX / 2 + 1 < (1u << DG_SIMHASH_PLANES),
 	       "simhash vote counters too narrow for the prefix");
 
+_Static_assert(DG_SIMHASH_SHINGLE == 4, "shingle_hash mixes four words");
+
+/* The keyed hash of the shingle made of the last nw word hashes (the slots
+ * before the first word of a short text are 0; nw tells them apart). */
+static uint64_t shingle_hash(const struct dg_simhash *s, uint32_t nw)
+{
+	const uint64_t *w = s->words, *k = s->k;
+	uint64_t x = mum(w[0] ^ k[0], w[1] ^ k[1]);
+	uint64_t y = mum(w[2] ^ k[2], w[3] ^ k[3]);
+
+	return mum(x ^ k[4], y ^ k[5] ^ nw);
+}
+
 /* Vote with the shingle made of the last `nw` word hashes. */
 static void simhash_vote(struct dg_simhash *s, uint32_t nw)
 {
-	uint8_t in[8 * DG_SIMHASH_SHINGLE];
-	uint32_t first = DG_SIMHASH_SHINGLE - nw;
+	uint64_t carry = shingle_hash(s, nw);
 
-	memset(in, 0, sizeof(in));
-	for (uint32_t i = 0; i < nw; i++)
-		store_le64(in + 8 * i, s->words[first + i]);
-	uint64_t carry = dg_keyed_hash(s->key, in, 8 * nw);
 	/* Add one to the counter of every bit set in the hash, all 64 at
 	 * once: plane j takes the carry out of plane j - 1. */
 	for (int j = 0; carry && j < DG_SIMHASH_PLANES; j++) {

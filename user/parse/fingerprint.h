@@ -98,14 +98,26 @@ uint64_t dg_norm_final(const struct dg_norm *n);
 /* 64-bit SimHash of the first DG_SIMHASH_PREFIX normalised bytes. A word is a
  * maximal run of [a-z0-9] or non-ASCII bytes (so UTF-8 text has words) in the
  * normalised stream; each run of DG_SIMHASH_SHINGLE consecutive words is
- * hashed with the keyed SipHash and votes on 64 signed counters. A text with
- * fewer words than a shingle votes once with the words it has; a text with
- * no words hashes to 0. Memory is fixed: the last words' (unkeyed FNV-1a)
- * hashes and the counters. Feed pieces of text in any split; callers that
- * concatenate separate texts should feed a separator such as "\n". */
+ * hashed and votes on 64 counters; a bit of the result is set when more than
+ * half of the shingles set it. A text with fewer words than a shingle votes
+ * once with the words it has; a text with no words hashes to 0. Memory is
+ * fixed: the last words' (unkeyed FNV-1a) hashes and the counters. Feed
+ * pieces of text in any split; callers that concatenate separate texts
+ * should feed a separator such as "\n".
+ *
+ * The shingle hash is keyed but not SipHash (a SipHash call per word was
+ * most of the cost of a small request): the word hashes are mixed with
+ * keys derived from the host secret by two 128-bit multiplies whose high
+ * and low halves are folded (the "mum" of wyhash), then once more with a
+ * key and the shingle's word count:
+ *     x = mum(w0 ^ k0, w1 ^ k1), y = mum(w2 ^ k2, w3 ^ k3)
+ *     h = mum(x ^ k4, y ^ k5 ^ words)
+ * with k0..k5 expanded (splitmix64) from two SipHash outputs of the host
+ * secret, so 128 secret bits. Without the secret the votes cannot be
+ * recomputed for a guessed text; the words never leave the process. */
 #define DG_SIMHASH_PLANES 16      /* bits of each vote counter */
 struct dg_simhash {
-	uint8_t key[DG_FP_KEYLEN];
+	uint64_t k[6];           /* shingle hash keys, from the host secret */
 	struct dg_normstate st;
 	uint64_t bytes;          /* normalised bytes consumed (<= DG_SIMHASH_PREFIX) */
 	uint64_t cur;            /* FNV-1a of the word being read */
