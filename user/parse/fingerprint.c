@@ -52,29 +52,103 @@ const uint8_t dg_norm_lower[256] = {
 };
 #undef ID16
 
+/* Eight bytes as a little-endian word, and back. */
+static inline uint64_t get8(const unsigned char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	return v;
+}
+
+static inline void put8(unsigned char *p, uint64_t v)
+{
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+	v = __builtin_bswap64(v);
+#endif
+	memcpy(p, &v, 8);
+}
+
+#define L8 0x0101010101010101ULL
+#define H8 0x8080808080808080ULL
+
+/* The high bit of each byte of x that is > m and < n (0 <= m < n <= 128;
+ * bytes >= 0x80 never are). "hasbetween" of Bit Twiddling Hacks: no carry
+ * crosses a byte, so it is exact per byte. */
+static inline uint64_t bytes_between(uint64_t x, unsigned m, unsigned n)
+{
+	uint64_t lo = x & (L8 * 127);
+
+	return (L8 * (127 + n) - lo) & ~x & (lo + L8 * (127 - m)) & H8;
+}
+
+/* Ordinary text is normalised eight bytes at a time: when the eight bytes
+ * hold no tab or line break, no two spaces or two digits in a row (nor a
+ * space or digit continuing the state's), every byte gives itself, lowered,
+ * a digit giving '0', and a space is only moved to the front of the byte
+ * after it. Other words (and the text's start) go through the byte loop,
+ * eight bytes at a time, before the next word is tried. */
 size_t dg_norm_run(struct dg_normstate *st, const unsigned char *in, size_t len,
 		   unsigned char *out, size_t room, size_t *done)
 {
-	size_t i = 0, n = 0;
+	/* The state lives in locals: stores to out could alias *st, which
+	 * would make the compiler reload it after every byte. */
+	int started = st->started, space = st->space, digit = st->digit;
+	size_t i = 0, n = 0, bytewise = 0;
 
 	while (i < len && n + 2 <= room) {
-		unsigned char c = in[i];
+		if (i >= bytewise) {
+			if (started && len - i >= 8 && room - n >= 9) {
+				uint64_t x = get8(in + i);
+				uint64_t sp = bytes_between(x, 0x1f, 0x21);   /* ' ' */
+				uint64_t ws = bytes_between(x, 8, 14);        /* \t..\r */
+				uint64_t dg = bytes_between(x, '0' - 1, '9' + 1);
+				uint64_t up = bytes_between(x, 'A' - 1, 'Z' + 1);
+				uint64_t prev_sp = space ? 0x80 : 0;
+				uint64_t prev_dg = digit && !space ? 0x80 : 0;
 
-		if (dg_norm_class[c] == DG_NC_PLAIN && !st->space) {
-			/* Most bytes: a run of letters and punctuation, one
-			 * byte out for one in, no state to look at. */
-			size_t stop = len - i < room - n ? len : i + (room - n);
+				if (!ws && !(sp & ((sp << 8) | prev_sp)) &&
+				    !(dg & ((dg << 8) | prev_dg))) {
+					uint64_t dmask = (dg >> 7) * 0xff;
 
-			do
-				out[n++] = dg_norm_lower[c];
-			while (++i < stop && dg_norm_class[c = in[i]] == DG_NC_PLAIN);
-			st->digit = 0;
-			st->started = 1;
+					x += up >> 2;     /* 0x80 >> 2: A-Z + 0x20 */
+					x = (x & ~dmask) | (dmask & (L8 * '0'));
+					if (space)
+						out[n++] = ' ';
+					put8(out + n, x);
+					/* A last space is pending: written, not counted. */
+					space = (int)(sp >> 63);
+					digit = (int)(dg >> 63);
+					n += 8 - (size_t)space;
+					i += 8;
+					continue;
+				}
+			}
+			bytewise = i + 8;
+		}
+		unsigned char c = in[i++];
+		int k = dg_norm_class[c];
+
+		if (k == DG_NC_SPACE) {
+			space |= started;
 			continue;
 		}
-		n += dg_norm_byte(st, c, out + n);
-		i++;
+		if (k == DG_NC_DIGIT && digit && !space)
+			continue;           /* still inside a digit run */
+		if (space) {
+			out[n++] = ' ';
+			space = 0;
+		}
+		started = 1;
+		out[n++] = dg_norm_lower[c];
+		digit = k == DG_NC_DIGIT;
 	}
+	st->started = (uint8_t)started;
+	st->space = (uint8_t)space;
+	st->digit = (uint8_t)digit;
 	*done = i;
 	return n;
 }
