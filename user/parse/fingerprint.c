@@ -371,11 +371,13 @@ static void frame_line_end(struct dg_frame *f)
 
 void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 {
-	unsigned char out[2];
+	unsigned char out[DG_FRAME_LEN];
+	size_t i = 0;
 
-	for (size_t i = 0; i < len; i++) {
+	while (i < len) {
 		if (s[i] == '\n') {
 			frame_line_end(f);
+			i++;
 			continue;
 		}
 		/* A skipped line, or a copied one once the frame (and the tail's
@@ -387,22 +389,41 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 
 			if (!nl)
 				return;
-			i = (size_t)(nl - s) - 1;
+			i = (size_t)(nl - s);
 			continue;
 		}
-		size_t k = dg_norm_byte(&f->st, (unsigned char)s[i], out);
-		for (size_t j = 0; j < k; j++) {
-			if (f->mode == LINE_COPY) {
-				dg_norm_feed(&f->out, (const char *)&out[j], 1);
-			} else if (f->mode == LINE_OPEN) {
-				f->line[f->used++] = out[j];   /* classified by sizeof(line) */
-				frame_decide(f, 0);
-				continue;             /* a candidate took the line so far */
+		if (f->mode == LINE_OPEN) {
+			/* A byte at a time until the line is classified. */
+			size_t k = dg_norm_byte(&f->st, (unsigned char)s[i++], out);
+
+			for (size_t j = 0; j < k; j++) {
+				if (f->mode == LINE_OPEN) {
+					f->line[f->used++] = out[j];   /* classified by sizeof(line) */
+					frame_decide(f, 0);
+					continue;     /* a candidate took the line so far */
+				}
+				if (f->mode == LINE_COPY)
+					dg_norm_feed(&f->out, (const char *)&out[j], 1);
+				if (f->tcopy)
+					tail_line(f, &out[j], 1);
 			}
-			if (f->tcopy)
-				tail_line(f, &out[j], 1);
+			continue;
 		}
+		/* A copied line, or a skipped one whose bytes the tail still
+		 * wants: normalise a run of it up to the line end at once
+		 * (dg_norm hashes a stream the same in any split). */
+		const char *nl = memchr(s + i, '\n', len - i);
+		size_t end = nl ? (size_t)(nl - s) : len, done;
+		size_t k = dg_norm_run(&f->st, (const unsigned char *)s + i, end - i, out,
+				       sizeof(out), &done);
+
+		if (f->mode == LINE_COPY)
+			dg_norm_feed(&f->out, (const char *)out, k);
+		if (f->tcopy)
+			tail_line(f, out, k);
+		i += done;
 	}
+	sodium_memzero(out, sizeof(out));
 }
 
 int dg_frame_final(struct dg_frame *f, uint64_t *fp)
