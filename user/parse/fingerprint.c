@@ -399,6 +399,14 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 			for (size_t j = 0; j < k; j++) {
 				if (f->mode == LINE_OPEN) {
 					f->line[f->used++] = out[j];   /* classified by sizeof(line) */
+					/* A label byte other than a space, past an
+					 * enumerator's bytes and not after a ':',
+					 * leaves a label-like line undecided: only
+					 * the other bytes can decide it. */
+					if (f->used > 3 && f->used <= DG_LABEL_MAX &&
+					    out[j] != ' ' && label_byte(out[j]) &&
+					    f->line[f->used - 2] != ':')
+						continue;
 					frame_decide(f, 0);
 					continue;     /* a candidate took the line so far */
 				}
