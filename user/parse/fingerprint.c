@@ -52,78 +52,52 @@ const uint8_t dg_norm_lower[256] = {
 };
 #undef ID16
 
-/* Eight bytes as a little-endian word, and back. */
-static inline uint64_t get8(const unsigned char *p)
-{
-	uint64_t v;
+/* Sixteen bytes as one vector (GCC and Clang vector extensions; on x86-64
+ * and arm64 the operations below are SSE2 and NEON instructions). */
+typedef uint8_t v16u8 __attribute__((vector_size(16)));
 
-	memcpy(&v, p, 8);
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	return v;
-}
-
-static inline void put8(unsigned char *p, uint64_t v)
-{
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-	v = __builtin_bswap64(v);
-#endif
-	memcpy(p, &v, 8);
-}
-
-#define L8 0x0101010101010101ULL
-#define H8 0x8080808080808080ULL
-
-/* The high bit of each byte of x that is > m and < n (0 <= m < n <= 128;
- * bytes >= 0x80 never are). "hasbetween" of Bit Twiddling Hacks: no carry
- * crosses a byte, so it is exact per byte. */
-static inline uint64_t bytes_between(uint64_t x, unsigned m, unsigned n)
-{
-	uint64_t lo = x & (L8 * 127);
-
-	return (L8 * (127 + n) - lo) & ~x & (lo + L8 * (127 - m)) & H8;
-}
-
-/* Ordinary text is normalised eight bytes at a time: when the eight bytes
- * hold no tab or line break, no two spaces or two digits in a row (nor a
- * space or digit continuing the state's), every byte gives itself, lowered,
- * a digit giving '0', and a space is only moved to the front of the byte
- * after it. Other words (and the text's start) go through the byte loop,
- * eight bytes at a time, before the next word is tried. */
+/* Ordinary text is normalised sixteen bytes at a time: when the sixteen
+ * bytes hold no tab or line break, and no byte is a space after a space or
+ * a digit after a digit (the byte before the first is read too: the state
+ * says the same of it), every byte gives itself, lowered, a digit giving
+ * '0', and a space just moves in front of the byte after it. Other stretches
+ * (and the text's start) go through the byte loop, eight bytes at a time,
+ * before the vector is tried again. */
 size_t dg_norm_run(struct dg_normstate *st, const unsigned char *in, size_t len,
 		   unsigned char *out, size_t room, size_t *done)
 {
 	/* The state lives in locals: stores to out could alias *st, which
 	 * would make the compiler reload it after every byte. */
 	int started = st->started, space = st->space, digit = st->digit;
-	size_t i = 0, n = 0, bytewise = 0;
+	size_t i = 0, n = 0, bytewise = 8;
 
 	while (i < len && n + 2 <= room) {
 		if (i >= bytewise) {
-			if (started && len - i >= 8 && room - n >= 9) {
-				uint64_t x = get8(in + i);
-				uint64_t sp = bytes_between(x, 0x1f, 0x21);   /* ' ' */
-				uint64_t ws = bytes_between(x, 8, 14);        /* \t..\r */
-				uint64_t dg = bytes_between(x, '0' - 1, '9' + 1);
-				uint64_t up = bytes_between(x, 'A' - 1, 'Z' + 1);
-				uint64_t prev_sp = space ? 0x80 : 0;
-				uint64_t prev_dg = digit && !space ? 0x80 : 0;
+			if (started && len - i >= 16 && room - n >= 17) {
+				v16u8 x, p, ws, sp, psp, dg, pdg, up, bad;
+				uint64_t any[2];
 
-				if (!ws && !(sp & ((sp << 8) | prev_sp)) &&
-				    !(dg & ((dg << 8) | prev_dg))) {
-					uint64_t dmask = (dg >> 7) * 0xff;
-
-					x += up >> 2;     /* 0x80 >> 2: A-Z + 0x20 */
-					x = (x & ~dmask) | (dmask & (L8 * '0'));
+				memcpy(&x, in + i, 16);
+				memcpy(&p, in + i - 1, 16);     /* i >= 8 here */
+				sp = (v16u8)(x == ' ');
+				ws = (v16u8)((v16u8)(x - '\t') <= '\r' - '\t');
+				psp = (v16u8)((p == ' ') | ((v16u8)(p - '\t') <= '\r' - '\t'));
+				dg = (v16u8)((v16u8)(x - '0') <= 9);
+				pdg = (v16u8)((v16u8)(p - '0') <= 9);
+				up = (v16u8)((v16u8)(x - 'A') <= 'Z' - 'A');
+				bad = ws | (sp & psp) | (dg & pdg);
+				memcpy(any, &bad, 16);
+				if (!(any[0] | any[1])) {
+					x += up & 0x20;
+					x = (x & ~dg) | (dg & '0');
 					if (space)
 						out[n++] = ' ';
-					put8(out + n, x);
+					memcpy(out + n, &x, 16);
 					/* A last space is pending: written, not counted. */
-					space = (int)(sp >> 63);
-					digit = (int)(dg >> 63);
-					n += 8 - (size_t)space;
-					i += 8;
+					space = x[15] == ' ';
+					digit = x[15] == '0';
+					n += 16 - (size_t)space;
+					i += 16;
 					continue;
 				}
 			}
