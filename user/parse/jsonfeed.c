@@ -40,6 +40,19 @@ static size_t backslashes(const char *p, size_t from, size_t end, int esc)
 	return end - k == from ? k + (size_t)esc : k;
 }
 
+/* The first '"' in p[0..n). Most stretches between quotes in a request are
+ * a few bytes (keys, punctuation, short values), shorter than a memchr call
+ * costs, so the first bytes are looked at here. */
+static const char *find_quote(const char *p, size_t n)
+{
+	size_t k = n < 16 ? n : 16;
+
+	for (size_t i = 0; i < k; i++)
+		if (p[i] == '"')
+			return p + i;
+	return n > k ? memchr(p + k, '"', n - k) : NULL;
+}
+
 /* Scan p with the string state: the offset just past the last byte that
  * is outside a string (0 when every byte is inside one). This runs over
  * every body byte, so it jumps from quote to quote with memchr instead of
@@ -50,7 +63,7 @@ static size_t last_safe(struct dg_jsonfeed *f, const char *p, size_t len)
 	size_t safe = 0, i = 0;
 
 	while (i < len) {
-		const char *q = memchr(p + i, '"', len - i);
+		const char *q = find_quote(p + i, len - i);
 		size_t at = q ? (size_t)(q - p) : len;
 
 		if (!f->in_str) {
