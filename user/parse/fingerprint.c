@@ -216,10 +216,18 @@ void dg_frame_init(struct dg_frame *f, const uint8_t key[DG_FP_KEYLEN])
 	dg_norm_limit(&f->out, DG_FRAME_LEN);
 }
 
+/* Bytes a label may hold: [a-z0 _'#*-]. */
+static const uint8_t label_bytes[256] = {
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1, ['g'] = 1,
+	['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1,
+	['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1, ['s'] = 1, ['t'] = 1, ['u'] = 1,
+	['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1,
+	['0'] = 1, [' '] = 1, ['_'] = 1, ['\''] = 1, ['#'] = 1, ['*'] = 1, ['-'] = 1,
+};
+
 static int label_byte(unsigned char c)
 {
-	return (c >= 'a' && c <= 'z') || c == '0' || c == ' ' || c == '_' || c == '\'' ||
-	       c == '#' || c == '*' || c == '-';
+	return label_bytes[c];
 }
 
 /* Classify a line from its first n normalised bytes (eol: that is all of
