@@ -196,6 +196,47 @@ void dg_norm_feed(struct dg_norm *n, const char *s, size_t len)
 	}
 }
 
+/* Hash bytes that are normalised already (the frame's line bytes) as
+ * dg_norm_feed would, without normalising them again. A normalised run
+ * never holds two spaces, a line break or a digit right after a digit, so
+ * only its ends can need the normaliser: a pending space goes first, a run
+ * that starts with a space or a digit continuing n's goes through
+ * dg_norm_feed, and a last space (a run cut short) stays pending. */
+static void norm_append(struct dg_norm *n, const unsigned char *p, size_t k)
+{
+	int last_space;
+
+	if (!k)
+		return;
+	if (p[0] == ' ' || (p[0] == '0' && n->st.digit && !n->st.space)) {
+		dg_norm_feed(n, (const char *)p, k);
+		return;
+	}
+	if (n->st.space) {
+		norm_put(n, ' ');
+		n->st.space = 0;
+	}
+	last_space = p[k - 1] == ' ';
+	k -= (size_t)last_space;
+	n->st.started = 1;
+	n->st.space = (uint8_t)last_space;
+	n->st.digit = p[k - 1] == '0';
+	while (k && !(n->limit && n->bytes >= n->limit)) {
+		size_t room = DG_NORM_BUF - n->used, m;
+
+		if (n->limit && n->limit - n->bytes < room)
+			room = (size_t)(n->limit - n->bytes);
+		m = k < room ? k : room;
+		memcpy(n->blk + 8 + n->used, p, m);
+		n->used += m;
+		n->bytes += m;
+		p += m;
+		k -= m;
+		if (n->used == DG_NORM_BUF)
+			norm_fold(n);
+	}
+}
+
 uint64_t dg_norm_final(const struct dg_norm *n)
 {
 	uint8_t out[crypto_shorthash_BYTES];
@@ -290,7 +331,7 @@ static void tail_line(struct dg_frame *f, const uint8_t *p, size_t n)
 {
 	if (n > (size_t)(DG_FRAME_LEN - f->tline))
 		n = (size_t)(DG_FRAME_LEN - f->tline);
-	dg_norm_feed(&f->tcand, (const char *)p, n);
+	norm_append(&f->tcand, p, n);
 	f->tline = (uint16_t)(f->tline + n);
 }
 
@@ -408,7 +449,7 @@ void dg_frame_feed(struct dg_frame *f, const char *s, size_t len)
 				       sizeof(out), &done);
 
 		if (f->mode == LINE_COPY)
-			dg_norm_feed(&f->out, (const char *)out, k);
+			norm_append(&f->out, out, k);
 		if (f->tcopy)
 			tail_line(f, out, k);
 		i += done;
