@@ -1,10 +1,12 @@
 /* fingerprint.h — privacy-safe keyed hashes of prompt text.
  *
- * Every hash here is keyed with the 16-byte host secret (keyhash.h) using
- * libsodium's crypto_shorthash (SipHash-2-4, 8-byte output read as a
- * little-endian uint64). The key is given once, at init, and copied into the
- * state. Text is streamed in: nothing keeps the whole text, only a bounded
- * buffer of normalised bytes and running hash state.
+ * Every hash here is keyed with the 16-byte host secret (keyhash.h): the
+ * exact ones with libsodium's crypto_shorthash (SipHash-2-4, 8-byte output
+ * read as a little-endian uint64), the SimHash's shingles with keys derived
+ * from it (dg_simhash below). The key is given once, at init, and copied
+ * (or derived) into the state. Text is streamed in: nothing keeps the
+ * whole text, only a bounded buffer of normalised bytes and running hash
+ * state.
  *
  * Normalisation (dg_norm_byte): ASCII letters are lowercased, every run of
  * ASCII whitespace becomes one space, leading and trailing whitespace is
