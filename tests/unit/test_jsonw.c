@@ -96,6 +96,24 @@ static void test_values(void **state)
 }
 
 /* A number longer than a small buffer is written whole. */
+/* Integers at their limits, written without printf. */
+static void test_integer_limits(void **state)
+{
+	yajl_gen g = open_map();
+
+	(void)state;
+	dg_jw_int(g, "min", INT64_MIN);
+	dg_jw_int(g, "neg", -7);
+	dg_jw_int(g, "zero", 0);
+	dg_jw_int(g, "max", INT64_MAX);
+	dg_jw_int_or_null(g, "ten", 10, 1);
+	dg_jw_u64(g, "u0", 0);
+	dg_jw_u64(g, "umax", UINT64_MAX);
+	expect(g, "{\"min\":-9223372036854775808,\"neg\":-7,\"zero\":0,"
+		  "\"max\":9223372036854775807,\"ten\":10,\"u0\":0,"
+		  "\"umax\":18446744073709551615}");
+}
+
 static void test_long_number(void **state)
 {
 	yajl_gen g = open_map();
@@ -116,6 +134,7 @@ int main(void)
 		cmocka_unit_test(test_known),
 		cmocka_unit_test(test_null_when_unknown),
 		cmocka_unit_test(test_values),
+		cmocka_unit_test(test_integer_limits),
 		cmocka_unit_test(test_long_number),
 	};
 

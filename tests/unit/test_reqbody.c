@@ -506,6 +506,32 @@ static void test_cot_prompt(void **state)
 	assert_int_equal(f.cot_prompt, 1);
 	parse("{\"step by step\":\"x\",\"messages\":[{\"role\":\"step by step\",\"content\":\"hi\"}]}", &f);
 	assert_int_equal(f.cot_prompt, 0);
+	/* a phrase at every offset of a long text, across the window's slides,
+	 * and cut by every offset of the last one */
+	char text[700], t2[700];
+	for (size_t at = 0; at + 12 < 600; at += 7) {
+		memset(text, 'x', at);
+		for (size_t i = 0; i < at; i += 5)
+			text[i] = ' ';
+		snprintf(text + at, sizeof(text) - at, "STEP  by step");
+		assert_int_equal(cot_of(text), 1);
+		text[at + 12] = '\0';                   /* "step by ste" */
+		assert_int_equal(cot_of(text), 0);
+	}
+	memset(t2, 'y', 580);
+	snprintf(t2 + 580, sizeof(t2) - 580, "think through");
+	for (size_t cut = 560; cut < 593; cut++) {
+		char b2[1400];
+
+		snprintf(b2, sizeof(b2), "{\"messages\":[{\"role\":\"user\",\"content\":["
+			 "{\"type\":\"text\",\"text\":\"%.*s\"},{\"type\":\"text\",\"text\":\"%s\"}]}]}",
+			 (int)cut, t2, t2 + cut);
+		parse(b2, &f);
+		/* text parts are joined by a newline: a cut inside a word of
+		 * the phrase breaks it ("thi\nnk through"), one next to its
+		 * space only widens the space */
+		assert_int_equal(f.cot_prompt, cut <= 580 || cut == 585 || cut == 586 ? 1 : 0);
+	}
 }
 
 static void test_truncated_and_gap(void **state)

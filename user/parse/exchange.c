@@ -12,6 +12,24 @@
 #include "keyhash.h"
 #include "netaddr.h"
 
+/* src into dst (size bytes, cut to fit, NUL-terminated): what
+ * snprintf(dst, size, "%s", src) does, without printf's parsing, a few
+ * times per record. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = '\0';
+}
+
+/* Header names compared case-insensitively, the first byte before the
+ * call: each request header is held against several names. */
+static int is_header(const char *name, const char *want)
+{
+	return ((name[0] ^ want[0]) & ~0x20) == 0 && !strcasecmp(name, want);
+}
+
 double dg_rx_unix(const struct dg_reasm *ra, uint64_t ns)
 {
 	return (double)ns / 1e9 + ra->cfg.mono_to_real;
@@ -89,7 +107,7 @@ static void take_xff(struct conn *c, struct exchange *x, const char *v, size_t l
 			end--;
 		if (end > 0 && proxy_trusted(c->ra, hop))
 			continue;               /* a trusted hop with more to its left */
-		snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", hop);
+		copy_str(x->xff_ip, sizeof(x->xff_ip), hop);
 		return;
 	}
 }
@@ -104,7 +122,7 @@ static void note_forwarded(const struct conn *c, struct exchange *x, const char 
 	char ip[DG_FWD_IP_LEN];
 	uint16_t port = 0;
 
-	if (!strcasecmp(name, "forwarded")) {
+	if (is_header(name, "forwarded")) {
 		if (!dg_fwd_forwarded(v, len, ip, &port)) {
 			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
 			r->fwd_port = port;
@@ -112,10 +130,10 @@ static void note_forwarded(const struct conn *c, struct exchange *x, const char 
 		}
 	} else if (x->fwd_rfc) {
 		return;
-	} else if (!strcasecmp(name, "x-forwarded-for")) {
+	} else if (is_header(name, "x-forwarded-for")) {
 		if (!dg_fwd_xff_last(v, len, ip))
 			memcpy(r->fwd_ip, ip, sizeof(r->fwd_ip));
-	} else if (!strcasecmp(name, c->ra->cfg.client_port_header)) {
+	} else if (is_header(name, c->ra->cfg.client_port_header)) {
 		if (!dg_fwd_port(v, len, &port))
 			r->fwd_port = port;
 	}
@@ -138,11 +156,11 @@ void dg_rx_header(struct conn *c, struct exchange *x, const char *name, const ch
 	if (c->ra->cfg.n_proxies && !cut && proxy_trusted(c->ra, c->ip)) {
 		char ip[DG_IP_LEN];
 
-		if (!strcasecmp(name, "x-forwarded-for"))
+		if (is_header(name, "x-forwarded-for"))
 			take_xff(c, x, v, len);
-		else if (!strcasecmp(name, "x-real-ip") && !x->xff_ip[0] &&
+		else if (is_header(name, "x-real-ip") && !x->xff_ip[0] &&
 			 !take_address(v, len, ip))
-			snprintf(x->xff_ip, sizeof(x->xff_ip), "%s", ip);
+			copy_str(x->xff_ip, sizeof(x->xff_ip), ip);
 	}
 	note_forwarded(c, x, name, v, len);
 }
@@ -179,11 +197,14 @@ void dg_rx_head_done(struct conn *c, struct exchange *x)
 	const char *ip = front ? front->ip : x->xff_ip[0] ? x->xff_ip : c->ip;
 	struct dg_head h;
 
-	snprintf(r->ip, sizeof(r->ip), "%s", ip);
-	if (r->key[0])
-		snprintf(r->client, sizeof(r->client), "key:%s", r->key);
-	else
-		snprintf(r->client, sizeof(r->client), "ip:%s", ip[0] ? ip : "unknown");
+	copy_str(r->ip, sizeof(r->ip), ip);
+	if (r->key[0]) {
+		memcpy(r->client, "key:", 4);
+		copy_str(r->client + 4, sizeof(r->client) - 4, r->key);
+	} else {
+		memcpy(r->client, "ip:", 3);
+		copy_str(r->client + 3, sizeof(r->client) - 3, ip[0] ? ip : "unknown");
+	}
 	if (!c->ra->on_head)
 		return;
 	memset(&h, 0, sizeof(h));
@@ -209,7 +230,7 @@ void dg_rx_req_fields(struct exchange *x, struct dg_reqbody *rb)
 	dg_reqbody_finish(rb, &f);
 	if (f.parse_error && !f.model[0] && f.messages < 0)
 		return;
-	snprintf(r->model, sizeof(r->model), "%s", f.model);
+	copy_str(r->model, sizeof(r->model), f.model);
 	r->stream = f.stream < 0 ? (f.parse_error ? -1 : 0) : f.stream;
 	r->messages = f.messages;
 	r->prompt_bytes = (int64_t)f.prompt_bytes;
@@ -251,7 +272,7 @@ void dg_rx_resp_fields(struct exchange *x, struct dg_respbody *rb, int64_t body_
 	if (f.truncated)
 		x->rec.resp_truncated = 1;
 	if (!x->rec.model[0] && f.model[0])
-		snprintf(x->rec.model, sizeof(x->rec.model), "%s", f.model);
+		copy_str(x->rec.model, sizeof(x->rec.model), f.model);
 }
 
 void dg_rx_emit(struct conn *c, struct exchange *x, int partial)

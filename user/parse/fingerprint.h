@@ -1,10 +1,12 @@
 /* fingerprint.h — privacy-safe keyed hashes of prompt text.
  *
- * Every hash here is keyed with the 16-byte host secret (keyhash.h) using
- * libsodium's crypto_shorthash (SipHash-2-4, 8-byte output read as a
- * little-endian uint64). The key is given once, at init, and copied into the
- * state. Text is streamed in: nothing keeps the whole text, only a bounded
- * buffer of normalised bytes and running hash state.
+ * Every hash here is keyed with the 16-byte host secret (keyhash.h): the
+ * exact ones with libsodium's crypto_shorthash (SipHash-2-4, 8-byte output
+ * read as a little-endian uint64), the SimHash's shingles with keys derived
+ * from it (dg_simhash below). The key is given once, at init, and copied
+ * (or derived) into the state. Text is streamed in: nothing keeps the
+ * whole text, only a bounded buffer of normalised bytes and running hash
+ * state.
  *
  * Normalisation (dg_norm_byte): ASCII letters are lowercased, every run of
  * ASCII whitespace becomes one space, leading and trailing whitespace is
@@ -30,6 +32,14 @@ struct dg_normstate {
 	uint8_t digit;    /* the last emitted byte was the '0' of a digit run */
 };
 
+/* The normaliser's byte classes and what a byte becomes, as tables: every
+ * prompt byte goes through the normaliser three or four times (message hash,
+ * frame, simhash, reasoning phrases), so it looks bytes up instead of
+ * testing ranges. */
+enum { DG_NC_PLAIN, DG_NC_SPACE, DG_NC_DIGIT };
+extern const uint8_t dg_norm_class[256];   /* DG_NC_* of each input byte */
+extern const uint8_t dg_norm_lower[256];   /* the byte emitted: A-Z lowered, digits '0' */
+
 /* Feed one input byte; writes 0, 1 or 2 normalised bytes to out and returns
  * how many. A pending space is only emitted before a following byte, so
  * trailing whitespace never appears. (Inline: it runs on every prompt byte,
@@ -37,29 +47,30 @@ struct dg_normstate {
 static inline size_t dg_norm_byte(struct dg_normstate *st, unsigned char c, unsigned char out[2])
 {
 	size_t n = 0;
-	int digit = c >= '0' && c <= '9';
+	int k = dg_norm_class[c];
 
-	if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-		if (st->started)
-			st->space = 1;
+	if (k == DG_NC_SPACE) {
+		st->space |= st->started;
 		return 0;
 	}
-	if (digit && st->digit && !st->space)
+	if (k == DG_NC_DIGIT && st->digit && !st->space)
 		return 0;               /* still inside a digit run */
 	if (st->space) {
 		out[n++] = ' ';
 		st->space = 0;
 	}
-	if (digit) {
-		out[n++] = '0';
-		st->digit = 1;
-	} else {
-		out[n++] = (c >= 'A' && c <= 'Z') ? (unsigned char)(c + 32) : c;
-		st->digit = 0;
-	}
+	out[n++] = dg_norm_lower[c];
+	st->digit = k == DG_NC_DIGIT;
 	st->started = 1;
 	return n;
 }
+
+/* Normalise a run of input: the bytes dg_norm_byte would give for in[0..len)
+ * go to out, stopping before an input byte when fewer than 2 bytes of room
+ * (a byte can give two) are left. Returns the bytes written; *done gets the
+ * input bytes consumed. room must be at least 2. */
+size_t dg_norm_run(struct dg_normstate *st, const unsigned char *in, size_t len,
+		   unsigned char *out, size_t room, size_t *done);
 
 /* Incremental keyed hash of normalised text.
  *
@@ -89,13 +100,26 @@ uint64_t dg_norm_final(const struct dg_norm *n);
 /* 64-bit SimHash of the first DG_SIMHASH_PREFIX normalised bytes. A word is a
  * maximal run of [a-z0-9] or non-ASCII bytes (so UTF-8 text has words) in the
  * normalised stream; each run of DG_SIMHASH_SHINGLE consecutive words is
- * hashed with the keyed SipHash and votes on 64 signed counters. A text with
- * fewer words than a shingle votes once with the words it has; a text with
- * no words hashes to 0. Memory is fixed: the last words' (unkeyed FNV-1a)
- * hashes and the counters. Feed pieces of text in any split; callers that
- * concatenate separate texts should feed a separator such as "\n". */
+ * hashed and votes on 64 counters; a bit of the result is set when more than
+ * half of the shingles set it. A text with fewer words than a shingle votes
+ * once with the words it has; a text with no words hashes to 0. Memory is
+ * fixed: the last words' (unkeyed FNV-1a) hashes and the counters. Feed
+ * pieces of text in any split; callers that concatenate separate texts
+ * should feed a separator such as "\n".
+ *
+ * The shingle hash is keyed but not SipHash (a SipHash call per word was
+ * most of the cost of a small request): the word hashes are mixed with
+ * keys derived from the host secret by two 128-bit multiplies whose high
+ * and low halves are folded (the "mum" of wyhash), then once more with a
+ * key and the shingle's word count:
+ *     x = mum(w0 ^ k0, w1 ^ k1), y = mum(w2 ^ k2, w3 ^ k3)
+ *     h = mum(x ^ k4, y ^ k5 ^ words)
+ * with k0..k5 expanded (splitmix64) from two SipHash outputs of the host
+ * secret, so 128 secret bits. Without the secret the votes cannot be
+ * recomputed for a guessed text; the words never leave the process. */
+#define DG_SIMHASH_PLANES 16      /* bits of each vote counter */
 struct dg_simhash {
-	uint8_t key[DG_FP_KEYLEN];
+	uint64_t k[6];           /* shingle hash keys, from the host secret */
 	struct dg_normstate st;
 	uint64_t bytes;          /* normalised bytes consumed (<= DG_SIMHASH_PREFIX) */
 	uint64_t cur;            /* FNV-1a of the word being read */
@@ -103,7 +127,10 @@ struct dg_simhash {
 	uint64_t words[DG_SIMHASH_SHINGLE];  /* hashes of the last words, oldest first */
 	uint32_t nwords;         /* words completed (saturates) */
 	uint32_t shingles;       /* shingles counted */
-	uint32_t cnt[64];        /* shingles that set each bit */
+	/* The 64 vote counters (how many shingles set each bit), bit-sliced:
+	 * bit b of plane[j] is bit j of bit b's counter, so a vote is a
+	 * ripple-carry add of the shingle hash, a few word operations. */
+	uint64_t plane[DG_SIMHASH_PLANES];
 };
 
 void dg_simhash_init(struct dg_simhash *s, const uint8_t key[DG_FP_KEYLEN]);

@@ -29,28 +29,58 @@ static int reserve(struct dg_jsonfeed *f, size_t n)
 	return 0;
 }
 
+/* Backslashes right before p[end], back to p[from] (esc: one more before
+ * p[from], left over from the previous piece). */
+static size_t backslashes(const char *p, size_t from, size_t end, int esc)
+{
+	size_t k = 0;
+
+	while (end - k > from && p[end - k - 1] == '\\')
+		k++;
+	return end - k == from ? k + (size_t)esc : k;
+}
+
+/* The first '"' in p[0..n). Most stretches between quotes in a request are
+ * a few bytes (keys, punctuation, short values), shorter than a memchr call
+ * costs, so the first bytes are looked at here. */
+static const char *find_quote(const char *p, size_t n)
+{
+	size_t k = n < 16 ? n : 16;
+
+	for (size_t i = 0; i < k; i++)
+		if (p[i] == '"')
+			return p + i;
+	return n > k ? memchr(p + k, '"', n - k) : NULL;
+}
+
 /* Scan p with the string state: the offset just past the last byte that
- * is outside a string (0 when every byte is inside one). */
+ * is outside a string (0 when every byte is inside one). This runs over
+ * every body byte, so it jumps from quote to quote with memchr instead of
+ * stepping through the bytes: a quote ends a string unless an odd number
+ * of backslashes comes right before it. */
 static size_t last_safe(struct dg_jsonfeed *f, const char *p, size_t len)
 {
-	size_t safe = 0;
+	size_t safe = 0, i = 0;
 
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
+	while (i < len) {
+		const char *q = find_quote(p + i, len - i);
+		size_t at = q ? (size_t)(q - p) : len;
 
-		if (f->in_str) {
-			if (f->esc)
-				f->esc = 0;
-			else if (c == '\\')
-				f->esc = 1;
-			else if (c == '"')
-				f->in_str = 0;
-		} else if (c == '"') {
+		if (!f->in_str) {
+			safe = at;             /* everything before the quote */
+			if (!q)
+				break;
 			f->in_str = 1;
-			continue;
+			f->esc = 0;
+		} else if (!q) {
+			f->esc = backslashes(p, i, len, f->esc) & 1;
+			break;
+		} else if (!(backslashes(p, i, at, f->esc) & 1)) {
+			f->in_str = 0;         /* the closing quote is outside */
+			safe = at + 1;
 		}
-		if (!f->in_str)
-			safe = i + 1;
+		f->esc = 0;
+		i = at + 1;
 	}
 	return safe;
 }

@@ -3,8 +3,7 @@
  * what it is (the parser's own kind numbers; 0 for a container it does not
  * follow), whether it is a map, and the key being read in it (the parser's
  * own key numbers, found in its table of the keys it knows). And a bounded
- * copy of a string value. Inline: yajl calls back for every token, and
- * the lookup folds the lengths of a parser's constant key names. */
+ * copy of a string value. Inline: yajl calls back for every token. */
 #ifndef DG_JSONPATH_H
 #define DG_JSONPATH_H
 
@@ -45,8 +44,13 @@ static inline int dg_jkey_lookup(const struct dg_jkey *t, size_t n, const unsign
 {
 	for (size_t i = 0; i < n; i++) {
 		const char *name = t[i].name;
+		size_t j = 0;
 
-		if (strlen(name) == len && memcmp(name, s, len) == 0)
+		/* Compared in one pass, without a strlen per name: most names
+		 * differ at the first byte. */
+		while (j < len && name[j] && name[j] == (char)s[j])
+			j++;
+		if (j == len && name[j] == '\0')
 			return t[i].key;
 	}
 	return DG_JK_OTHER;

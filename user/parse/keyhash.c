@@ -87,11 +87,12 @@ int dg_key_from_header(const char *name, const char *value, size_t vlen,
 {
 	size_t i = 0;
 
-	if (!strcasecmp(name, "authorization")) {
+	/* Every request header comes here: the first byte decides most. */
+	if ((name[0] | 0x20) == 'a' && !strcasecmp(name, "authorization")) {
 		if (vlen < 7 || strncasecmp(value, "bearer ", 7))
 			return 0;
 		i = 7;
-	} else if (strcasecmp(name, "x-api-key")) {
+	} else if ((name[0] | 0x20) != 'x' || strcasecmp(name, "x-api-key")) {
 		return 0;
 	}
 	while (i < vlen && (value[i] == ' ' || value[i] == '\t'))

@@ -24,6 +24,7 @@
 #define ROLE_LEN 32
 #define NUM_LEN 64         /* longer numbers are ignored */
 #define COT_WIN 32         /* >= the longest reasoning phrase */
+#define COT_RUN 256        /* normalised bytes added to the window at a time */
 
 /* What an open object or array is. */
 enum {
@@ -131,7 +132,7 @@ struct dg_reqbody {
 	uint64_t text_values;
 	struct dg_simhash sim;
 	struct dg_normstate cot_st;
-	unsigned char cot_win[2 * COT_WIN];
+	unsigned char cot_win[COT_WIN + COT_RUN];
 	size_t cot_len;
 };
 
@@ -155,32 +156,47 @@ static uint64_t fold(const struct dg_reqbody *r, const uint64_t *w, int nw)
 	return dg_keyed_hash(r->key, in, (size_t)(8 * nw));
 }
 
-/* The window keeps the last normalised bytes; it holds up to 2 * COT_WIN and
- * slides by COT_WIN at a time, so the memmove is paid once per COT_WIN bytes. */
+/* Does a reasoning phrase end at cot_win[end - 1]? */
+static int cot_match(const struct dg_reqbody *r, size_t end)
+{
+	unsigned char c = r->cot_win[end - 1];
+
+	for (size_t p = 0; p < sizeof(cot_phrases) / sizeof(cot_phrases[0]); p++) {
+		const char *ph = cot_phrases[p].s;
+		size_t pl = cot_phrases[p].len;
+
+		if (pl <= end && (unsigned char)ph[pl - 1] == c &&
+		    (unsigned char)ph[pl - 2] == r->cot_win[end - 2] &&
+		    memcmp(r->cot_win + end - pl, ph, pl) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/* The window keeps the last normalised bytes: text is normalised into it a
+ * run at a time, and when it is full its last COT_WIN bytes (the longest
+ * phrase) move to the front, so the memmove is paid once per COT_RUN bytes.
+ * Only the bytes that end a phrase are looked at. */
 static void cot_feed(struct dg_reqbody *r, const char *s, size_t len)
 {
-	unsigned char out[2];
+	const unsigned char *p = (const unsigned char *)s;
 
-	for (size_t i = 0; i < len && !r->f.cot_prompt; i++) {
-		size_t k = dg_norm_byte(&r->cot_st, (unsigned char)s[i], out);
-		for (size_t j = 0; j < k; j++) {
-			unsigned char c = out[j];
-			if (r->cot_len == sizeof(r->cot_win)) {
-				memmove(r->cot_win, r->cot_win + COT_WIN, COT_WIN);
-				r->cot_len = COT_WIN;
-			}
-			r->cot_win[r->cot_len++] = c;
-			if (!cot_end[c])
-				continue;
-			for (size_t p = 0; p < sizeof(cot_phrases) / sizeof(cot_phrases[0]); p++) {
-				const char *ph = cot_phrases[p].s;
-				size_t pl = cot_phrases[p].len;
-				if (pl <= r->cot_len && (unsigned char)ph[pl - 1] == c &&
-				    (unsigned char)ph[pl - 2] == r->cot_win[r->cot_len - 2] &&
-				    memcmp(r->cot_win + r->cot_len - pl, ph, pl) == 0) {
-					r->f.cot_prompt = 1;
-					break;
-				}
+	while (len && !r->f.cot_prompt) {
+		size_t from, done;
+
+		if (sizeof(r->cot_win) - r->cot_len < 2) {
+			memmove(r->cot_win, r->cot_win + r->cot_len - COT_WIN, COT_WIN);
+			r->cot_len = COT_WIN;
+		}
+		from = r->cot_len;
+		r->cot_len += dg_norm_run(&r->cot_st, p, len, r->cot_win + from,
+					  sizeof(r->cot_win) - from, &done);
+		p += done;
+		len -= done;
+		for (size_t e = from; e < r->cot_len; e++) {
+			if (cot_end[r->cot_win[e]] && cot_match(r, e + 1)) {
+				r->f.cot_prompt = 1;
+				break;
 			}
 		}
 	}

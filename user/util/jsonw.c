@@ -29,6 +29,29 @@ void dg_jw_number(yajl_gen g, double v, const char *fmt)
 	yajl_gen_number(g, b, (size_t)n);
 }
 
+/* The decimal digits of v, from the end of b backwards; returns where they
+ * start. yajl_gen_integer and snprintf both go through printf, which was a
+ * good part of writing a record line (a dozen integers each). */
+static char *fmt_u64(char *end, uint64_t v)
+{
+	do {
+		*--end = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	return end;
+}
+
+/* v as a JSON number. */
+static void gen_i64(yajl_gen g, long long v)
+{
+	char b[24], *end = b + sizeof(b), *p;
+
+	p = fmt_u64(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
+	if (v < 0)
+		*--p = '-';
+	yajl_gen_number(g, p, (size_t)(end - p));
+}
+
 void dg_jw_key(yajl_gen g, const char *k)
 {
 	dg_jw_string(g, k);
@@ -43,17 +66,16 @@ void dg_jw_str(yajl_gen g, const char *k, const char *v)
 void dg_jw_int(yajl_gen g, const char *k, long long v)
 {
 	dg_jw_key(g, k);
-	yajl_gen_integer(g, v);
+	gen_i64(g, v);
 }
 
 /* yajl_gen_integer takes a long long: a larger value goes in as text. */
 void dg_jw_u64(yajl_gen g, const char *k, uint64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRIu64, v);
+	char b[24], *end = b + sizeof(b), *p = fmt_u64(end, v);
 
 	dg_jw_key(g, k);
-	yajl_gen_number(g, b, (size_t)n);
+	yajl_gen_number(g, p, (size_t)(end - p));
 }
 
 void dg_jw_num(yajl_gen g, const char *k, double v, const char *fmt)
@@ -75,7 +97,7 @@ void dg_jw_int_or_null(yajl_gen g, const char *k, long long v, int known)
 {
 	dg_jw_key(g, k);
 	if (known)
-		yajl_gen_integer(g, v);
+		gen_i64(g, v);
 	else
 		yajl_gen_null(g);
 }
