@@ -99,6 +99,8 @@ struct dg_client_state {
 	uint32_t nends;
 	uint32_t max_inflight;
 	struct dg_hll peers;         /* addresses of a key, or keys of an address */
+	double npeers;               /* dg_hll_count(&peers), recounted when it rises:
+				      * features are read at every pass, peers change rarely */
 	struct dg_hll subnets;       /* /24 (IPv4) or /48 (IPv6) groups of a key's addresses */
 };
 

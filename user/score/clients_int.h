@@ -71,8 +71,7 @@ struct client {
 struct addr {
 	struct node n;
 	struct dg_hll keys;
-	uint64_t count_gen;            /* nkeys is the count of keys as of this refresh */
-	double nkeys;
+	double nkeys;                  /* dg_hll_count(&keys), recounted when it rises */
 	uint64_t snap_gen;             /* counts below belong to this snapshot */
 	uint32_t legit_keys, flagged_keys;
 };
@@ -118,6 +117,7 @@ struct dg_clients {
 	 * the population and the clusters. */
 	struct client **act;
 	struct dg_features *feat;
+	size_t n_act;                  /* act[] and feat[] of the last refresh */
 	struct dg_members m;
 };
 
