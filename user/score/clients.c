@@ -297,10 +297,14 @@ static void flag_by_clusters(struct dg_clients *t, size_t n, double now)
 	}
 }
 
-/* Every POP_EVERY of record time: features of the clients active in the
- * last hour, the population's robust centre and spread of request and
- * token rates (clients with enough requests), and the clusters. */
-static void refresh(struct dg_clients *t, double now)
+/* Every POP_EVERY of record time and at every snapshot: features of the
+ * clients active in the last hour, the population's robust centre and
+ * spread of request and token rates (clients with enough requests), and
+ * the clusters. With flag, clients that their clusters flag are noted; a
+ * snapshot does not ask, as it scores every client with its clusters
+ * right after, at the same now, and notes the same flags (its score is
+ * the higher of the client's own and what the clusters give). */
+static void refresh(struct dg_clients *t, double now, int flag)
 {
 	size_t n, np;
 
@@ -311,7 +315,8 @@ static void refresh(struct dg_clients *t, double now)
 	t->n_act = n;
 	population(t, np);
 	dg_members_build(t, n, now);
-	flag_by_clusters(t, n, now);
+	if (flag)
+		flag_by_clusters(t, n, now);
 }
 
 /* ---------- ingest ---------- */
@@ -451,7 +456,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	t->st.records++;
 	advance_clock(t, r);
 	if (t->newest_ts - t->pop_ts >= POP_EVERY) {
-		refresh(t, t->newest_ts);
+		refresh(t, t->newest_ts, 1);
 		t->pop_ts = t->newest_ts;
 	}
 	observation(t, r, &o);
@@ -650,7 +655,7 @@ size_t dg_clients_snapshot_unsorted(struct dg_clients *t, double now,
 		*out = NULL;
 		return 0;
 	}
-	refresh(t, now);
+	refresh(t, now, 0);
 	/* The refresh just took the features of the active clients at the same
 	 * now, in the same (LRU) order, which nothing in the pass changes: they
 	 * are the first n_act clients here. */
