@@ -257,7 +257,11 @@ static size_t collect_active(struct dg_clients *t, double now, size_t *np)
 
 		if (c->st.last_ts < now - 3600)
 			break;         /* LRU order: the rest are older still */
-		dg_client_features(&c->st, now, t->sc.template_half_life, &t->feat[n]);
+		if (t->full)
+			dg_client_features(&c->st, now, t->sc.template_half_life, &t->feat[n]);
+		else
+			dg_client_features_cached(&c->st, now, t->sc.template_half_life, &c->fc,
+						  &t->feat[n]);
 		t->act[n] = c;
 		if (t->feat[n].req_1h >= t->sc.min_requests) {
 			t->scratch[*np] = t->feat[n].tok_rate_1h;
@@ -685,4 +689,9 @@ void dg_clients_set_action(struct dg_clients *t, size_t i, enum dg_action a)
 {
 	if (i < t->n_snap)
 		t->views[i].action = a;
+}
+
+void dg_clients_set_full(struct dg_clients *t, int full)
+{
+	t->full = full;
 }

@@ -66,6 +66,7 @@ struct client {
 	uint32_t ip_hits[RECENT_IPS];  /* its requests through each since remembered */
 	uint8_t next_ip;
 	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */
+	struct dg_features_cache fc;   /* its features as of the last pass */
 };
 
 struct addr {
@@ -118,6 +119,7 @@ struct dg_clients {
 	struct client **act;
 	struct dg_features *feat;
 	size_t n_act;                  /* act[] and feat[] of the last refresh */
+	int full;                      /* recompute everything at each pass (tests) */
 	struct dg_members m;
 };
 
