@@ -2,7 +2,10 @@
  *   - a scoring pass (dg_engine_tick) over N clients (default 100,000),
  *     each with a record of realistic-ish fields: a few prompt templates,
  *     models and TLS stacks, addresses shared by several keys, some
- *     clients without a key (named by address);
+ *     clients without a key (named by address); the pass when every
+ *     client has a new record (the worst case), and the steady state: a
+ *     minute of 5 s ticks with new records from 5% of the clients before
+ *     each;
  *   - memory per idle client in the engine (RSS delta / clients);
  *   - memory per idle connection in the reassembler (dg_reasm_open and one
  *     whole request awaiting its answer, per connection), at the default
@@ -140,12 +143,36 @@ static void fill(struct dg_record *r, long i, long n, double ts)
 	r->port = 443;
 }
 
+/* A record from every step-th client from first on, spread over the 4 s
+ * after ts. */
+static void feed(struct dg_engine *e, long n, long first, long step, double ts)
+{
+	struct dg_record r;
+
+	for (long i = first; i < n; i += step) {
+		fill(&r, i, n, ts + 4.0 * (double)i / (double)n);
+		dg_engine_record(e, &r);
+	}
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The steady state: 1 client in STEADY_EVERY with new records at each of
+ * STEADY_TICKS passes. */
+#define STEADY_EVERY 20
+#define STEADY_TICKS 12
+
 static void scoring(long n)
 {
 	struct dg_engine_config cfg;
 	struct dg_engine *e;
-	struct dg_record r;
 	double t0 = 1800000000.0, rss0, rss1, h0, h1, ms[3], w;   /* a multiple of the 5 s tick */
+	double steady[STEADY_TICKS];
 	size_t nv;
 	const struct dg_client_view *v;
 
@@ -156,10 +183,7 @@ static void scoring(long n)
 	h0 = heap_mib();
 	e = dg_engine_new(&cfg, on_decision, NULL);
 	w = now();
-	for (long i = 0; i < n; i++) {
-		fill(&r, i, n, t0 + 0.5 + 4.0 * (double)i / (double)n);
-		dg_engine_record(e, &r);
-	}
+	feed(e, n, 0, 1, t0 + 0.5);
 	w = now() - w;
 	rss1 = rss_mib();
 	h1 = heap_mib();
@@ -168,17 +192,15 @@ static void scoring(long n)
 	       n, (double)n / w, rss1 - rss0, (rss1 - rss0) * 1048576.0 / (double)n, h1 - h0,
 	       cfg.max_clients);
 	/* Pass 1: every client new; pass 2: the same clients, no new record;
-	 * pass 3: after a second record from every client. */
+	 * pass 3: after a second record from every client (the worst case:
+	 * every client changed since the last pass). */
 	w = now();
 	dg_engine_tick(e, t0 + 5);
 	ms[0] = (now() - w) * 1e3;
 	w = now();
 	dg_engine_tick(e, t0 + 10);
 	ms[1] = (now() - w) * 1e3;
-	for (long i = 0; i < n; i++) {
-		fill(&r, i, n, t0 + 10.5 + 4.0 * (double)i / (double)n);
-		dg_engine_record(e, &r);
-	}
+	feed(e, n, 0, 1, t0 + 10.5);
 	w = now();
 	dg_engine_tick(e, t0 + 15);
 	ms[2] = (now() - w) * 1e3;
@@ -187,12 +209,30 @@ static void scoring(long n)
 	       "record each); RSS after the passes +%.1f MiB = %.0f bytes per client; %lu decisions\n",
 	       nv, ms[0], ms[1], ms[2], rss_mib() - rss0, (rss_mib() - rss0) * 1048576.0 / (double)n,
 	       decisions);
+	/* Steady state: a minute of 5 s ticks (one crosses the minute's
+	 * edge, where every client's windows move on), before each a new
+	 * record from a different 1 in STEADY_EVERY of the clients. */
+	for (int k = 0; k < STEADY_TICKS; k++) {
+		double at = t0 + 20 + 5.0 * k;
+
+		feed(e, n, k % STEADY_EVERY, STEADY_EVERY, at - 4.5);
+		w = now();
+		dg_engine_tick(e, at);
+		steady[k] = (now() - w) * 1e3;
+	}
+	qsort(steady, STEADY_TICKS, sizeof(steady[0]), cmp_double);
+	printf("scoring pass over %zu clients, %.0f%% of them with new records since the last pass: "
+	       "%.0f ms (median of %d passes, a minute of ticks), %.0f ms (slowest: the minute's edge)\n",
+	       nv, 100.0 / STEADY_EVERY, steady[STEADY_TICKS / 2], STEADY_TICKS,
+	       steady[STEADY_TICKS - 1]);
 	fflush(stdout);
 	{
 		double a = ms[0], b = ms[1], c = ms[2], med = a > b ? (b > c ? b : (a > c ? c : a))
 							      : (a > c ? a : (b > c ? c : b));
 
-		printf("SCALE pass_ms=%.1f clients=%zu client_bytes=%.0f\n", med, nv,
+		printf("SCALE pass_ms=%.1f pass_all_ms=%.1f pass_steady_ms=%.1f pass_steady_max_ms=%.1f "
+		       "steady_pct=%.0f clients=%zu client_bytes=%.0f\n", med, ms[2],
+		       steady[STEADY_TICKS / 2], steady[STEADY_TICKS - 1], 100.0 / STEADY_EVERY, nv,
 		       (rss1 - rss0) * 1048576.0 / (double)n);
 	}
 	dg_engine_free(e);

@@ -173,8 +173,13 @@ p("  ring buffer samples -> decode -> legs -> reassembly -> record: %s records/s
   "%s records/s (32 KiB)" % (f(u.get("small"), "%.0f"), f(u.get("big"), "%.0f")))
 p("  ... plus JSON line, gzip journal, engine ingest:               %s records/s (500 B), "
   "%s records/s (32 KiB)" % (f(u.get("small_daemon"), "%.0f"), f(u.get("big_daemon"), "%.0f")))
-p("  scoring pass over %s clients: %s ms (median of 3 passes)" % (
-    f(u.get("clients"), "%.0f"), f(u.get("pass_ms"), "%.0f")))
+p("  scoring pass over %s clients: %s ms (median of 3 passes), %s ms when every client has a new "
+  "record (worst case)" % (f(u.get("clients"), "%.0f"), f(u.get("pass_ms"), "%.0f"),
+                           f(u.get("pass_all_ms"), "%.0f")))
+p("  ... steady state, %s%% of the clients with new records since the last pass: %s ms (median of a "
+  "minute of 5 s ticks), %s ms (the minute's edge)" % (
+      f(u.get("steady_pct"), "%.0f"), f(u.get("pass_steady_ms"), "%.0f"),
+      f(u.get("pass_steady_max_ms"), "%.0f")))
 p("  memory: %s bytes per idle client (engine), %s bytes per idle connection (reassembler, "
   "one request pending)" % (f(u.get("client_bytes"), "%.0f"), f(u.get("conn_bytes"), "%.0f")))
 idle = single.get("idle")
@@ -227,6 +232,9 @@ if have_kernel:
 p("  user space >= 200,000 records/s per core: %s (%s with 500 B bodies, %s with 32 KiB prompts)" % (
     verdict(u.get("small", 0) >= 200000 and u.get("big", 0) >= 200000), f(u.get("small"), "%.0f"),
     f(u.get("big"), "%.0f")))
-p("  scoring pass over 100,000 clients <= 100 ms: %s (%s ms)" % (
-    verdict(u.get("pass_ms", 1e9) <= 100), f(u.get("pass_ms"), "%.0f")))
+worst = u.get("pass_all_ms", u.get("pass_ms"))
+p("  scoring pass over 100,000 clients <= 100 ms: %s (%s ms worst case, every client changed; %s ms "
+  "steady state, %s%% changed)" % (
+      verdict(max(worst or 1e9, u.get("pass_steady_ms", 0)) <= 100), f(worst, "%.0f"),
+      f(u.get("pass_steady_ms"), "%.0f"), f(u.get("steady_pct"), "%.0f")))
 print("\n".join(out))

@@ -206,6 +206,8 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 	struct obs_extra x = { 0 };
 	double end = o->ts + (o->duration_s > 0 ? o->duration_s : 0);
 
+	s->version++;
+
 	/* Sent after the previous answer had ended, with time to read it? */
 	if (s->requests) {
 		x.follow = 1;
@@ -253,8 +255,36 @@ void dg_client_observe(struct dg_client_state *s, const struct dg_obs *o, double
 
 void dg_client_add_peer(struct dg_client_state *s, uint64_t h, uint64_t subnet)
 {
-	dg_hll_add(&s->peers, h);
+	s->version++;
+	if (dg_hll_add(&s->peers, h))
+		s->npeers = dg_hll_count(&s->peers);
 	dg_hll_add(&s->subnets, subnet);
+}
+
+/* h += b, field by field (what the weighted sum below gives at weight 1). */
+static void bucket_sum(struct dg_bucket *h, const struct dg_bucket *b)
+{
+	h->req += b->req;
+	h->out_tokens += b->out_tokens;
+	h->in_tokens += b->in_tokens;
+	h->cot += b->cot;
+	h->reasoning += b->reasoning;
+	h->elicit += b->elicit;
+	h->logprobs += b->logprobs;
+	h->single += b->single;
+	h->at_cap += b->at_cap;
+	h->new_model += b->new_model;
+	h->near_dup += b->near_dup;
+	h->inflight += b->inflight;
+	h->biased += b->biased;
+	h->bias_new += b->bias_new;
+	h->one_token += b->one_token;
+	h->top_max += b->top_max;
+	h->ja4 += b->ja4;
+	h->browser += b->browser;
+	h->follow += b->follow;
+	h->paced += b->paced;
+	h->orphan += b->orphan;
 }
 
 static double ratio(double a, double b)
@@ -262,23 +292,20 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
-void dg_client_features(const struct dg_client_state *s, double now, double half_life,
-			struct dg_features *f)
+/* The features of the minute now is in: everything but what features_now
+ * redoes. *tok_10m receives the output tokens of the last 10 minutes (the
+ * rate's numerator); the result says whether they are the same at every
+ * moment of this minute (no bucket is partly slid out of a window). */
+static int features_minute(const struct dg_client_state *s, double now, struct dg_features *f,
+			   uint32_t *tok_10m_out)
 {
 	int32_t nm = minute_of(now);
-	double frac = (now - (double)nm * 60.0) / 60.0, age_min, k;
+	double frac = (now - (double)nm * 60.0) / 60.0;
 	struct dg_bucket h = { 0 };
 	uint32_t req_prev = 0, tok_prev = 0, tok_1m = 0, tok_10m = 0;
-	double mean = 0, var = 0, top = 0;
+	double mean = 0, var = 0;
 	uint32_t n;
-
-	memset(f, 0, sizeof(*f));
-	f->requests = s->requests;
-	f->out_tokens = s->out_tokens;
-	if (!s->requests)
-		return;
-	f->age_s = now - s->first_ts;
-	age_min = f->age_s / 60.0;
+	int whole = 1;
 
 	/* Sliding windows from buckets: whole buckets inside the window, plus
 	 * the part of the oldest one that has not yet slid out. */
@@ -302,6 +329,7 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 			} else if (b->period == nm - 10) {
 				r10 += b->req * old1;
 				t10 += b->out_tokens * old1;
+				whole = 0;
 			}
 		}
 		f->req_10m = (uint32_t)lround(r10);
@@ -310,8 +338,13 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 			const struct dg_bucket *b = &s->ten[i];
 			double w = b->period > np - 6 && b->period <= np ? 1 :
 				   b->period == np - 6 ? 1 - frac10 : 0;
+			whole &= b->period != np - 6;   /* partly slid out of the hour */
 			if (w <= 0)
 				continue;
+			if (w == 1) {       /* whole buckets: the sums, without 21 lround calls */
+				bucket_sum(&h, b);
+				continue;
+			}
 			h.req += (uint32_t)lround(b->req * w);
 			h.out_tokens += (uint32_t)lround(b->out_tokens * w);
 			h.in_tokens += (uint32_t)lround(b->in_tokens * w);
@@ -338,15 +371,10 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	/* Last 60 s: this minute plus the unexpired part of the previous one. */
 	f->req_1m += (uint32_t)lround(req_prev * (1 - frac));
 	tok_1m += (uint32_t)lround(tok_prev * (1 - frac));
+	whole &= !req_prev && !tok_prev;
 	f->req_1h = h.req;
-	/* Rates over the window, or over the client's life when shorter (at
-	 * least one minute, so a first burst is not an infinite rate). */
 	f->rate_1m = f->req_1m;
 	f->tok_rate_1m = tok_1m;
-	f->rate_10m = ratio(f->req_10m, fmin(10, fmax(1, age_min)));
-	f->tok_rate_10m = ratio(tok_10m, fmin(10, fmax(1, age_min)));
-	f->rate_1h = ratio(h.req, fmin(60, fmax(1, age_min)));
-	f->tok_rate_1h = ratio(h.out_tokens, fmin(60, fmax(1, age_min)));
 	f->out_in_ratio = ratio(h.out_tokens, h.in_tokens);
 	f->out_tok_1h = h.out_tokens;
 	f->in_tok_1h = h.in_tokens;
@@ -369,26 +397,6 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 	f->follow_share = ratio(h.follow, h.req);
 	f->orphan_share = ratio(h.orphan, h.req);
 	f->inflight_max = s->max_inflight;
-
-	/* Template share, decayed to now. */
-	k = half_life > 0 && now > s->tmpl_ts ? exp2(-(now - s->tmpl_ts) / half_life) : 1;
-	for (int i = 0; i < DG_FEAT_TMPL; i++) {
-		if (s->tmpl[i].w > top) {
-			top = s->tmpl[i].w;
-			f->top_template = s->tmpl[i].fp;
-		}
-	}
-	f->template_share = s->tmpl_total > 0 ? fmin(1, (top * k) / (s->tmpl_total * k)) : 0;
-	/* A template that puts its variable part first has its frame at the
-	 * fixed end: the larger share of the two counts. */
-	for (int i = 0; i < DG_FEAT_TAILS && s->tail_total > 0; i++) {
-		double share = fmin(1, s->tail[i].w / s->tail_total);
-
-		if (share > f->template_share) {
-			f->template_share = share;
-			f->top_template = s->tail[i].fp;
-		}
-	}
 
 	/* Inter-arrival regularity. */
 	n = s->ngaps < DG_FEAT_GAPS ? s->ngaps : DG_FEAT_GAPS;
@@ -417,7 +425,90 @@ void dg_client_features(const struct dg_client_state *s, double now, double half
 			bits &= (1ULL << observed) - 1;
 		f->duty_1h = (double)__builtin_popcountll(bits) / (double)observed;
 	}
-	f->peers = dg_hll_count(&s->peers);
+	f->peers = s->npeers;
+	*tok_10m_out = tok_10m;
+	return whole;
+}
+
+/* What changes within a minute: the age, the rates over it (over the
+ * client's life when shorter than the window, at least one minute, so a
+ * first burst is not an infinite rate), the template share decayed to
+ * now. tok_10m is features_minute's. */
+static void features_now(const struct dg_client_state *s, double now, double half_life,
+			 uint32_t tok_10m, struct dg_features *f)
+{
+	double age_min, k, top = 0;
+
+	f->age_s = now - s->first_ts;
+	age_min = f->age_s / 60.0;
+	f->rate_10m = ratio(f->req_10m, fmin(10, fmax(1, age_min)));
+	f->tok_rate_10m = ratio(tok_10m, fmin(10, fmax(1, age_min)));
+	f->rate_1h = ratio(f->req_1h, fmin(60, fmax(1, age_min)));
+	f->tok_rate_1h = ratio(f->out_tok_1h, fmin(60, fmax(1, age_min)));
+
+	/* Template share, decayed to now. */
+	k = half_life > 0 && now > s->tmpl_ts ? exp2(-(now - s->tmpl_ts) / half_life) : 1;
+	f->top_template = 0;
+	for (int i = 0; i < DG_FEAT_TMPL; i++) {
+		if (s->tmpl[i].w > top) {
+			top = s->tmpl[i].w;
+			f->top_template = s->tmpl[i].fp;
+		}
+	}
+	f->template_share = s->tmpl_total > 0 ? fmin(1, (top * k) / (s->tmpl_total * k)) : 0;
+	/* A template that puts its variable part first has its frame at the
+	 * fixed end: the larger share of the two counts. */
+	for (int i = 0; i < DG_FEAT_TAILS && s->tail_total > 0; i++) {
+		double share = fmin(1, s->tail[i].w / s->tail_total);
+
+		if (share > f->template_share) {
+			f->template_share = share;
+			f->top_template = s->tail[i].fp;
+		}
+	}
+}
+
+/* The features of a state without requests: its totals, nothing else. */
+static int features_empty(const struct dg_client_state *s, struct dg_features *f)
+{
+	memset(f, 0, sizeof(*f));
+	f->requests = s->requests;
+	f->out_tokens = s->out_tokens;
+	return !s->requests;
+}
+
+void dg_client_features(const struct dg_client_state *s, double now, double half_life,
+			struct dg_features *f)
+{
+	uint32_t tok_10m;
+
+	if (features_empty(s, f))
+		return;
+	features_minute(s, now, f, &tok_10m);
+	features_now(s, now, half_life, tok_10m, f);
+}
+
+void dg_client_features_cached(const struct dg_client_state *s, double now, double half_life,
+			       struct dg_features_cache *c, struct dg_features *f)
+{
+	int32_t nm = minute_of(now);
+
+	if (c->whole && c->version == s->version && c->minute == nm &&
+	    c->half_life == half_life) {
+		*f = c->f;
+		features_now(s, now, half_life, c->tok_10m, f);
+		return;
+	}
+	if (features_empty(s, f)) {
+		c->whole = 0;
+		return;
+	}
+	c->whole = features_minute(s, now, f, &c->tok_10m);
+	features_now(s, now, half_life, c->tok_10m, f);
+	c->f = *f;
+	c->version = s->version;
+	c->minute = nm;
+	c->half_life = half_life;
 }
 
 uint32_t dg_client_activity(const struct dg_client_state *s, double now)

@@ -99,6 +99,9 @@ struct dg_client_state {
 	uint32_t nends;
 	uint32_t max_inflight;
 	struct dg_hll peers;         /* addresses of a key, or keys of an address */
+	uint64_t version;            /* bumped by every change (dg_features_cache) */
+	double npeers;               /* dg_hll_count(&peers), recounted when it rises:
+				      * features are read at every pass, peers change rarely */
 	struct dg_hll subnets;       /* /24 (IPv4) or /48 (IPv6) groups of a key's addresses */
 };
 
@@ -160,5 +163,26 @@ uint32_t dg_client_activity(const struct dg_client_state *s, double now);
 /* Features as of time now (>= the last observed ts). */
 void dg_client_features(const struct dg_client_state *s, double now, double tmpl_half_life_s,
 			struct dg_features *f);
+
+/* A client's features kept from one pass to the next. Within a minute
+ * most of them only change when a request comes: the windows' buckets
+ * move on at a minute's edge, and a bucket that is partly slid out of a
+ * window (the previous minute's in the last 60 s, the oldest of the last
+ * 10 minutes or hour) changes them at every moment. Kept features are
+ * reused when the state is unchanged (version), now is in the same
+ * minute and no bucket was partly in; the age, the rates over it and the
+ * template share decayed to now are redone every time. The result is
+ * dg_client_features' exactly. Zeroed: empty. */
+struct dg_features_cache {
+	struct dg_features f;
+	uint64_t version;            /* the state's, when f was taken */
+	int32_t minute;              /* now's minute then */
+	uint32_t tok_10m;            /* output tokens of the last 10 minutes */
+	double half_life;
+	int whole;                   /* f holds for the whole minute */
+};
+
+void dg_client_features_cached(const struct dg_client_state *s, double now, double tmpl_half_life_s,
+			       struct dg_features_cache *c, struct dg_features *f);
 
 #endif

@@ -159,17 +159,53 @@ static void note_flag(struct client *c, enum dg_action action, double ts)
 
 /* ---------- refresh: active clients, population, clusters ---------- */
 
-static int cmp_double(const void *a, const void *b)
+/* Put the k-th smallest of v[0..n) at v[k], smaller ones before it and
+ * larger ones after (Hoare's selection): a median in linear time, where
+ * sorting the population's 100,000 rates took most of a pass's budget. */
+static void select_kth(double *v, size_t n, size_t k)
 {
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
+	long lo = 0, hi = (long)n - 1, kk = (long)k;
+
+	while (lo < hi) {
+		double pivot = v[lo + (hi - lo) / 2];
+		long i = lo, j = hi;
+
+		/* Hoare's partition: v[lo..j] <= pivot <= v[i..hi], and what lies
+		 * between j and i equals the pivot. */
+		while (i <= j) {
+			while (v[i] < pivot)
+				i++;
+			while (v[j] > pivot)
+				j--;
+			if (i <= j) {
+				double x = v[i];
+				v[i++] = v[j];
+				v[j--] = x;
+			}
+		}
+		if (kk <= j)
+			hi = j;
+		else if (kk >= i)
+			lo = i;
+		else
+			return;
+	}
 }
 
-/* The median of v[0..n) (n > 0), sorting v. */
+/* The median of v[0..n) (n > 0), reordering v: the same values a sort
+ * would put in the middle. */
 static double sorted_median(double *v, size_t n)
 {
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+	double below;
+
+	select_kth(v, n, n / 2);
+	if (n % 2)
+		return v[n / 2];
+	below = v[0];          /* the largest of v[0..n/2): the (n/2 - 1)-th */
+	for (size_t i = 1; i < n / 2; i++)
+		if (v[i] > below)
+			below = v[i];
+	return (below + v[n / 2]) / 2;
 }
 
 /* The median of v and its median absolute deviation (v is overwritten). */
@@ -221,7 +257,11 @@ static size_t collect_active(struct dg_clients *t, double now, size_t *np)
 
 		if (c->st.last_ts < now - 3600)
 			break;         /* LRU order: the rest are older still */
-		dg_client_features(&c->st, now, t->sc.template_half_life, &t->feat[n]);
+		if (t->full)
+			dg_client_features(&c->st, now, t->sc.template_half_life, &t->feat[n]);
+		else
+			dg_client_features_cached(&c->st, now, t->sc.template_half_life, &c->fc,
+						  &t->feat[n]);
 		t->act[n] = c;
 		if (t->feat[n].req_1h >= t->sc.min_requests) {
 			t->scratch[*np] = t->feat[n].tok_rate_1h;
@@ -261,19 +301,26 @@ static void flag_by_clusters(struct dg_clients *t, size_t n, double now)
 	}
 }
 
-/* Every POP_EVERY of record time: features of the clients active in the
- * last hour, the population's robust centre and spread of request and
- * token rates (clients with enough requests), and the clusters. */
-static void refresh(struct dg_clients *t, double now)
+/* Every POP_EVERY of record time and at every snapshot: features of the
+ * clients active in the last hour, the population's robust centre and
+ * spread of request and token rates (clients with enough requests), and
+ * the clusters. With flag, clients that their clusters flag are noted; a
+ * snapshot does not ask, as it scores every client with its clusters
+ * right after, at the same now, and notes the same flags (its score is
+ * the higher of the client's own and what the clusters give). */
+static void refresh(struct dg_clients *t, double now, int flag)
 {
 	size_t n, np;
 
+	t->n_act = 0;
 	if (refresh_alloc(t))
 		return;
 	n = collect_active(t, now, &np);
+	t->n_act = n;
 	population(t, np);
 	dg_members_build(t, n, now);
-	flag_by_clusters(t, n, now);
+	if (flag)
+		flag_by_clusters(t, n, now);
 }
 
 /* ---------- ingest ---------- */
@@ -413,7 +460,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	t->st.records++;
 	advance_clock(t, r);
 	if (t->newest_ts - t->pop_ts >= POP_EVERY) {
-		refresh(t, t->newest_ts);
+		refresh(t, t->newest_ts, 1);
 		t->pop_ts = t->newest_ts;
 	}
 	observation(t, r, &o);
@@ -427,8 +474,8 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		key_address(c, r->ip);
 	if (r->ip[0]) {
 		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, r->ip, 1);
-		if (a && r->key[0])
-			dg_hll_add(&a->keys, dg_hash64(r->key, strlen(r->key)));
+		if (a && r->key[0] && dg_hll_add(&a->keys, dg_hash64(r->key, strlen(r->key))))
+			a->nkeys = dg_hll_count(&a->keys);
 	}
 	/* Score this client now, to know when it is first flagged. */
 	if (!c->first_flag_ts) {
@@ -549,15 +596,19 @@ static int views_alloc(struct dg_clients *t)
 	return t->nviews ? 0 : -1;
 }
 
-/* Client c scored as of now, with its clusters counted in. */
+/* Client c scored as of now, with its clusters counted in; f its features
+ * when the refresh of this pass computed them, else NULL. */
 static void fill_view(struct dg_clients *t, struct client *c, double now,
-		      struct dg_client_view *v)
+		      const struct dg_features *f, struct dg_client_view *v)
 {
 	const char *cl;
 
 	memset(v, 0, sizeof(*v));
 	snprintf(v->name, sizeof(v->name), "%s", c->n.name);
-	dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
+	if (f)
+		v->f = *f;
+	else
+		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 	dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
 	dg_members_effective(t, c, &v->f, &v->s);
 	if ((cl = dg_members_cluster_id(t, c)))
@@ -570,7 +621,7 @@ static void fill_view(struct dg_clients *t, struct client *c, double now,
 	} else {
 		struct addr *a = addr_of(t, c);
 		v->ips = 1;
-		v->keys = a ? dg_hll_count(&a->keys) : 0;
+		v->keys = a ? a->nkeys : 0;
 		snprintf(v->addrs[v->n_addrs++], DG_IP_LEN, "%s", c->n.name + 3);
 	}
 	note_flag(c, v->s.action, now);
@@ -608,10 +659,16 @@ size_t dg_clients_snapshot_unsorted(struct dg_clients *t, double now,
 		*out = NULL;
 		return 0;
 	}
-	refresh(t, now);
+	refresh(t, now, 0);
+	/* The refresh just took the features of the active clients at the same
+	 * now, in the same (LRU) order, which nothing in the pass changes: they
+	 * are the first n_act clients here. */
 	for (struct node *nd = lru_first(&t->clients); nd; nd = lru_next(nd)) {
-		t->view_client[n] = (struct client *)nd;
-		fill_view(t, (struct client *)nd, now, &t->views[n]);
+		struct client *c = (struct client *)nd;
+		const struct dg_features *f = n < t->n_act && t->act[n] == c ? &t->feat[n] : NULL;
+
+		t->view_client[n] = c;
+		fill_view(t, c, now, f, &t->views[n]);
 		n++;
 	}
 	mark_shared_addresses(t, n);
@@ -632,4 +689,9 @@ void dg_clients_set_action(struct dg_clients *t, size_t i, enum dg_action a)
 {
 	if (i < t->n_snap)
 		t->views[i].action = a;
+}
+
+void dg_clients_set_full(struct dg_clients *t, int full)
+{
+	t->full = full;
 }

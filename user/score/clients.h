@@ -60,6 +60,10 @@ size_t dg_clients_snapshot_unsorted(struct dg_clients *t, double now,
 void dg_clients_sort_views(struct dg_clients *t);
 /* Put the decision in force into view i of the last snapshot. */
 void dg_clients_set_action(struct dg_clients *t, size_t i, enum dg_action a);
+/* With full, every pass computes everything from the records' state, none
+ * of what it keeps from the last pass (what a test compares the kept
+ * with: both give the same views). */
+void dg_clients_set_full(struct dg_clients *t, int full);
 
 /* One view as the clients --json array's object, into an open generator. */
 #include <yajl/yajl_gen.h>

@@ -66,13 +66,13 @@ struct client {
 	uint32_t ip_hits[RECENT_IPS];  /* its requests through each since remembered */
 	uint8_t next_ip;
 	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */
+	struct dg_features_cache fc;   /* its features as of the last pass */
 };
 
 struct addr {
 	struct node n;
 	struct dg_hll keys;
-	uint64_t count_gen;            /* nkeys is the count of keys as of this refresh */
-	double nkeys;
+	double nkeys;                  /* dg_hll_count(&keys), recounted when it rises */
 	uint64_t snap_gen;             /* counts below belong to this snapshot */
 	uint32_t legit_keys, flagged_keys;
 };
@@ -118,6 +118,8 @@ struct dg_clients {
 	 * the population and the clusters. */
 	struct client **act;
 	struct dg_features *feat;
+	size_t n_act;                  /* act[] and feat[] of the last refresh */
+	int full;                      /* recompute everything at each pass (tests) */
 	struct dg_members m;
 };
 

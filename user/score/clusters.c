@@ -15,6 +15,63 @@ struct idx {
 	enum dg_link link;     /* what ties the row (clusters.h) */
 };
 
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* Sorting. A pass sorts every row several times (by template, by client,
+ * by component), 200,000 rows at 100,000 clients: qsort's comparator calls
+ * were a seventh of the pass. These are least-significant-digit radix
+ * sorts, a byte at a time, skipping the bytes that all entries share (a
+ * component id, a client index use few): the order is qsort's with
+ * cmp (key, then i), ties included, whatever the input order. */
+
+/* The byte of entry e that digit d (0..15: i's bytes, then key's) sorts by. */
+static unsigned idx_digit(const struct idx *e, int d)
+{
+	uint64_t v = d < 8 ? (uint64_t)e->i : e->key;
+
+	return (unsigned)(v >> (8 * (d & 7))) & 255;
+}
+
+/* Sort v[0..n) by (key, i); 0, or -1 when out of memory (v unchanged). */
+static int sort_idx(struct idx *v, size_t n)
+{
+	size_t (*count)[256] = calloc(16, sizeof(*count));
+	struct idx *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *src = v, *dst = tmp;
+
+	if (!count || !tmp) {
+		free(count);
+		free(tmp);
+		return -1;
+	}
+	for (size_t k = 0; k < n; k++)
+		for (int d = 0; d < 16; d++)
+			count[d][idx_digit(&v[k], d)]++;
+	for (int d = 0; d < 16; d++) {
+		size_t pos = 0;
+
+		if (n == 0 || count[d][idx_digit(&v[0], d)] == n)
+			continue;              /* every entry has this byte: no reordering */
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[d][b];
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (size_t k = 0; k < n; k++)
+			dst[count[d][idx_digit(&src[k], d)]++] = src[k];
+		src = dst;
+		dst = dst == tmp ? v : tmp;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(count);
+	free(tmp);
+	return 0;
+}
+
 static int cmp_idx(const void *a, const void *b)
 {
 	const struct idx *x = a, *y = b;
@@ -24,10 +81,54 @@ static int cmp_idx(const void *a, const void *b)
 	return x->i < y->i ? -1 : x->i > y->i;
 }
 
-static int cmp_u64(const void *a, const void *b)
+/* Sort by (key, i): by radix, or by qsort when memory is short. */
+static void sort_rows(struct idx *v, size_t n)
 {
-	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-	return x < y ? -1 : x > y;
+	if (n < 2)
+		return;
+	if (n < 256 || sort_idx(v, n))     /* small: the counts would cost more */
+		qsort(v, n, sizeof(*v), cmp_idx);
+}
+
+/* Sort v[0..n) ascending, the same way. */
+static void sort_u64(uint64_t *v, size_t n)
+{
+	size_t (*count)[256];
+	uint64_t *tmp, *src = v, *dst;
+
+	if (n < 2)
+		return;
+	count = n < 256 ? NULL : calloc(8, sizeof(*count));   /* small: qsort */
+	tmp = count ? malloc(n * sizeof(*tmp)) : NULL;
+	dst = tmp;
+	if (!count || !tmp) {
+		free(count);
+		free(tmp);
+		qsort(v, n, sizeof(*v), cmp_u64);
+		return;
+	}
+	for (size_t k = 0; k < n; k++)
+		for (int d = 0; d < 8; d++)
+			count[d][v[k] >> (8 * d) & 255]++;
+	for (int d = 0; d < 8; d++) {
+		size_t pos = 0;
+
+		if (n == 0 || count[d][v[0] >> (8 * d) & 255] == n)
+			continue;
+		for (int b = 0; b < 256; b++) {
+			size_t c = count[d][b];
+			count[d][b] = pos;
+			pos += c;
+		}
+		for (size_t k = 0; k < n; k++)
+			dst[count[d][src[k] >> (8 * d) & 255]++] = src[k];
+		src = dst;
+		dst = dst == tmp ? v : tmp;
+	}
+	if (src != v)
+		memcpy(v, src, n * sizeof(*v));
+	free(count);
+	free(tmp);
 }
 
 /* The TLS group most of the crowd's keys share: how many keys carry it
@@ -47,7 +148,7 @@ static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, 
 			k++;
 		}
 	}
-	qsort(g, k, sizeof(*g), cmp_idx);
+	sort_rows(g, k);
 	for (size_t a = 0, b; a < k; a = b) {
 		for (b = a; b < k && g[b].key == g[a].key; b++)
 			;
@@ -101,18 +202,36 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		const struct dg_features *g = p->f;
 		double pw = ix[k].w, r = g->req_1h * pw;
 
-		/* The member's traffic on this template: its totals times its share. */
-		f->req_1h += (uint32_t)lround(r);
-		f->req_10m += (uint32_t)lround(g->req_10m * pw);
-		f->req_1m += (uint32_t)lround(g->req_1m * pw);
+		/* Members' sketches are scattered over the client table: ask for
+		 * the next one's while this one is added. */
+		if (k + 1 < n && m[ix[k + 1].i].peers) {
+			__builtin_prefetch(m[ix[k + 1].i].peers);
+			__builtin_prefetch(m[ix[k + 1].i].subnets);
+		}
+		/* The member's traffic on this template: its totals times its
+		 * share (all of them, as integers, when the share is whole: most
+		 * members send one template, and lround(x * 1) is x). */
+		if (pw == 1) {
+			f->req_1h += g->req_1h;
+			f->req_10m += g->req_10m;
+			f->req_1m += g->req_1m;
+			f->out_tok_1h += g->out_tok_1h;
+			f->in_tok_1h += g->in_tok_1h;
+			f->requests += g->requests;
+			f->out_tokens += g->out_tokens;
+		} else {
+			f->req_1h += (uint32_t)lround(r);
+			f->req_10m += (uint32_t)lround(g->req_10m * pw);
+			f->req_1m += (uint32_t)lround(g->req_1m * pw);
+			f->out_tok_1h += (uint32_t)lround(g->out_tok_1h * pw);
+			f->in_tok_1h += (uint32_t)lround(g->in_tok_1h * pw);
+			f->requests += (uint64_t)llround(g->requests * pw);
+			f->out_tokens += (uint64_t)llround(g->out_tokens * pw);
+		}
 		f->rate_1h += g->rate_1h * pw;
 		f->rate_10m += g->rate_10m * pw;
 		f->tok_rate_1h += g->tok_rate_1h * pw;
 		f->tok_rate_10m += g->tok_rate_10m * pw;
-		f->out_tok_1h += (uint32_t)lround(g->out_tok_1h * pw);
-		f->in_tok_1h += (uint32_t)lround(g->in_tok_1h * pw);
-		f->requests += (uint64_t)llround(g->requests * pw);
-		f->out_tokens += (uint64_t)llround(g->out_tokens * pw);
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
 		/* A lockstep or TLS group is no template: no template share. */
@@ -188,7 +307,7 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 		byc[nc].i = k;         /* position in byt: its template id is tid[k] */
 		nc++;
 	}
-	qsort(byc, nc, sizeof(*byc), cmp_idx);
+	sort_rows(byc, nc);
 	for (size_t a = 0, b; a < nc; a = b) {
 		for (b = a; b < nc && byc[b].key == byc[a].key; b++)
 			;
@@ -208,8 +327,7 @@ static void link_templates(const struct dg_cluster_member *m, const struct idx *
 			}
 		}
 	}
-	if (np)
-		qsort(pairs, np, sizeof(*pairs), cmp_u64);
+	sort_u64(pairs, np);
 	for (size_t a = 0, b; a < np; a = b) {
 		uint32_t t1, t2, small;
 
@@ -272,7 +390,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		}
 	}
 	/* Template ids, sizes, then links between templates. */
-	qsort(byt, q, sizeof(*byt), cmp_idx);
+	sort_rows(byt, q);
 	for (size_t a = 0, b; a < q; a = b) {
 		for (b = a; b < q && byt[b].key == byt[a].key; b++)
 			tid[b] = (uint32_t)nt;
@@ -309,7 +427,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		byk[nk].link = m[i].link;
 		nk++;
 	}
-	qsort(byk, nk, sizeof(*byk), cmp_idx);
+	sort_rows(byk, nk);
 	/* A client's rows merge into one, kept when the component carries at
 	 * least DG_LINK_SHARE of its traffic; [0, nr) then holds the kept. */
 	for (size_t a = 0, b; a < nk; a = b) {

@@ -53,6 +53,7 @@ struct dg_engine *dg_engine_new(const struct dg_engine_config *c, dg_decision_fn
 		dg_engine_free(e);
 		return NULL;
 	}
+	dg_clients_set_full(e->t, e->cfg.full_passes);
 	return e;
 }
 

@@ -28,6 +28,7 @@ struct dg_engine_config {
 	struct dg_policy_config policy;
 	size_t max_clients;            /* client table bound (65536) */
 	double tick;                   /* record-time seconds between passes (5) */
+	int full_passes;               /* keep nothing between passes (tests: 0) */
 };
 
 struct dg_engine_stats {

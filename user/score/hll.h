@@ -15,11 +15,13 @@ struct dg_hll {
 };
 
 void dg_hll_init(struct dg_hll *h);
-/* Add an item by its 64-bit hash (well mixed: use dg_hash64). */
-void dg_hll_add(struct dg_hll *h, uint64_t hash);
+/* Add an item by its 64-bit hash (well mixed: use dg_hash64). Returns 1
+ * when a register rose (the count may have changed), else 0: callers that
+ * keep a count recount only then. */
+int dg_hll_add(struct dg_hll *h, uint64_t hash);
 double dg_hll_count(const struct dg_hll *h);
-/* Fold src into dst (union). */
-void dg_hll_merge(struct dg_hll *dst, const struct dg_hll *src);
+/* Fold src into dst (union); dst and src are distinct sketches. */
+void dg_hll_merge(struct dg_hll *restrict dst, const struct dg_hll *restrict src);
 
 /* A 64-bit mix of bytes, for sketches and tables (not keyed, not secret). */
 uint64_t dg_hash64(const void *p, unsigned long len);

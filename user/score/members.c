@@ -89,16 +89,6 @@ static size_t add_tmpl_rows(struct dg_clients *t, const struct client *c, size_t
 	return nr;
 }
 
-/* How many keys address a has carried, counted once per refresh. */
-static double addr_keys(struct dg_clients *t, struct addr *a)
-{
-	if (a->count_gen != t->m.gen + 1) {
-		a->count_gen = t->m.gen + 1;
-		a->nkeys = dg_hll_count(&a->keys);
-	}
-	return a->nkeys;
-}
-
 /* Rows for a key's remembered addresses that have carried at least
  * addr_min_keys keys: the address as its template (a hash of its own
  * kind), weight the key's share of requests through it. Returns the new
@@ -113,7 +103,7 @@ static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t
 		const char *ip = c->recent_ip[k];
 		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, ip, 0);
 
-		if (!a || addr_keys(t, a) + 0.5 < t->sc.addr_min_keys)
+		if (!a || a->nkeys + 0.5 < t->sc.addr_min_keys)
 			continue;
 		nr = put_row(t, nr, i, dg_hash64(ip, strlen(ip)) ^ ADDR_SALT,
 			     (double)c->ip_hits[k] / total, DG_LINK_ADDR);
