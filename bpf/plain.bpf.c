@@ -33,6 +33,17 @@ struct {
 
 enum { CS_UNKNOWN = 0, CS_PLAIN = 1, CS_TLS = 2, CS_H2 = 3 };
 
+/* With syscall_hooks no: processes seen through their libc probes reading
+ * or writing a plain connection of a watched port. Their plain bytes come
+ * from packets, so the controller drops those probes unless the process
+ * also shows a memory BIO (tls.bpf.c bio_pids). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, __u8);
+} plain_pids SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -153,8 +164,14 @@ static __always_inline int io_exit(long ret)
 		note_tls_io(c, id, ret);
 		goto out;
 	}
-	if (!plain_data)
+	if (!plain_data) {
+		__u32 tgid = id >> 32;
+		__u8 one = 1;
+
+		if (!bpf_map_lookup_elem(&plain_pids, &tgid))
+			bpf_map_update_elem(&plain_pids, &tgid, &one, BPF_NOEXIST);
 		goto out;
+	}
 	dg_count(DG_C_PLAIN_CALLS);
 	ev = dg_scratch();
 	if (!ev)

@@ -14,7 +14,9 @@
 #     HTTP/1.1 keep-alive to a plain upstream): without distillguard, with
 #     `distillguard run` in TLS mode (uprobes in the front nginx), in
 #     upstream mode (the plain upstream watched, the front followed:
-#     --front-port) and with bcc's sslsniff attached, each at saturation
+#     --front-port), both again with `syscall_hooks yes` and `cgroup_scope
+#     root` (hooks/root: every process and socket of the host), and with
+#     bcc's sslsniff attached, each at saturation
 #     and at a fixed rate (a quarter of the unwatched saturation rate), for
 #     JSON answers (upstream: a static nginx) and for SSE streams of 64
 #     events (upstream: scripts/endpoint.py); the throughput of an
@@ -26,10 +28,14 @@
 #     (bpftool). BENCH_ROUNDS rounds (default 3) run every configuration in
 #     turn; the table shows medians (tests/bench/bench_table.py).
 #
+# The served stack (both fronts, both upstreams) runs in a cgroup of its
+# own (CGROOT/dg-bench-PID), as a systemd service or a container would; the
+# unwatched nginx, the unrelated process and the load generator do not.
+#
 # Loopback only, ports 19850-19854. Starts its own nginx instances
 # (scripts/nginx.sh, never the system service) and leaves nothing behind:
 # on exit, ^C or failure every process it started is stopped, the
-# servers too, kernel.bpf_stats_enabled is put back and the work
+# servers too, their cgroup removed, kernel.bpf_stats_enabled is put back and the work
 # directory removed (BENCH_KEEP=1 keeps it: results.jsonl, the daemon's
 # logs). BENCH_SECONDS (default 5) is each phase's length. BENCH_PERF=DIR
 # also records a system-wide perf profile of each tracer's JSON
@@ -45,6 +51,9 @@ FRONT=19850 UP=19851 SSE_FRONT=19852 SSE_UP=19853 OTHER=19854
 [ -z "${BENCH_PERF:-}" ] || mkdir -p "$BENCH_PERF"
 W=$(mktemp -d /tmp/dg-bench.XXXXXX)
 R=$W/results.jsonl
+CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
+CG=
+if [ -n "$CGROOT" ] && mkdir "$CGROOT/dg-bench-$$" 2>/dev/null; then CG=$CGROOT/dg-bench-$$; fi
 PIDS=()
 STATS_OLD=
 NGINX_DIRS=()
@@ -57,6 +66,10 @@ cleanup() {
 		kill -KILL "$p" 2>/dev/null
 	done
 	wait 2>/dev/null
+	if [ -n "$CG" ]; then
+		for p in $(cat "$CG/cgroup.procs" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
+		for _ in $(seq 50); do rmdir "$CG" 2>/dev/null && break; sleep 0.1; done
+	fi
 	[ -z "$STATS_OLD" ] || sysctl -q kernel.bpf_stats_enabled="$STATS_OLD"
 	if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $W" >&2; else rm -rf "$W"; fi
 }
@@ -160,17 +173,21 @@ EOF
 }
 nginx_pids() { local m; m=$(cat "$1/nginx.pid" 2>/dev/null) && echo "$m" $(pgrep -P "$m"); }
 
-say "servers: nginx TLS :$FRONT -> static nginx :$UP; nginx TLS :$SSE_FRONT -> endpoint.py :$SSE_UP; unwatched static nginx TLS :$OTHER"
-NGINX_DIRS+=("$W/front" "$W/sse")
-sh scripts/nginx.sh start "$W/front" $FRONT $UP --forwarded >"$W/front.out" 2>&1 ||
+# The served stack runs in a cgroup of its own, as a systemd service or a
+# container would; the unwatched nginx and the load generator stay in ours.
+say "servers: nginx TLS :$FRONT -> static nginx :$UP; nginx TLS :$SSE_FRONT -> endpoint.py :$SSE_UP (in ${CG:-our cgroup}); unwatched static nginx TLS :$OTHER"
+in_cg() { ( [ -z "$CG" ] || echo $BASHPID >"$CG/cgroup.procs"; "$@" ); }
+NGINX_DIRS+=("$W/front" "$W/sse" "$W/up")
+in_cg sh scripts/nginx.sh start "$W/front" $FRONT $UP --forwarded >"$W/front.out" 2>&1 ||
 	{ cat "$W/front.out" >&2; exit 1; }
-static_nginx "$W/up" "listen 127.0.0.1:$UP;" || { say "upstream nginx did not start"; exit 1; }
+in_cg static_nginx "$W/up" "listen 127.0.0.1:$UP;" || { say "upstream nginx did not start"; exit 1; }
 static_nginx "$W/other" "listen 127.0.0.1:$OTHER ssl;" || { say "unwatched nginx did not start"; exit 1; }
-python3 scripts/endpoint.py --plain-port $SSE_UP --tls-port 0 --quiet --token-delay-ms 0 \
+bash -c '[ -z "$1" ] || echo $$ >"$1/cgroup.procs"; shift; exec "$@"' _ "$CG" \
+	python3 scripts/endpoint.py --plain-port $SSE_UP --tls-port 0 --quiet --token-delay-ms 0 \
 	>"$W/endpoint.log" 2>&1 &
 EP=$!
 PIDS+=($EP)
-sh scripts/nginx.sh start "$W/sse" $SSE_FRONT $SSE_UP --forwarded >"$W/sse.out" 2>&1 ||
+in_cg sh scripts/nginx.sh start "$W/sse" $SSE_FRONT $SSE_UP --forwarded >"$W/sse.out" 2>&1 ||
 	{ cat "$W/sse.out" >&2; exit 1; }
 SERVER="$(nginx_pids "$W/front") $(nginx_pids "$W/up") $(nginx_pids "$W/sse") $EP $(nginx_pids "$W/other")"
 SERVER=$(echo $SERVER | tr ' ' ',')
@@ -348,16 +365,16 @@ for r in $(seq "$ROUNDS"); do
 	dg_start "up$r" --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1
 	phases up "$r"
 	tracer_stop TERM
-	# The same two without any syscall hook: plain HTTP from packets, SSL
-	# calls tied from OpenSSL's layout.
-	say "round $r: distillguard, TLS mode, syscall_hooks no"
-	DG_CONF="syscall_hooks no" dg_start "tlsnh$r" --port $FRONT --port $SSE_FRONT
-	phases tlsnh "$r"
+	# The same two with the global syscall hooks and the socket programs on
+	# the root cgroup (every process and socket of the host).
+	say "round $r: distillguard, TLS mode, syscall_hooks yes, cgroup_scope root"
+	DG_CONF=$'syscall_hooks yes\ncgroup_scope root' dg_start "tlsh$r" --port $FRONT --port $SSE_FRONT
+	phases tlsh "$r"
 	tracer_stop TERM
-	say "round $r: distillguard, upstream mode, syscall_hooks no"
-	DG_CONF="syscall_hooks no" dg_start "upnh$r" --port $UP --port $SSE_UP --front-port $FRONT \
-		--front-port $SSE_FRONT --trusted-proxy 127.0.0.1
-	phases upnh "$r"
+	say "round $r: distillguard, upstream mode, syscall_hooks yes, cgroup_scope root"
+	DG_CONF=$'syscall_hooks yes\ncgroup_scope root' dg_start "uph$r" --port $UP --port $SSE_UP \
+		--front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1
+	phases uph "$r"
 	tracer_stop TERM
 	if [ -n "$SS" ]; then
 		say "round $r: bcc sslsniff ($SS_NOTE)"

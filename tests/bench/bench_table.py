@@ -91,7 +91,7 @@ else:
 p()
 
 modes = [("base", "without"), ("tls", "TLS mode"), ("up", "upstream mode"),
-         ("tlsnh", "TLS, no hooks"), ("upnh", "upstream, no hooks"), ("sslsniff", "bcc sslsniff")]
+         ("tlsh", "TLS, hooks/root"), ("uph", "upstream, hooks/root"), ("sslsniff", "bcc sslsniff")]
 OURS = [m for m in modes if m[0] not in ("base", "sslsniff")]
 have_kernel = get("base/json/sat") is not None
 if have_kernel:
@@ -212,7 +212,7 @@ if have_kernel:
             p("  unwatched TLS server keeps >= 95%% of its throughput, %s: %s (%.1f%%)" % (
                 t, verdict(x >= 0.95), 100 * x))
     b = get("base/json/rate")
-    for k, t in (("up", "upstream mode"), ("upnh", "upstream, no hooks")):
+    for k, t in (("up", "upstream mode"), ("uph", "upstream, hooks/root")):
         up, us = get(f"{k}/json/rate"), get(f"{k}/json/sat")
         if not up:
             continue
@@ -220,7 +220,7 @@ if have_kernel:
         p("  %s adds <= 10 us CPU per request: %s (%+.1f us; %s us at saturation)" % (
             t, verdict(d_up <= 10), d_up,
             f(us["cpu"] - get("base/json/sat")["cpu"] if us else None, "%+.1f")))
-    for k, lbl in (("tls", "TLS mode"), ("tlsnh", "TLS, no hooks")):
+    for k, lbl in (("tls", "TLS mode"), ("tlsh", "TLS, hooks/root")):
         t = get(f"{k}/json/rate")
         if t and fl and "progs" in t:
             calls = sum(x[1] for n, x in t["progs"].items() if n.startswith(("ssl_read", "ssl_write")))

@@ -493,7 +493,8 @@ static struct watched *watched_pid(struct dg_probes *p, uint32_t pid)
  * server's first connections are tied like the rest; kept, with the write
  * side added, by those whose SSL*s OpenSSL's structures do not tie
  * (bio_pids); dropped by those whose every SSL* they tie (LAYOUT_PROVEN of
- * them: a socket BIO, nginx's, Python ssl's on sockets), which then pay
+ * them: a socket BIO, nginx's, Python ssl's on sockets) and by those seen
+ * serving plain HTTP (plain_pids: read from packets), which then pay
  * nothing per socket call. A server that shows a memory BIO later gets them
  * back (its calls until then counted untied). */
 #define LAYOUT_PROVEN 2
@@ -544,6 +545,19 @@ int dg_probes_check_bio(struct dg_probes *p)
 			       "uprobe on its libc", w->pid);
 		}
 	}
+	/* A plain server (an upstream nginx links OpenSSL too) needs none. */
+	fd = bpf_map__fd(p->plain->maps.plain_pids);
+	for (more = !bpf_map_get_next_key(fd, NULL, &next); more;) {
+		key = next;
+		more = !bpf_map_get_next_key(fd, &key, &next);
+		bpf_map_delete_elem(fd, &key);
+		if (p->syscall_hooks || !(w = watched_pid(p, key)) || !w->libc || w->bio)
+			continue;
+		detach_libc(w);
+		p->st.libc_dropped++;
+		dg_log(DG_LOG_INFO, "probes: process %u serves plain HTTP (read from packets): no "
+		       "uprobe on its libc", w->pid);
+	}
 	return added;
 }
 
@@ -555,6 +569,7 @@ static void unwatch(struct dg_probes *p, struct watched *w)
 		bpf_map_delete_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid);
 	bpf_map_delete_elem(bpf_map__fd(p->tls->maps.bio_pids), &w->pid);
 	bpf_map_delete_elem(bpf_map__fd(p->tls->maps.layout_pids), &w->pid);
+	bpf_map_delete_elem(bpf_map__fd(p->plain->maps.plain_pids), &w->pid);
 	w->layout = 0;
 	w->libc = 0;
 	w->bio = 0;
