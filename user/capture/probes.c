@@ -787,7 +787,8 @@ static int open_packets(struct dg_probes *p, const struct dg_config *cfg)
 		return -errno;
 	set_ports(cfg, p->packets->rodata->watch_ports, &p->packets->rodata->n_ports, 0);
 	p->packets->rodata->cap_in = cfg->max_body;
-	if ((e = bpf_map__reuse_fd(p->packets->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
+	if ((e = bpf_map__reuse_fd(p->packets->maps.events, bpf_map__fd(p->tls->maps.events))) ||
+	    (e = bpf_map__reuse_fd(p->packets->maps.conns, bpf_map__fd(p->conn->maps.conns))) ||
 	    (e = bpf_map__reuse_fd(p->packets->maps.ssl_calls, bpf_map__fd(p->conn->maps.ssl_calls))))
 		return e;
 	return packets_bpf__load(p->packets);
@@ -839,6 +840,7 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	p->plain->rodata->plain_data = cfg->syscall_hooks ? 1 : 0;
 	/* tls and plain share the per-thread notes that tie memory-BIO servers. */
 	if ((e = tls_bpf__load(p->tls)) ||
+	    (e = bpf_map__reuse_fd(p->plain->maps.events, bpf_map__fd(p->tls->maps.events))) ||
 	    (e = bpf_map__reuse_fd(p->plain->maps.tls_io, bpf_map__fd(p->tls->maps.tls_io))) ||
 	    (e = bpf_map__reuse_fd(p->plain->maps.bio_expect, bpf_map__fd(p->tls->maps.bio_expect))) ||
 	    (e = plain_bpf__load(p->plain)) || (e = hello_bpf__load(p->hello))) {
@@ -895,16 +897,15 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	}
 	dg_probes_rescan(p);
 
-	/* Connection events and ClientHellos are always drained before data,
+	/* One data ring for tls, plain and packets (each reuses tls's: one
+	 * order of arrival, and one 32 MiB allocation rather than three).
+	 * Connection events and ClientHellos are always drained before data,
 	 * so a record has its connection's JA4 and opening however the rings
 	 * become ready. */
 	p->rb_meta = ring_buffer__new(bpf_map__fd(p->conn->maps.events), on_sample, p, NULL);
 	p->rb_data = ring_buffer__new(bpf_map__fd(p->tls->maps.events), on_data_sample, p, NULL);
 	if (!p->rb_meta || !p->rb_data ||
 	    ring_buffer__add(p->rb_meta, bpf_map__fd(p->hello->maps.events), on_sample, p) ||
-	    ring_buffer__add(p->rb_data, bpf_map__fd(p->plain->maps.events), on_data_sample, p) ||
-	    (p->packets && ring_buffer__add(p->rb_data, bpf_map__fd(p->packets->maps.events),
-					    on_data_sample, p)) ||
 	    add_epoll(p)) {
 		snprintf(err, errlen, "cannot set up ring buffers: %s", strerror(errno));
 		goto fail;
