@@ -18,6 +18,10 @@
 #     by the next scan and recorded from its packets, while the traffic of
 #     an unwatched TLS nginx and its upstream in another cgroup runs none of
 #     our programs; with `cgroup_scope root` the same traffic runs them.
+#  4. A plain proxy on this host with both legs watched, read from packets
+#     (which name no process): one record per request, with the client's
+#     address, the two legs put together through the ports nginx's workers
+#     listen on.
 # Loopback only. Prints "integration: N passed, N failed".
 set -u
 cd "$(dirname "$0")/../.."
@@ -34,11 +38,14 @@ UP=19743         # endpoint.py plain (not watched)
 UVI=19744        # uvicorn + FastAPI, TLS by uvicorn (memory BIOs)
 A1=127.0.0.71
 CGP=19745        # endpoint.py plain (watched), in a cgroup of its own
+NGXP=19746       # a second nginx, plain, in front of UP
+NGX2=19747       # ... its TLS port (unused)
 CGROOT=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/mounts)
 CG=$CGROOT/dg-hooks-$$
 
 stop_servers() {
 	sh scripts/nginx.sh stop "$W/nginx" >/dev/null 2>&1
+	sh scripts/nginx.sh stop "$W/nginx2" >/dev/null 2>&1
 	sh scripts/stacks/uvicorn.sh stop "$W/uvicorn" >/dev/null 2>&1
 }
 remove_cgroup() {   # after cleanup: its processes are gone or going
@@ -198,4 +205,23 @@ if [ -n "$CGROOT" ] && mkdir "$CG"; then
 else
 	bad "a cgroup v2 mount to make $CG in"
 fi
+
+# --- 4. a plain proxy's two legs -----------------------------------------------
+# A fresh nginx: legs are put together through the upstream connects seen,
+# and the first nginx keeps its upstream connections from before.
+sh scripts/nginx.sh start "$W/nginx2" $NGX2 $UP $NGXP >"$W/nginx2.out" 2>&1 ||
+	{ cat "$W/nginx2.out"; bad "the second nginx starts"; }
+trace legs --port $NGXP --port $UP
+load http://127.0.0.1:$NGXP 20
+stop_trace
+check "plain proxy, both legs watched: one record per request (linked=$(counter legs linked))" \
+	python3 - "$W/legs.jsonl" $A1 $NGXP $UP <<'EOF'
+import json, sys
+recs = [json.loads(l) for l in open(sys.argv[1]) if '"ts"' in l]
+front = [r for r in recs if r.get("port") == int(sys.argv[3]) and r.get("ip") == sys.argv[2]
+         and r.get("status") == 200 and r.get("output_tokens") is not None]
+up = [r for r in recs if r.get("port") == int(sys.argv[4])]
+print(f"  {len(front)} records on the proxy's port from the client, {len(up)} on the upstream's")
+sys.exit(0 if len(front) == 20 and not up else 1)
+EOF
 finish

@@ -260,6 +260,53 @@ static void test_not_legs_pass(void **state)
 	dg_legs_free(l);
 }
 
+/* A plain proxy's legs read from packets name no process: the outer leg
+ * is put to the processes listening on its port (a second worker of the
+ * same proxy made the upstream connect), and the upstream's own records,
+ * whose listeners connect nowhere, pass straight through. */
+static void test_plain_legs_by_port(void **state)
+{
+	uint32_t pids[] = { PROXY, PROXY + 1, UPSTREAM };
+	uint16_t ports[] = { 8080, 8080, 8000 };
+	struct sink s;
+	struct dg_legs *l = setup(&s, 0);
+	struct dg_record o = outer(10.0, "203.0.113.9", 40001, "aaaaaaaaaaaa");
+	struct dg_record i, direct;
+
+	dg_legs_listeners(l, pids, ports, 3);
+	o.port = 8080;
+	o.tls = 0;
+	o.ja4[0] = 0;
+	o.srv_pid = 0;                       /* from packets */
+	i = inner(&o, 50001, 0.002);
+	i.srv_pid = 0;
+	direct = inner(&o, 50009, 0);
+	direct.srv_pid = 0;
+	connect_from(l, PROXY + 1, 50001, 8000);
+	connect_from(l, CLIENT, 50009, 8000);
+	dg_legs_record(l, &direct, 0.5);
+	assert_int_equal(s.n, 1);            /* not a leg: out at once */
+	dg_legs_record(l, &o, 1.0);
+	assert_int_equal(s.n, 1);            /* the outer leg waits */
+	dg_legs_record(l, &i, 1.01);
+	assert_int_equal(s.n, 2);
+	assert_int_equal(s.recs[1].port, 8080);
+	assert_string_equal(s.recs[1].ip, "203.0.113.9");
+	assert_int_equal(dg_legs_stats(l)->linked, 1);
+	/* A proxy that does not listen on the outer leg's port is not its
+	 * forwarder: both legs go out alone at the window's end. */
+	dg_legs_listeners(l, pids, ports, 1);   /* only PROXY listens on 8080 */
+	o.ts = 20.0;
+	i = inner(&o, 50001, 0.002);
+	i.srv_pid = 0;
+	dg_legs_record(l, &o, 2.0);
+	dg_legs_record(l, &i, 2.01);
+	assert_int_equal(dg_legs_stats(l)->linked, 1);
+	dg_legs_tick(l, 100);
+	assert_int_equal(s.n, 4);
+	dg_legs_free(l);
+}
+
 /* nginx -> haproxy -> upstream, all watched: three records, one request,
  * in every order of arrival. */
 static void test_chain(void **state)
@@ -348,6 +395,7 @@ int main(void)
 		cmocka_unit_test(test_forwarded_decides),
 		cmocka_unit_test(test_content_and_timing),
 		cmocka_unit_test(test_not_legs_pass),
+		cmocka_unit_test(test_plain_legs_by_port),
 		cmocka_unit_test(test_chain),
 		cmocka_unit_test(test_many_clients),
 		cmocka_unit_test(test_bound),

@@ -74,6 +74,17 @@ static void to_conn(const struct dg_conn_summary *s, void *arg)
 		o->on_conn(s, o->arg);
 }
 
+/* The proxy-leg stage learns which servers listen where: records read from
+ * packets name no process. */
+static void tell_listeners(struct dg_observer *o)
+{
+	static uint32_t pids[DG_LEGS_PIDS];
+	static uint16_t ports[DG_LEGS_PIDS];
+	int n = dg_probes_listeners(o->probes, pids, ports, DG_LEGS_PIDS);
+
+	dg_legs_listeners(o->legs, pids, ports, (size_t)n);
+}
+
 int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 		     dg_record_fn on_record, dg_conn_fn on_conn, void *arg,
 		     char *err, size_t errlen)
@@ -119,6 +130,7 @@ int dg_observer_open(struct dg_observer *o, const struct dg_config *cfg,
 		return -1;
 	}
 	o->last_sweep_ns = o->last_rescan_ns = dg_mono_ns();
+	tell_listeners(o);
 	return 0;
 }
 
@@ -140,6 +152,7 @@ int dg_observer_step(struct dg_observer *o, int timeout_ms)
 	}
 	if (now - o->last_rescan_ns > 5000000000ULL) {
 		dg_probes_rescan(o->probes);
+		tell_listeners(o);
 		o->last_rescan_ns = now;
 	}
 	return n;

@@ -959,6 +959,22 @@ int dg_probes_poll(struct dg_probes *p, int timeout_ms)
 	return m < 0 ? m : n + m;
 }
 
+int dg_probes_listeners(const struct dg_probes *p, uint32_t *pids, uint16_t *ports, int max)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->n_watched; i++) {
+		uint16_t pp[DG_HOST_PID_PORTS];
+		int k = dg_host_servers_ports(p->servers, p->watched[i].pid, pp, DG_HOST_PID_PORTS);
+
+		for (int j = 0; j < k && n < max; j++) {
+			pids[n] = p->watched[i].pid;
+			ports[n++] = pp[j];
+		}
+	}
+	return n;
+}
+
 int dg_probes_epoll_fd(const struct dg_probes *p)
 {
 	return p->epfd;

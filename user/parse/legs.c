@@ -31,12 +31,22 @@ struct held {
 	struct dg_record rec;
 	double arrived;
 	uint32_t inner_of;     /* the proxy whose upstream leg this is, 0 none */
-	uint32_t outer_of;     /* the proxy whose upstream legs this waits for, 0 none */
+	uint32_t outer_of;     /* the proxy whose upstream legs this waits for, 0 none, */
+	uint16_t outer_port;   /* ... or LEGS_BY_PORT: any that listens on outer_port */
 	char via_ip[DG_IP_LEN];/* ... the peer that proxy saw (what it forwards as */
 	uint16_t via_port;     /*     the client): the record's own, but in a chain */
 };
 
 #define RECENT_CONNECTS 1024
+
+/* A record read from packets names no process: its server is any of the
+ * processes listening on its port. */
+#define LEGS_BY_PORT 0xffffffffu
+
+struct listener {
+	uint32_t pid;
+	uint16_t port;
+};
 
 struct dg_legs {
 	struct dg_legs_config cfg;
@@ -46,6 +56,8 @@ struct dg_legs {
 	struct connect_slot recent[RECENT_CONNECTS];
 	size_t recent_next;
 	struct pid_set servers, uplinks;
+	struct listener listeners[DG_LEGS_PIDS];  /* the last scan's, by pid */
+	size_t n_listeners;
 	struct held *held;     /* oldest first */
 	size_t n_held;
 	struct dg_legs_stats st;
@@ -156,6 +168,41 @@ void dg_legs_server(struct dg_legs *l, uint32_t pid)
 	}
 }
 
+void dg_legs_listeners(struct dg_legs *l, const uint32_t *pids, const uint16_t *ports, size_t n)
+{
+	l->n_listeners = 0;
+	for (size_t i = 0; i < n && l->n_listeners < DG_LEGS_PIDS; i++) {
+		l->listeners[l->n_listeners].pid = pids[i];
+		l->listeners[l->n_listeners++].port = ports[i];
+		dg_legs_server(l, pids[i]);
+	}
+}
+
+static int listens(const struct dg_legs *l, uint32_t pid, uint16_t port)
+{
+	for (size_t i = 0; i < l->n_listeners; i++)
+		if (l->listeners[i].pid == pid && l->listeners[i].port == port)
+			return 1;
+	return 0;
+}
+
+/* Does a process listening on port connect to watched ports (a proxy)? */
+static int port_has_uplink(const struct dg_legs *l, uint16_t port)
+{
+	for (size_t i = 0; i < l->n_listeners; i++)
+		if (l->listeners[i].port == port && pid_has(&l->uplinks, l->listeners[i].pid))
+			return 1;
+	return 0;
+}
+
+/* Is proxy the process whose upstream legs o waits for? */
+static int outer_of(const struct dg_legs *l, const struct held *o, uint32_t proxy)
+{
+	if (o->outer_of == LEGS_BY_PORT)
+		return listens(l, proxy, o->outer_port);
+	return o->outer_of == proxy;
+}
+
 /* The process that connected the record's peer socket, 0 unknown. */
 static uint32_t peer_pid(const struct dg_legs *l, const struct dg_record *r)
 {
@@ -200,11 +247,12 @@ static int path_matches(const char *a, const char *b)
 /* Could inner (an upstream leg of proxy) be the forwarding of outer (a leg
  * that waits for upstream legs of outer_of)? How far apart they started
  * (smaller is likelier), or -1 when they cannot be one request. */
-static double distance(const struct dg_record *inner, uint32_t proxy, const struct held *o)
+static double distance(const struct dg_legs *l, const struct dg_record *inner, uint32_t proxy,
+		       const struct held *o)
 {
 	const struct dg_record *outer = &o->rec;
 
-	if (!proxy || o->outer_of != proxy || strcmp(inner->method, outer->method) ||
+	if (!proxy || !outer_of(l, o, proxy) || strcmp(inner->method, outer->method) ||
 	    !path_matches(inner->path, outer->path) || strcmp(inner->key, outer->key))
 		return -1;
 	if (inner->req_bytes >= 0 && outer->req_bytes >= 0 && inner->req_bytes != outer->req_bytes)
@@ -282,9 +330,9 @@ static long partner(const struct dg_legs *l, const struct held *r, int *as_inner
 		const struct held *h = &l->held[i];
 		int inner = 1;
 
-		d = distance(&r->rec, r->inner_of, h);
+		d = distance(l, &r->rec, r->inner_of, h);
 		if (d < 0) {
-			d = distance(&h->rec, h->inner_of, r);
+			d = distance(l, &h->rec, h->inner_of, r);
 			inner = 0;
 		}
 		if (d >= 0 && (best < 0 || d < best_d)) {
@@ -323,6 +371,7 @@ static void link_pair(struct dg_legs *l, size_t i, const struct held *r, int r_i
 	m.rec = merge(&o->rec, &in->rec);
 	m.inner_of = o->inner_of;
 	m.outer_of = in->outer_of;
+	m.outer_port = in->outer_port;
 	memcpy(m.via_ip, in->via_ip, sizeof(m.via_ip));
 	m.via_port = in->via_port;
 	m.arrived = h->arrived < r->arrived ? h->arrived : r->arrived;
@@ -356,6 +405,11 @@ void dg_legs_record(struct dg_legs *l, const struct dg_record *r, double now)
 	dg_legs_tick(l, now);
 	h.inner_of = proxy && pid_has(&l->servers, proxy) ? proxy : 0;
 	h.outer_of = pid_has(&l->uplinks, r->srv_pid) ? r->srv_pid : 0;
+	h.outer_port = 0;
+	if (!r->srv_pid && r->port > 0 && port_has_uplink(l, (uint16_t)r->port)) {
+		h.outer_of = LEGS_BY_PORT;
+		h.outer_port = (uint16_t)r->port;
+	}
 	if (!h.inner_of && !h.outer_of) {
 		if (l->out)
 			l->out(r, l->arg);

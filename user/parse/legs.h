@@ -63,6 +63,11 @@ void dg_legs_free(struct dg_legs *l);
 void dg_legs_connect(struct dg_legs *l, const struct dg_conn_event *e);
 /* pid serves watched connections (it sent a data event). */
 void dg_legs_server(struct dg_legs *l, uint32_t pid);
+/* The processes listening on watched ports, from the last scan (pairs
+ * pids[i], ports[i]; at most DG_LEGS_PIDS kept): each serves, and a record
+ * read from packets (no process named) is the outer leg of any of its
+ * port's listeners that connects to watched ports. */
+void dg_legs_listeners(struct dg_legs *l, const uint32_t *pids, const uint16_t *ports, size_t n);
 /* A finished record; now is monotonic seconds. */
 void dg_legs_record(struct dg_legs *l, const struct dg_record *r, double now);
 /* Emit the legs whose window has passed. */

@@ -296,12 +296,20 @@ struct known {
 	uint32_t pid;
 	uint64_t start;                /* /proc/PID/stat starttime: a reused pid differs */
 	int server;
+	uint16_t ports[DG_HOST_PID_PORTS];  /* the watched ports it listens on */
+	int n_ports;
+};
+
+/* A watched listening socket: its inode, and its port. */
+struct listener_inode {
+	unsigned long inode;
+	uint16_t port;
 };
 
 struct dg_host_servers {
 	struct known *k;
 	size_t n;
-	unsigned long *inodes;         /* the watched listeners at the last scan, sorted */
+	struct listener_inode *inodes; /* the watched listeners at the last scan, by inode */
 	size_t n_inodes;
 	int walked;
 };
@@ -325,18 +333,23 @@ int dg_host_servers_walked(const struct dg_host_servers *s)
 	return s->walked;
 }
 
-static int cmp_ulong(const void *a, const void *b)
-{
-	unsigned long x = *(const unsigned long *)a, y = *(const unsigned long *)b;
-
-	return x < y ? -1 : x > y;
-}
 
 static int cmp_known(const void *a, const void *b)
 {
 	uint32_t x = ((const struct known *)a)->pid, y = ((const struct known *)b)->pid;
 
 	return x < y ? -1 : x > y;
+}
+
+int dg_host_servers_ports(const struct dg_host_servers *s, uint32_t pid, uint16_t *ports, int max)
+{
+	struct known key = { .pid = pid }, *k;
+	int n = 0;
+
+	k = s->n ? bsearch(&key, s->k, s->n, sizeof(key), cmp_known) : NULL;
+	for (int i = 0; k && i < k->n_ports && n < max; i++)
+		ports[n++] = k->ports[i];
+	return n;
 }
 
 /* Field 22 of /proc/PID/stat; the name (field 2) may hold spaces and ')'. */
@@ -365,32 +378,55 @@ static uint64_t start_time(const char *proc, const char *pid)
 	return t;
 }
 
-/* Does the process hold one of the (sorted) inodes? */
-static int holds(const char *proc, const char *pid, const unsigned long *inodes, size_t n)
+static int cmp_listener(const void *a, const void *b)
+{
+	unsigned long x = ((const struct listener_inode *)a)->inode;
+	unsigned long y = ((const struct listener_inode *)b)->inode;
+
+	return x < y ? -1 : x > y;
+}
+
+static void add_port(struct known *k, uint16_t port)
+{
+	for (int i = 0; i < k->n_ports; i++)
+		if (k->ports[i] == port)
+			return;
+	if (k->n_ports < DG_HOST_PID_PORTS)
+		k->ports[k->n_ports++] = port;
+}
+
+/* Does the process hold one of the (sorted) listeners? Their ports into k.
+ * The walk stops once it has seen as many listeners as there are (a busy
+ * worker's thousands of connections come after them). */
+static int holds(const char *proc, const char *pid, const struct listener_inode *inodes,
+		 size_t n, struct known *k)
 {
 	char path[512], link[64];
 	struct dirent *de;
-	int found = 0;
+	size_t seen = 0;
 	DIR *d;
 
+	k->n_ports = 0;
 	if (!n)
 		return 0;
 	snprintf(path, sizeof(path), "%s/%s/fd", proc, pid);
 	if (!(d = opendir(path)))
 		return 0;
-	while (!found && (de = readdir(d))) {
+	while (seen < n && (de = readdir(d))) {
 		ssize_t len = readlinkat(dirfd(d), de->d_name, link, sizeof(link) - 1);
-		unsigned long inode;
+		struct listener_inode key, *hit;
 
 		if (len <= 0)
 			continue;
 		link[len] = 0;
-		if (sscanf(link, "socket:[%lu]", &inode) == 1 &&
-		    bsearch(&inode, inodes, n, sizeof(*inodes), cmp_ulong))
-			found = 1;
+		if (sscanf(link, "socket:[%lu]", &key.inode) == 1 &&
+		    (hit = bsearch(&key, inodes, n, sizeof(*inodes), cmp_listener))) {
+			add_port(k, hit->port);
+			seen++;
+		}
 	}
 	closedir(d);
-	return found;
+	return seen > 0;
 }
 
 static int named(const char *proc, const char *pid, char *const *names, int n_names)
@@ -408,7 +444,7 @@ static int named(const char *proc, const char *pid, char *const *names, int n_na
 struct watched_inodes {
 	const uint16_t *ports;
 	int n_ports;
-	unsigned long *v;
+	struct listener_inode *v;
 	size_t n, cap;
 };
 
@@ -420,14 +456,15 @@ static void add_watched_inode(const struct tcp_line *t, void *arg)
 		return;
 	if (w->n == w->cap) {
 		size_t cap = w->cap ? w->cap * 2 : 16;
-		unsigned long *v = realloc(w->v, cap * sizeof(*v));
+		struct listener_inode *v = realloc(w->v, cap * sizeof(*v));
 
 		if (!v)
 			return;
 		w->v = v;
 		w->cap = cap;
 	}
-	w->v[w->n++] = t->inode;
+	w->v[w->n].inode = t->inode;
+	w->v[w->n++].port = t->lport;
 }
 
 int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint16_t *ports,
@@ -445,8 +482,10 @@ int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint
 	s->walked = 0;
 	each_tcp(proc, add_watched_inode, &w);
 	if (w.n)
-		qsort(w.v, w.n, sizeof(*w.v), cmp_ulong);
-	full = w.n != s->n_inodes || (w.n && memcmp(w.v, s->inodes, w.n * sizeof(*w.v)));
+		qsort(w.v, w.n, sizeof(*w.v), cmp_listener);
+	full = w.n != s->n_inodes;
+	for (size_t i = 0; !full && i < w.n; i++)
+		full = w.v[i].inode != s->inodes[i].inode || w.v[i].port != s->inodes[i].port;
 	free(s->inodes);
 	s->inodes = w.v;
 	s->n_inodes = w.n;
@@ -457,13 +496,14 @@ int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint
 
 		if (!isdigit((unsigned char)de->d_name[0]))
 			continue;
+		memset(&k, 0, sizeof(k));
 		k.pid = (uint32_t)strtoul(de->d_name, NULL, 10);
 		k.start = start_time(proc, de->d_name);
 		old = s->n ? bsearch(&k, s->k, s->n, sizeof(k), cmp_known) : NULL;
 		if (old && old->start == k.start && !full) {
-			k.server = old->server;
+			k = *old;
 		} else {
-			k.server = holds(proc, de->d_name, s->inodes, s->n_inodes) ||
+			k.server = holds(proc, de->d_name, s->inodes, s->n_inodes, &k) ||
 				   named(proc, de->d_name, names, n_names);
 			s->walked++;
 		}

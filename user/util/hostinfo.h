@@ -63,6 +63,11 @@ int dg_host_servers_scan(struct dg_host_servers *s, const char *proc, const uint
 			 int *over);
 /* Processes whose fds were walked in the last scan (its cost). */
 int dg_host_servers_walked(const struct dg_host_servers *s);
+/* The watched ports pid held a listening socket of when it was last
+ * walked (at most DG_HOST_PID_PORTS kept): how a connection read from
+ * packets, which names no process, is put to its server's processes. */
+#define DG_HOST_PID_PORTS 8
+int dg_host_servers_ports(const struct dg_host_servers *s, uint32_t pid, uint16_t *ports, int max);
 
 /* Peers of established TCP connections whose local port is one of ports
  * (/proc/net/tcp and tcp6): each a /32 or /128 prefix. Returns how many,
