@@ -1,15 +1,15 @@
-/* record.c — request records to and from JSON lines (yajl), and the
- * one-line human form that `trace` prints. */
+/* record.c — request records to JSON lines (jsonbuf.h) and from them
+ * (yajl), and the one-line human form that `trace` prints. */
 #include "record.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <math.h>
 #include <time.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "jsonw.h"
+#include "jsonbuf.h"
 
 void dg_record_init(struct dg_record *r)
 {
@@ -33,54 +33,98 @@ void dg_record_init(struct dg_record *r)
 	r->duration_ms = -1;
 }
 
+/* The or-null forms of jsonbuf.h's writers, as jsonw.h has them. */
+static void str_or_null(struct dg_jb *jb, const char *k, const char *v)
+{
+	if (*v)
+		dg_jb_str(jb, k, v);
+	else
+		dg_jb_null(jb, k);
+}
+
+static void int_or_null(struct dg_jb *jb, const char *k, int64_t v, int known)
+{
+	if (known)
+		dg_jb_i64(jb, k, v);
+	else
+		dg_jb_null(jb, k);
+}
+
+static void bool_or_null(struct dg_jb *jb, const char *k, int v)
+{
+	if (v < 0)
+		dg_jb_null(jb, k);
+	else
+		dg_jb_bool(jb, k, v);
+}
+
+static void hex_or_null(struct dg_jb *jb, const char *k, uint64_t v, int known)
+{
+	if (known)
+		dg_jb_hex16(jb, k, v);
+	else
+		dg_jb_null(jb, k);
+}
+
+static void fixed_or_null(struct dg_jb *jb, const char *k, double v, int known, int digits)
+{
+	if (known && isfinite(v))
+		dg_jb_fixed(jb, k, v, digits);
+	else
+		dg_jb_null(jb, k);
+}
+
+/* Written once per request by the daemon, so straight into buf (jsonbuf.h)
+ * rather than through yajl_gen; the text is the same byte for byte
+ * (test_record.c compares the two on varied records). */
 int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
+	struct dg_jb jb;
 
-	if (!g)
-		return -1;
-	yajl_gen_map_open(g);
-	dg_jw_num_or_null(g, "ts", r->ts, 1, "%.6f");
-	dg_jw_u64(g, "conn", r->conn);
-	dg_jw_str_or_null(g, "client", r->client);
-	dg_jw_str_or_null(g, "ip", r->ip);
-	dg_jw_str_or_null(g, "key", r->key);
-	dg_jw_str_or_null(g, "ja4", r->ja4);
-	dg_jw_str_or_null(g, "method", r->method);
-	dg_jw_str_or_null(g, "path", r->path);
-	dg_jw_int_or_null(g, "status", r->status, r->status >= 0);
-	dg_jw_str_or_null(g, "model", r->model);
-	dg_jw_bool_or_null(g, "stream", r->stream);
-	dg_jw_int_or_null(g, "messages", r->messages, r->messages >= 0);
-	dg_jw_int_or_null(g, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
-	dg_jw_hex_or_null(g, "system_fp", r->system_fp, r->has_system_fp);
-	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
-	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
-	dg_jw_hex_or_null(g, "tail_fp", r->tail_fp, r->has_tail_fp);
-	dg_jw_hex_or_null(g, "parent_fp", r->parent_fp, r->has_parent_fp);
-	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
-	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
-	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
-	dg_jw_bool_or_null(g, "logprobs", r->logprobs);
-	dg_jw_int_or_null(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
-	dg_jw_bool_or_null(g, "logit_bias", r->logit_bias);
-	dg_jw_int_or_null(g, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
-	dg_jw_hex_or_null(g, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
-	dg_jw_bool_or_null(g, "reasoning_param", r->reasoning_param);
-	dg_jw_bool_or_null(g, "cot_prompt", r->cot_prompt);
-	dg_jw_int_or_null(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
-	dg_jw_int_or_null(g, "output_bytes", r->output_bytes, r->output_bytes >= 0);
-	dg_jw_num_or_null(g, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, "%.3f");
-	dg_jw_num_or_null(g, "duration_ms", r->duration_ms, r->duration_ms >= 0, "%.3f");
-	dg_jw_int_or_null(g, "req_bytes", r->req_bytes, r->req_bytes >= 0);
-	dg_jw_bool_or_null(g, "req_truncated", r->req_truncated);
-	dg_jw_bool_or_null(g, "resp_truncated", r->resp_truncated);
-	dg_jw_bool_or_null(g, "tls", r->tls);
-	dg_jw_int_or_null(g, "port", r->port, r->port > 0);
-	dg_jw_int_or_null(g, "front_port", r->front_port, r->front_port > 0);
-	dg_jw_str_or_null(g, "proc", r->proc);
-	yajl_gen_map_close(g);
-	return dg_jw_take(g, buf, size);
+	dg_jb_begin(&jb, buf, size);
+	fixed_or_null(&jb, "ts", r->ts, 1, 6);
+	dg_jb_u64(&jb, "conn", r->conn);
+	str_or_null(&jb, "client", r->client);
+	str_or_null(&jb, "ip", r->ip);
+	str_or_null(&jb, "key", r->key);
+	str_or_null(&jb, "ja4", r->ja4);
+	str_or_null(&jb, "method", r->method);
+	str_or_null(&jb, "path", r->path);
+	int_or_null(&jb, "status", r->status, r->status >= 0);
+	str_or_null(&jb, "model", r->model);
+	bool_or_null(&jb, "stream", r->stream);
+	int_or_null(&jb, "messages", r->messages, r->messages >= 0);
+	int_or_null(&jb, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
+	hex_or_null(&jb, "system_fp", r->system_fp, r->has_system_fp);
+	hex_or_null(&jb, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
+	hex_or_null(&jb, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	hex_or_null(&jb, "tail_fp", r->tail_fp, r->has_tail_fp);
+	hex_or_null(&jb, "parent_fp", r->parent_fp, r->has_parent_fp);
+	int_or_null(&jb, "max_tokens", r->max_tokens, r->max_tokens >= 0);
+	int_or_null(&jb, "n", r->n, r->n >= 0);
+	if (r->has_temperature && isfinite(r->temperature))
+		dg_jb_g(&jb, "temperature", r->temperature);
+	else
+		dg_jb_null(&jb, "temperature");
+	bool_or_null(&jb, "logprobs", r->logprobs);
+	int_or_null(&jb, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
+	bool_or_null(&jb, "logit_bias", r->logit_bias);
+	int_or_null(&jb, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
+	hex_or_null(&jb, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
+	bool_or_null(&jb, "reasoning_param", r->reasoning_param);
+	bool_or_null(&jb, "cot_prompt", r->cot_prompt);
+	int_or_null(&jb, "output_tokens", r->output_tokens, r->output_tokens >= 0);
+	int_or_null(&jb, "output_bytes", r->output_bytes, r->output_bytes >= 0);
+	fixed_or_null(&jb, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, 3);
+	fixed_or_null(&jb, "duration_ms", r->duration_ms, r->duration_ms >= 0, 3);
+	int_or_null(&jb, "req_bytes", r->req_bytes, r->req_bytes >= 0);
+	bool_or_null(&jb, "req_truncated", r->req_truncated);
+	bool_or_null(&jb, "resp_truncated", r->resp_truncated);
+	bool_or_null(&jb, "tls", r->tls);
+	int_or_null(&jb, "port", r->port, r->port > 0);
+	int_or_null(&jb, "front_port", r->front_port, r->front_port > 0);
+	str_or_null(&jb, "proc", r->proc);
+	return dg_jb_end(&jb);
 }
 
 void dg_record_print_line(const struct dg_record *r, FILE *out)
