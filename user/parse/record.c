@@ -33,46 +33,18 @@ void dg_record_init(struct dg_record *r)
 	r->duration_ms = -1;
 }
 
-/* The or-null forms of jsonbuf.h's writers, as jsonw.h has them. */
-static void str_or_null(struct dg_jb *jb, const char *k, const char *v)
-{
-	if (*v)
-		dg_jb_str(jb, k, v);
-	else
-		dg_jb_null(jb, k);
-}
-
-static void int_or_null(struct dg_jb *jb, const char *k, int64_t v, int known)
-{
-	if (known)
-		dg_jb_i64(jb, k, v);
-	else
-		dg_jb_null(jb, k);
-}
-
-static void bool_or_null(struct dg_jb *jb, const char *k, int v)
-{
-	if (v < 0)
-		dg_jb_null(jb, k);
-	else
-		dg_jb_bool(jb, k, v);
-}
-
-static void hex_or_null(struct dg_jb *jb, const char *k, uint64_t v, int known)
-{
-	if (known)
-		dg_jb_hex16(jb, k, v);
-	else
-		dg_jb_null(jb, k);
-}
-
-static void fixed_or_null(struct dg_jb *jb, const char *k, double v, int known, int digits)
-{
-	if (known && isfinite(v))
-		dg_jb_fixed(jb, k, v, digits);
-	else
-		dg_jb_null(jb, k);
-}
+/* The or-null forms of jsonbuf.h's writers, as jsonw.h has them (macros,
+ * so that each key reaches jsonbuf.h as a literal). */
+#define STR_OR_NULL(jb, k, v) \
+	do { if (*(v)) dg_jb_str(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define INT_OR_NULL(jb, k, v, known) \
+	do { if (known) dg_jb_i64(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define BOOL_OR_NULL(jb, k, v) \
+	do { if ((v) < 0) dg_jb_null(jb, k); else dg_jb_bool(jb, k, v); } while (0)
+#define HEX_OR_NULL(jb, k, v, known) \
+	do { if (known) dg_jb_hex16(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define FIXED_OR_NULL(jb, k, v, known, digits) \
+	do { if ((known) && isfinite(v)) dg_jb_fixed(jb, k, v, digits); else dg_jb_null(jb, k); } while (0)
 
 /* Written once per request by the daemon, so straight into buf (jsonbuf.h)
  * rather than through yajl_gen; the text is the same byte for byte
@@ -82,48 +54,48 @@ int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 	struct dg_jb jb;
 
 	dg_jb_begin(&jb, buf, size);
-	fixed_or_null(&jb, "ts", r->ts, 1, 6);
+	FIXED_OR_NULL(&jb, "ts", r->ts, 1, 6);
 	dg_jb_u64(&jb, "conn", r->conn);
-	str_or_null(&jb, "client", r->client);
-	str_or_null(&jb, "ip", r->ip);
-	str_or_null(&jb, "key", r->key);
-	str_or_null(&jb, "ja4", r->ja4);
-	str_or_null(&jb, "method", r->method);
-	str_or_null(&jb, "path", r->path);
-	int_or_null(&jb, "status", r->status, r->status >= 0);
-	str_or_null(&jb, "model", r->model);
-	bool_or_null(&jb, "stream", r->stream);
-	int_or_null(&jb, "messages", r->messages, r->messages >= 0);
-	int_or_null(&jb, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
-	hex_or_null(&jb, "system_fp", r->system_fp, r->has_system_fp);
-	hex_or_null(&jb, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
-	hex_or_null(&jb, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
-	hex_or_null(&jb, "tail_fp", r->tail_fp, r->has_tail_fp);
-	hex_or_null(&jb, "parent_fp", r->parent_fp, r->has_parent_fp);
-	int_or_null(&jb, "max_tokens", r->max_tokens, r->max_tokens >= 0);
-	int_or_null(&jb, "n", r->n, r->n >= 0);
+	STR_OR_NULL(&jb, "client", r->client);
+	STR_OR_NULL(&jb, "ip", r->ip);
+	STR_OR_NULL(&jb, "key", r->key);
+	STR_OR_NULL(&jb, "ja4", r->ja4);
+	STR_OR_NULL(&jb, "method", r->method);
+	STR_OR_NULL(&jb, "path", r->path);
+	INT_OR_NULL(&jb, "status", r->status, r->status >= 0);
+	STR_OR_NULL(&jb, "model", r->model);
+	BOOL_OR_NULL(&jb, "stream", r->stream);
+	INT_OR_NULL(&jb, "messages", r->messages, r->messages >= 0);
+	INT_OR_NULL(&jb, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
+	HEX_OR_NULL(&jb, "system_fp", r->system_fp, r->has_system_fp);
+	HEX_OR_NULL(&jb, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
+	HEX_OR_NULL(&jb, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	HEX_OR_NULL(&jb, "tail_fp", r->tail_fp, r->has_tail_fp);
+	HEX_OR_NULL(&jb, "parent_fp", r->parent_fp, r->has_parent_fp);
+	INT_OR_NULL(&jb, "max_tokens", r->max_tokens, r->max_tokens >= 0);
+	INT_OR_NULL(&jb, "n", r->n, r->n >= 0);
 	if (r->has_temperature && isfinite(r->temperature))
 		dg_jb_g(&jb, "temperature", r->temperature);
 	else
 		dg_jb_null(&jb, "temperature");
-	bool_or_null(&jb, "logprobs", r->logprobs);
-	int_or_null(&jb, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
-	bool_or_null(&jb, "logit_bias", r->logit_bias);
-	int_or_null(&jb, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
-	hex_or_null(&jb, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
-	bool_or_null(&jb, "reasoning_param", r->reasoning_param);
-	bool_or_null(&jb, "cot_prompt", r->cot_prompt);
-	int_or_null(&jb, "output_tokens", r->output_tokens, r->output_tokens >= 0);
-	int_or_null(&jb, "output_bytes", r->output_bytes, r->output_bytes >= 0);
-	fixed_or_null(&jb, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, 3);
-	fixed_or_null(&jb, "duration_ms", r->duration_ms, r->duration_ms >= 0, 3);
-	int_or_null(&jb, "req_bytes", r->req_bytes, r->req_bytes >= 0);
-	bool_or_null(&jb, "req_truncated", r->req_truncated);
-	bool_or_null(&jb, "resp_truncated", r->resp_truncated);
-	bool_or_null(&jb, "tls", r->tls);
-	int_or_null(&jb, "port", r->port, r->port > 0);
-	int_or_null(&jb, "front_port", r->front_port, r->front_port > 0);
-	str_or_null(&jb, "proc", r->proc);
+	BOOL_OR_NULL(&jb, "logprobs", r->logprobs);
+	INT_OR_NULL(&jb, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
+	BOOL_OR_NULL(&jb, "logit_bias", r->logit_bias);
+	INT_OR_NULL(&jb, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
+	HEX_OR_NULL(&jb, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
+	BOOL_OR_NULL(&jb, "reasoning_param", r->reasoning_param);
+	BOOL_OR_NULL(&jb, "cot_prompt", r->cot_prompt);
+	INT_OR_NULL(&jb, "output_tokens", r->output_tokens, r->output_tokens >= 0);
+	INT_OR_NULL(&jb, "output_bytes", r->output_bytes, r->output_bytes >= 0);
+	FIXED_OR_NULL(&jb, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, 3);
+	FIXED_OR_NULL(&jb, "duration_ms", r->duration_ms, r->duration_ms >= 0, 3);
+	INT_OR_NULL(&jb, "req_bytes", r->req_bytes, r->req_bytes >= 0);
+	BOOL_OR_NULL(&jb, "req_truncated", r->req_truncated);
+	BOOL_OR_NULL(&jb, "resp_truncated", r->resp_truncated);
+	BOOL_OR_NULL(&jb, "tls", r->tls);
+	INT_OR_NULL(&jb, "port", r->port, r->port > 0);
+	INT_OR_NULL(&jb, "front_port", r->front_port, r->front_port > 0);
+	STR_OR_NULL(&jb, "proc", r->proc);
 	return dg_jb_end(&jb);
 }
 

@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "hex.h"
-
 void dg_jb_begin(struct dg_jb *jb, char *buf, size_t size)
 {
 	jb->start = buf;
@@ -19,57 +17,13 @@ void dg_jb_begin(struct dg_jb *jb, char *buf, size_t size)
 	jb->full |= jb->p > jb->end;
 }
 
-/* n bytes, or the writer stops (full) when they do not fit. */
-static void put(struct dg_jb *jb, const char *s, size_t n)
-{
-	if (jb->full || (size_t)(jb->end - jb->p) < n) {
-		jb->full = 1;
-		return;
-	}
-	memcpy(jb->p, s, n);
-	jb->p += n;
-}
-
 int dg_jb_end(struct dg_jb *jb)
 {
-	put(jb, "}", 1);
+	dg_jb_put(jb, "}", 1);
 	if (jb->full)
 		return -1;
 	*jb->p = '\0';
 	return (int)(jb->p - jb->start);
-}
-
-/* ,"key": (no comma before the first member). */
-static void key(struct dg_jb *jb, const char *k)
-{
-	size_t n = strlen(k);
-
-	if (jb->full || (size_t)(jb->end - jb->p) < n + 4) {
-		jb->full = 1;
-		return;
-	}
-	if (jb->fields++)
-		*jb->p++ = ',';
-	*jb->p++ = '"';
-	memcpy(jb->p, k, n);
-	jb->p += n;
-	*jb->p++ = '"';
-	*jb->p++ = ':';
-}
-
-void dg_jb_null(struct dg_jb *jb, const char *k)
-{
-	key(jb, k);
-	put(jb, "null", 4);
-}
-
-void dg_jb_bool(struct dg_jb *jb, const char *k, int v)
-{
-	key(jb, k);
-	if (v)
-		put(jb, "true", 4);
-	else
-		put(jb, "false", 5);
 }
 
 /* What yajl_string_encode writes for byte c: NULL when c goes as it is. */
@@ -94,13 +48,12 @@ static const char *escape(unsigned char c, char hex[7])
 	}
 }
 
-void dg_jb_str(struct dg_jb *jb, const char *k, const char *v)
+void dg_jb_str_value(struct dg_jb *jb, const char *v)
 {
 	const unsigned char *s = (const unsigned char *)v, *run = s;
 	char hex[7];
 
-	key(jb, k);
-	put(jb, "\"", 1);
+	dg_jb_put(jb, "\"", 1);
 	/* Runs of bytes that need no escape are copied whole. */
 	for (; *s; s++) {
 		const char *e;
@@ -108,12 +61,12 @@ void dg_jb_str(struct dg_jb *jb, const char *k, const char *v)
 		if (*s >= 0x20 && *s != '"' && *s != '\\')
 			continue;
 		e = escape(*s, hex);
-		put(jb, (const char *)run, (size_t)(s - run));
-		put(jb, e, strlen(e));
+		dg_jb_put(jb, (const char *)run, (size_t)(s - run));
+		dg_jb_put(jb, e, strlen(e));
 		run = s + 1;
 	}
-	put(jb, (const char *)run, (size_t)(s - run));
-	put(jb, "\"", 1);
+	dg_jb_put(jb, (const char *)run, (size_t)(s - run));
+	dg_jb_put(jb, "\"", 1);
 }
 
 /* The decimal digits of v, from end backwards; returns where they start. */
@@ -126,34 +79,21 @@ static char *digits_back(char *end, uint64_t v)
 	return end;
 }
 
-void dg_jb_u64(struct dg_jb *jb, const char *k, uint64_t v)
+void dg_jb_u64_value(struct dg_jb *jb, uint64_t v)
 {
 	char b[24], *end = b + sizeof(b), *p = digits_back(end, v);
 
-	key(jb, k);
-	put(jb, p, (size_t)(end - p));
+	dg_jb_put(jb, p, (size_t)(end - p));
 }
 
-void dg_jb_i64(struct dg_jb *jb, const char *k, int64_t v)
+void dg_jb_i64_value(struct dg_jb *jb, int64_t v)
 {
 	char b[24], *end = b + sizeof(b), *p;
 
 	p = digits_back(end, v < 0 ? 0 - (uint64_t)v : (uint64_t)v);
 	if (v < 0)
 		*--p = '-';
-	key(jb, k);
-	put(jb, p, (size_t)(end - p));
-}
-
-void dg_jb_hex16(struct dg_jb *jb, const char *k, uint64_t v)
-{
-	char b[DG_HEX16_LEN + 3];
-
-	b[0] = '"';
-	dg_hex16(v, b + 1);
-	b[DG_HEX16_LEN + 1] = '"';
-	key(jb, k);
-	put(jb, b, DG_HEX16_LEN + 2);
+	dg_jb_put(jb, p, (size_t)(end - p));
 }
 
 /* ---- doubles, as printf writes them ---- */
@@ -221,7 +161,7 @@ static void put_scaled(struct dg_jb *jb, int neg, uint64_t q, int digits, int tr
 	p = digits_back(p, q / pow10_u64[digits]);
 	if (neg)
 		*--p = '-';
-	put(jb, p, (size_t)(end - p));
+	dg_jb_put(jb, p, (size_t)(end - p));
 }
 
 /* Outside what scaled() covers: printf itself. "%.9f" of DBL_MAX is 319
@@ -235,14 +175,13 @@ static void put_printf(struct dg_jb *jb, const char *fmt, int prec, double v)
 		n = 0;
 	else if ((size_t)n >= sizeof(b))
 		n = (int)sizeof(b) - 1;
-	put(jb, b, (size_t)n);
+	dg_jb_put(jb, b, (size_t)n);
 }
 
-void dg_jb_fixed(struct dg_jb *jb, const char *k, double v, int digits)
+void dg_jb_fixed_value(struct dg_jb *jb, double v, int digits)
 {
 	uint64_t q;
 
-	key(jb, k);
 	if (scaled(fabs(v), digits, &q))
 		put_printf(jb, "%.*f", digits, v);
 	else
@@ -255,15 +194,14 @@ void dg_jb_fixed(struct dg_jb *jb, const char *k, double v, int digits)
  * decimals the rounded value has exactly six digits, 100000 <= q < 10^6;
  * X is guessed from log10 and corrected when the rounding says otherwise
  * (999999.5 rounds up to 10^6: X is 6, printf writes 1e+06). */
-void dg_jb_g(struct dg_jb *jb, const char *k, double v)
+void dg_jb_g_value(struct dg_jb *jb, double v)
 {
 	double av = fabs(v);
 	uint64_t q;
 	int x;
 
-	key(jb, k);
 	if (av == 0) {
-		put(jb, signbit(v) ? "-0" : "0", signbit(v) ? 2 : 1);
+		dg_jb_put(jb, signbit(v) ? "-0" : "0", signbit(v) ? 2 : 1);
 		return;
 	}
 	x = (int)floor(log10(av));
