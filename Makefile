@@ -98,7 +98,7 @@ $(OUT)/tests/%: tests/bpf/%.c $(ASAN_OBJS) $(SKELS) $(HDRS)
 
 # libFuzzer harnesses (clang), linked against the parser modules.
 FUZZ_LIB := user/capture/decode.c user/control/config.c user/control/ctlproto.c user/control/httpd.c \
-	user/control/journal.c $(wildcard user/score/*.c) user/util/jsonw.c \
+	user/control/journal.c $(wildcard user/score/*.c) user/util/jsonw.c user/util/jsonbuf.c \
 	$(filter-out user/parse/legs.c,$(wildcard user/parse/*.c))
 $(OUT)/fuzz/%: tests/fuzz/%.c $(FUZZ_LIB) $(HDRS)
 	@mkdir -p $(@D)

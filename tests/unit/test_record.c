@@ -1,6 +1,8 @@
 /* test_record.c — the request record as JSON (`trace --json`, replay's
  * input) and as trace's human line: known output for known records, null
- * for every unknown field, and the JSON read back as it was written. */
+ * for every unknown field, the JSON read back as it was written, and the
+ * writer byte for byte equal to the yajl_gen one it replaced on random
+ * records. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 #include <cmocka.h>
 
+#include "jsonw.h"
 #include "record.h"
 
 static const char UNKNOWN_JSON[] =
@@ -85,6 +88,185 @@ static void known_record(struct dg_record *r)
 	r->tls = 1;
 	r->port = 8080;
 	r->front_port = 443;
+}
+
+/* The record's writer before jsonbuf.h: yajl_gen through jsonw.h. The
+ * record JSON is a contract, so the new writer must match it exactly. */
+static int yajl_record_to_json(const struct dg_record *r, char *buf, size_t size)
+{
+	yajl_gen g = yajl_gen_alloc(NULL);
+
+	yajl_gen_map_open(g);
+	dg_jw_num_or_null(g, "ts", r->ts, 1, "%.6f");
+	dg_jw_u64(g, "conn", r->conn);
+	dg_jw_str_or_null(g, "client", r->client);
+	dg_jw_str_or_null(g, "ip", r->ip);
+	dg_jw_str_or_null(g, "key", r->key);
+	dg_jw_str_or_null(g, "ja4", r->ja4);
+	dg_jw_str_or_null(g, "method", r->method);
+	dg_jw_str_or_null(g, "path", r->path);
+	dg_jw_int_or_null(g, "status", r->status, r->status >= 0);
+	dg_jw_str_or_null(g, "model", r->model);
+	dg_jw_bool_or_null(g, "stream", r->stream);
+	dg_jw_int_or_null(g, "messages", r->messages, r->messages >= 0);
+	dg_jw_int_or_null(g, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
+	dg_jw_hex_or_null(g, "system_fp", r->system_fp, r->has_system_fp);
+	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
+	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	dg_jw_hex_or_null(g, "tail_fp", r->tail_fp, r->has_tail_fp);
+	dg_jw_hex_or_null(g, "parent_fp", r->parent_fp, r->has_parent_fp);
+	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
+	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
+	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
+	dg_jw_bool_or_null(g, "logprobs", r->logprobs);
+	dg_jw_int_or_null(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
+	dg_jw_bool_or_null(g, "logit_bias", r->logit_bias);
+	dg_jw_int_or_null(g, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
+	dg_jw_hex_or_null(g, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
+	dg_jw_bool_or_null(g, "reasoning_param", r->reasoning_param);
+	dg_jw_bool_or_null(g, "cot_prompt", r->cot_prompt);
+	dg_jw_int_or_null(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
+	dg_jw_int_or_null(g, "output_bytes", r->output_bytes, r->output_bytes >= 0);
+	dg_jw_num_or_null(g, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, "%.3f");
+	dg_jw_num_or_null(g, "duration_ms", r->duration_ms, r->duration_ms >= 0, "%.3f");
+	dg_jw_int_or_null(g, "req_bytes", r->req_bytes, r->req_bytes >= 0);
+	dg_jw_bool_or_null(g, "req_truncated", r->req_truncated);
+	dg_jw_bool_or_null(g, "resp_truncated", r->resp_truncated);
+	dg_jw_bool_or_null(g, "tls", r->tls);
+	dg_jw_int_or_null(g, "port", r->port, r->port > 0);
+	dg_jw_int_or_null(g, "front_port", r->front_port, r->front_port > 0);
+	dg_jw_str_or_null(g, "proc", r->proc);
+	yajl_gen_map_close(g);
+	return dg_jw_take(g, buf, size);
+}
+
+static uint64_t rng = 0x243f6a8885a308d3ULL;
+
+static uint64_t next(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* Empty (null), plain, or bytes of any value: escapes, controls, UTF-8
+ * and bytes that are not UTF-8. */
+static void rand_str(char *dst, size_t size)
+{
+	static const char *const pieces[] = {
+		"", "POST", "/v1/chat/completions", "key:80ced91434e8", "198.19.0.144",
+		"2001:db8::1", "caf\xc3\xa9", "\xe2\x82\xac\xf0\x9f\x98\x80", "\"", "\\", "/",
+		"\x01\x1f\x7f", "\b\f\n\r\t", "\xff\xfe", "</script>", "python3/4242",
+	};
+	size_t len = 0, want = next() % 5;
+
+	dst[0] = 0;
+	for (size_t i = 0; i < want; i++) {
+		const char *p = pieces[next() % (sizeof(pieces) / sizeof(pieces[0]))];
+		char one[2] = { (char)(1 + next() % 255), 0 };
+
+		if (next() % 3 == 0)
+			p = one;
+		if (len + strlen(p) + 1 > size)
+			break;
+		memcpy(dst + len, p, strlen(p) + 1);
+		len += strlen(p);
+	}
+}
+
+static double rand_double(void)
+{
+	uint64_t bits = next();
+	double v;
+
+	switch (next() % 6) {
+	case 0:
+		memcpy(&v, &bits, sizeof(v));
+		return v;                         /* anything, NaN and infinities too */
+	case 1:
+		return -1;
+	case 2:
+		return (double)(next() % 100000000) / 1000.0;
+	case 3:
+		return 1.7e9 + (double)(next() % 400000000) + (double)(next() % 1000000) / 1e6;
+	case 4:
+		return (double)(next() % 300) / 100.0;
+	default:
+		return ldexp((double)(next() % 100000), -(int)(next() % 20));
+	}
+}
+
+static int64_t rand_i64(void)
+{
+	static const int64_t special[] = { -1, 0, 1, INT64_MAX, INT64_MIN, 4294967296LL, -2 };
+
+	return next() % 2 ? special[next() % 7] : (int64_t)(next() % 1000000);
+}
+
+static void test_like_yajl_writer(void **state)
+{
+	char a[DG_RECORD_JSON_MAX], b[DG_RECORD_JSON_MAX];
+
+	(void)state;
+	for (int i = 0; i < 20000; i++) {
+		struct dg_record r;
+		int na, nb;
+
+		dg_record_init(&r);
+		r.ts = rand_double();
+		r.conn = next() % 2 ? next() : UINT64_MAX;
+		rand_str(r.client, sizeof(r.client));
+		rand_str(r.ip, sizeof(r.ip));
+		rand_str(r.key, sizeof(r.key));
+		rand_str(r.ja4, sizeof(r.ja4));
+		rand_str(r.method, sizeof(r.method));
+		rand_str(r.path, sizeof(r.path));
+		r.status = (int)rand_i64();
+		rand_str(r.model, sizeof(r.model));
+		r.stream = (int)(next() % 4) - 1;
+		r.messages = (int)rand_i64();
+		r.prompt_bytes = rand_i64();
+		r.req_bytes = rand_i64();
+		r.has_system_fp = next() % 2;
+		r.system_fp = next();
+		r.has_prompt_fp = next() % 2;
+		r.prompt_fp = next();
+		r.prompt_simhash = next();
+		r.has_tail_fp = next() % 2;
+		r.tail_fp = next();
+		r.has_parent_fp = next() % 2;
+		r.parent_fp = next() >> (next() % 64);
+		r.max_tokens = rand_i64();
+		r.n = (int)rand_i64();
+		r.has_temperature = next() % 2;
+		r.temperature = rand_double();
+		r.logprobs = (int)(next() % 3) - 1;
+		r.top_logprobs = (int)rand_i64();
+		r.logit_bias = (int)(next() % 3) - 1;
+		r.logit_bias_n = (int)rand_i64();
+		r.has_logit_bias_fp = next() % 2;
+		r.logit_bias_fp = next();
+		r.reasoning_param = (int)(next() % 3) - 1;
+		r.cot_prompt = (int)(next() % 3) - 1;
+		r.output_tokens = rand_i64();
+		r.output_bytes = rand_i64();
+		r.ttfb_ms = rand_double();
+		r.duration_ms = rand_double();
+		r.req_truncated = (int)(next() % 3) - 1;
+		r.resp_truncated = (int)(next() % 2);
+		r.tls = (int)(next() % 2);
+		r.port = (int)rand_i64();
+		r.front_port = (int)rand_i64();
+		rand_str(r.proc, sizeof(r.proc));
+		na = dg_record_to_json(&r, a, sizeof(a));
+		nb = yajl_record_to_json(&r, b, sizeof(b));
+		assert_int_equal(na, nb);
+		assert_string_equal(a, b);
+		/* And where the buffer ends just short of the line. */
+		assert_int_equal(dg_record_to_json(&r, a, (size_t)nb), -1);
+		assert_int_equal(dg_record_to_json(&r, a, (size_t)nb + 1), nb);
+	}
 }
 
 static void test_unknown_is_null(void **state)
@@ -192,6 +374,7 @@ int main(void)
 		cmocka_unit_test(test_edges),
 		cmocka_unit_test(test_read_back),
 		cmocka_unit_test(test_line),
+		cmocka_unit_test(test_like_yajl_writer),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

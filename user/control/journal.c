@@ -28,7 +28,11 @@ void dg_journal_config_default(struct dg_journal_config *c)
 	snprintf(c->dir, sizeof(c->dir), "%s", DG_JOURNAL_DIR);
 	c->file_bytes = 64ull << 20;
 	c->total_bytes = 1ull << 30;
-	c->level = 6;
+	/* Level 1: on records like scripts/scenario.py's, level 6 spent
+	 * 5.5 us of CPU per line, level 1 2.3 us, for files 1.35x larger
+	 * (7.6x smaller than the text instead of 10.3x). The journal is
+	 * written for every request; its size is bounded by rotation. */
+	c->level = 1;
 }
 
 static int is_journal_name(const char *n)

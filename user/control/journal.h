@@ -33,7 +33,7 @@ struct dg_journal_config {
 	char dir[256];
 	uint64_t file_bytes;           /* rotate at this size (64 MiB) */
 	uint64_t total_bytes;          /* keep at most this much (1 GiB) */
-	int level;                     /* zlib level (6) */
+	int level;                     /* zlib level (1) */
 };
 
 struct dg_journal_stats {

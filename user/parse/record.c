@@ -1,15 +1,15 @@
-/* record.c — request records to and from JSON lines (yajl), and the
- * one-line human form that `trace` prints. */
+/* record.c — request records to JSON lines (jsonbuf.h) and from them
+ * (yajl), and the one-line human form that `trace` prints. */
 #include "record.h"
 
 #include <stdlib.h>
 #include <string.h>
 #include <inttypes.h>
+#include <math.h>
 #include <time.h>
-#include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
-#include "jsonw.h"
+#include "jsonbuf.h"
 
 void dg_record_init(struct dg_record *r)
 {
@@ -33,54 +33,70 @@ void dg_record_init(struct dg_record *r)
 	r->duration_ms = -1;
 }
 
+/* The or-null forms of jsonbuf.h's writers, as jsonw.h has them (macros,
+ * so that each key reaches jsonbuf.h as a literal). */
+#define STR_OR_NULL(jb, k, v) \
+	do { if (*(v)) dg_jb_str(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define INT_OR_NULL(jb, k, v, known) \
+	do { if (known) dg_jb_i64(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define BOOL_OR_NULL(jb, k, v) \
+	do { if ((v) < 0) dg_jb_null(jb, k); else dg_jb_bool(jb, k, v); } while (0)
+#define HEX_OR_NULL(jb, k, v, known) \
+	do { if (known) dg_jb_hex16(jb, k, v); else dg_jb_null(jb, k); } while (0)
+#define FIXED_OR_NULL(jb, k, v, known, digits) \
+	do { if ((known) && isfinite(v)) dg_jb_fixed(jb, k, v, digits); else dg_jb_null(jb, k); } while (0)
+
+/* Written once per request by the daemon, so straight into buf (jsonbuf.h)
+ * rather than through yajl_gen; the text is the same byte for byte
+ * (test_record.c compares the two on varied records). */
 int dg_record_to_json(const struct dg_record *r, char *buf, size_t size)
 {
-	yajl_gen g = yajl_gen_alloc(NULL);
+	struct dg_jb jb;
 
-	if (!g)
-		return -1;
-	yajl_gen_map_open(g);
-	dg_jw_num_or_null(g, "ts", r->ts, 1, "%.6f");
-	dg_jw_u64(g, "conn", r->conn);
-	dg_jw_str_or_null(g, "client", r->client);
-	dg_jw_str_or_null(g, "ip", r->ip);
-	dg_jw_str_or_null(g, "key", r->key);
-	dg_jw_str_or_null(g, "ja4", r->ja4);
-	dg_jw_str_or_null(g, "method", r->method);
-	dg_jw_str_or_null(g, "path", r->path);
-	dg_jw_int_or_null(g, "status", r->status, r->status >= 0);
-	dg_jw_str_or_null(g, "model", r->model);
-	dg_jw_bool_or_null(g, "stream", r->stream);
-	dg_jw_int_or_null(g, "messages", r->messages, r->messages >= 0);
-	dg_jw_int_or_null(g, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
-	dg_jw_hex_or_null(g, "system_fp", r->system_fp, r->has_system_fp);
-	dg_jw_hex_or_null(g, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
-	dg_jw_hex_or_null(g, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
-	dg_jw_hex_or_null(g, "tail_fp", r->tail_fp, r->has_tail_fp);
-	dg_jw_hex_or_null(g, "parent_fp", r->parent_fp, r->has_parent_fp);
-	dg_jw_int_or_null(g, "max_tokens", r->max_tokens, r->max_tokens >= 0);
-	dg_jw_int_or_null(g, "n", r->n, r->n >= 0);
-	dg_jw_num_or_null(g, "temperature", r->temperature, r->has_temperature, "%g");
-	dg_jw_bool_or_null(g, "logprobs", r->logprobs);
-	dg_jw_int_or_null(g, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
-	dg_jw_bool_or_null(g, "logit_bias", r->logit_bias);
-	dg_jw_int_or_null(g, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
-	dg_jw_hex_or_null(g, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
-	dg_jw_bool_or_null(g, "reasoning_param", r->reasoning_param);
-	dg_jw_bool_or_null(g, "cot_prompt", r->cot_prompt);
-	dg_jw_int_or_null(g, "output_tokens", r->output_tokens, r->output_tokens >= 0);
-	dg_jw_int_or_null(g, "output_bytes", r->output_bytes, r->output_bytes >= 0);
-	dg_jw_num_or_null(g, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, "%.3f");
-	dg_jw_num_or_null(g, "duration_ms", r->duration_ms, r->duration_ms >= 0, "%.3f");
-	dg_jw_int_or_null(g, "req_bytes", r->req_bytes, r->req_bytes >= 0);
-	dg_jw_bool_or_null(g, "req_truncated", r->req_truncated);
-	dg_jw_bool_or_null(g, "resp_truncated", r->resp_truncated);
-	dg_jw_bool_or_null(g, "tls", r->tls);
-	dg_jw_int_or_null(g, "port", r->port, r->port > 0);
-	dg_jw_int_or_null(g, "front_port", r->front_port, r->front_port > 0);
-	dg_jw_str_or_null(g, "proc", r->proc);
-	yajl_gen_map_close(g);
-	return dg_jw_take(g, buf, size);
+	dg_jb_begin(&jb, buf, size);
+	FIXED_OR_NULL(&jb, "ts", r->ts, 1, 6);
+	dg_jb_u64(&jb, "conn", r->conn);
+	STR_OR_NULL(&jb, "client", r->client);
+	STR_OR_NULL(&jb, "ip", r->ip);
+	STR_OR_NULL(&jb, "key", r->key);
+	STR_OR_NULL(&jb, "ja4", r->ja4);
+	STR_OR_NULL(&jb, "method", r->method);
+	STR_OR_NULL(&jb, "path", r->path);
+	INT_OR_NULL(&jb, "status", r->status, r->status >= 0);
+	STR_OR_NULL(&jb, "model", r->model);
+	BOOL_OR_NULL(&jb, "stream", r->stream);
+	INT_OR_NULL(&jb, "messages", r->messages, r->messages >= 0);
+	INT_OR_NULL(&jb, "prompt_bytes", r->prompt_bytes, r->prompt_bytes >= 0);
+	HEX_OR_NULL(&jb, "system_fp", r->system_fp, r->has_system_fp);
+	HEX_OR_NULL(&jb, "prompt_fp", r->prompt_fp, r->has_prompt_fp);
+	HEX_OR_NULL(&jb, "prompt_simhash", r->prompt_simhash, r->has_prompt_fp);
+	HEX_OR_NULL(&jb, "tail_fp", r->tail_fp, r->has_tail_fp);
+	HEX_OR_NULL(&jb, "parent_fp", r->parent_fp, r->has_parent_fp);
+	INT_OR_NULL(&jb, "max_tokens", r->max_tokens, r->max_tokens >= 0);
+	INT_OR_NULL(&jb, "n", r->n, r->n >= 0);
+	if (r->has_temperature && isfinite(r->temperature))
+		dg_jb_g(&jb, "temperature", r->temperature);
+	else
+		dg_jb_null(&jb, "temperature");
+	BOOL_OR_NULL(&jb, "logprobs", r->logprobs);
+	INT_OR_NULL(&jb, "top_logprobs", r->top_logprobs, r->top_logprobs >= 0);
+	BOOL_OR_NULL(&jb, "logit_bias", r->logit_bias);
+	INT_OR_NULL(&jb, "logit_bias_n", r->logit_bias_n, r->logit_bias_n >= 0);
+	HEX_OR_NULL(&jb, "logit_bias_fp", r->logit_bias_fp, r->has_logit_bias_fp);
+	BOOL_OR_NULL(&jb, "reasoning_param", r->reasoning_param);
+	BOOL_OR_NULL(&jb, "cot_prompt", r->cot_prompt);
+	INT_OR_NULL(&jb, "output_tokens", r->output_tokens, r->output_tokens >= 0);
+	INT_OR_NULL(&jb, "output_bytes", r->output_bytes, r->output_bytes >= 0);
+	FIXED_OR_NULL(&jb, "ttfb_ms", r->ttfb_ms, r->ttfb_ms >= 0, 3);
+	FIXED_OR_NULL(&jb, "duration_ms", r->duration_ms, r->duration_ms >= 0, 3);
+	INT_OR_NULL(&jb, "req_bytes", r->req_bytes, r->req_bytes >= 0);
+	BOOL_OR_NULL(&jb, "req_truncated", r->req_truncated);
+	BOOL_OR_NULL(&jb, "resp_truncated", r->resp_truncated);
+	BOOL_OR_NULL(&jb, "tls", r->tls);
+	INT_OR_NULL(&jb, "port", r->port, r->port > 0);
+	INT_OR_NULL(&jb, "front_port", r->front_port, r->front_port > 0);
+	STR_OR_NULL(&jb, "proc", r->proc);
+	return dg_jb_end(&jb);
 }
 
 void dg_record_print_line(const struct dg_record *r, FILE *out)

@@ -483,7 +483,7 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		struct dg_score s;
 
 		dg_client_features(&c->st, r->ts, t->sc.template_half_life, &f);
-		dg_score_client(&t->sc, &t->pop, &f, &s);
+		dg_score_numbers(&t->sc, &t->pop, &f, &s);
 		dg_members_effective(t, c, &f, &s);
 		note_flag(c, s.action, r->ts);
 	}

@@ -280,7 +280,7 @@ static void raw_score(const struct dg_clients *t, const struct dg_features *f,
 	struct dg_score_config raw = t->sc;
 
 	raw.min_requests = 1;
-	dg_score_client(&raw, &t->pop, f, own);
+	dg_score_numbers(&raw, &t->pop, f, own);   /* its reasons are never read */
 }
 
 /* Each TLS group's members that have shown their shape (two requests or
