@@ -206,7 +206,7 @@ check "b asks to confirm the block on the status line" \
 	wait_screen main "^block $TARGET \(for the daemon's default TTL\)\? y/n" 20
 tm send-keys -t main y
 check "y: the daemon's answer on the status line" \
-	wait_screen main "^block $TARGET for 1h, until [0-9:]+ [A-Z]+ \(observe mode, not applied\)" 30
+	wait_screen main "^block $TARGET for 1h, until ([A-Z][a-z]{2} [0-9]{1,2} )?[0-9:]+ [A-Z]+ \(observe mode" 30
 check "... an operator's block, noted, in decisions --json and clients --json" bash -c "
 	'$DG' decisions --json | grep -q '\"client\":\"$TARGET\",\"action\":\"block\",\"by\":\"operator\"' &&
 	'$DG' decisions --json | grep -q '\"note\":\"distillguard top\"' &&
