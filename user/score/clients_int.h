@@ -137,10 +137,12 @@ void dg_members_build(struct dg_clients *t, size_t n, double now);
 double dg_members_affinity(const struct dg_score_config *sc, const struct dg_cluster *cl,
 			   const struct dg_features *f, const struct dg_score *own);
 
-/* s, the client's own score, raised to what its clusters give it, with the
- * reasons of the cluster that gives most. */
+/* s raised to what the client's clusters give it, with the reasons of the
+ * cluster that gives most. own: the client's own score (dg_score_client
+ * with t->sc on f; it may be s itself), or NULL when not at hand. */
 void dg_members_effective(const struct dg_clients *t, const struct client *c,
-			  const struct dg_features *f, struct dg_score *s);
+			  const struct dg_features *f, const struct dg_score *own,
+			  struct dg_score *s);
 
 /* The id of the cluster that explains most of the client's score, NULL
  * when it is in none. */

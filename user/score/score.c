@@ -289,14 +289,16 @@ enum dg_action dg_score_action(const struct dg_score_config *c, double score)
 	       score >= c->ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
 }
 
-void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
-		     const struct dg_features *f, struct dg_score *s)
+/* Evidence, automation, harvest, score and action into s (zeroed first),
+ * each evidence's weighted contribution into contrib and the volume's z
+ * into zt: everything but the reasons. */
+static void score_core(const struct dg_score_config *c, const struct dg_population *pop,
+		       const struct dg_features *f, struct dg_score *s, double *contrib, double *zt)
 {
-	double keep_a = 1, keep_h = 1, zt, contrib[DG_EV__MAX];
-	int order[DG_EV__MAX];
+	double keep_a = 1, keep_h = 1;
 
 	memset(s, 0, sizeof(*s));
-	evidence(c, pop, f, s->evidence, &zt);
+	evidence(c, pop, f, s->evidence, zt);
 	/* People (humans.h) are not automated however they are tied. */
 	s->human = dg_human_factor(f);
 	for (int i = 0; i < DG_EV__MAX; i++) {
@@ -305,7 +307,6 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 			keep_a *= 1 - contrib[i];
 		else
 			keep_h *= 1 - contrib[i];
-		order[i] = i;
 	}
 	s->automation = 1 - keep_a;
 	s->harvest = 1 - keep_h;
@@ -313,6 +314,25 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 	/* Round to 0.1 so tiny float noise never flips an action. */
 	s->score = round(s->score * 10) / 10;
 	s->action = dg_score_action(c, s->score);
+}
+
+void dg_score_client_bare(const struct dg_score_config *c, const struct dg_population *pop,
+			  const struct dg_features *f, struct dg_score *s)
+{
+	double zt, contrib[DG_EV__MAX];
+
+	score_core(c, pop, f, s, contrib, &zt);
+}
+
+void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
+		     const struct dg_features *f, struct dg_score *s)
+{
+	double zt, contrib[DG_EV__MAX];
+	int order[DG_EV__MAX];
+
+	score_core(c, pop, f, s, contrib, &zt);
+	for (int i = 0; i < DG_EV__MAX; i++)
+		order[i] = i;
 
 	/* Reasons: the strongest weighted evidences, stable order on ties. */
 	for (int i = 1; i < DG_EV__MAX; i++) {
