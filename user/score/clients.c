@@ -57,10 +57,19 @@ static void table_remove(struct table *t, struct node *n)
 	free(n);
 }
 
+uint64_t dg_tab_hash(const char *name)
+{
+	return dg_hash64(name, strnlen(name, DG_CLIENT_LEN - 1));
+}
+
 struct node *dg_tab_get(struct table *t, const char *name, int create)
 {
+	return dg_tab_get_h(t, name, dg_tab_hash(name), create);
+}
+
+struct node *dg_tab_get_h(struct table *t, const char *name, uint64_t h, int create)
+{
 	size_t len = strnlen(name, DG_CLIENT_LEN - 1);
-	uint64_t h = dg_hash64(name, len);
 	struct node *n;
 
 	for (n = t->b[h & (t->nb - 1)]; n; n = n->hnext) {
@@ -415,18 +424,20 @@ static void advance_clock(struct dg_clients *t, const struct dg_record *r)
 }
 
 /* A key's addresses: all of them counted (distinct and by subnet), its
- * last RECENT_IPS distinct ones remembered with its requests through each. */
-static void key_address(struct client *c, const char *ip)
+ * last RECENT_IPS distinct ones remembered with its requests through each.
+ * h: dg_tab_hash(ip). */
+static void key_address(struct client *c, const char *ip, uint64_t h)
 {
 	int seen = 0;
 
-	dg_client_add_peer(&c->st, dg_hash64(ip, strlen(ip)), dg_subnet_hash(ip));
+	dg_client_add_peer(&c->st, h, dg_subnet_hash(ip));
 	for (int i = 0; i < RECENT_IPS && !seen; i++) {
-		seen = !strcmp(c->recent_ip[i], ip);
+		seen = c->recent_ip_h[i] == h && !strcmp(c->recent_ip[i], ip);
 		c->ip_hits[i] += (uint32_t)seen;
 	}
 	if (!seen) {
 		snprintf(c->recent_ip[c->next_ip], DG_IP_LEN, "%s", ip);
+		c->recent_ip_h[c->next_ip] = dg_tab_hash(c->recent_ip[c->next_ip]);
 		c->ip_hits[c->next_ip] = 1;
 		c->next_ip = (uint8_t)((c->next_ip + 1) % RECENT_IPS);
 	}
@@ -470,10 +481,13 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	dg_client_observe(&c->st, &o, t->sc.template_half_life);
 	if (c->is_key && r->ja4[0])
 		dg_tls_vote(&c->tls, dg_hash64(r->ja4, strnlen(r->ja4, sizeof(r->ja4))));
-	if (c->is_key && r->ip[0])
-		key_address(c, r->ip);
 	if (r->ip[0]) {
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, r->ip, 1);
+		uint64_t h = dg_tab_hash(r->ip);
+		struct addr *a;
+
+		if (c->is_key)
+			key_address(c, r->ip, h);
+		a = (struct addr *)dg_tab_get_h(&t->addrs, r->ip, h, 1);
 		if (a && r->key[0] && dg_hll_add(&a->keys, dg_hash64(r->key, strlen(r->key))))
 			a->nkeys = dg_hll_count(&a->keys);
 	}
@@ -512,7 +526,8 @@ static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 		if (!c->is_key)
 			continue;
 		for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
-			struct addr *a = (struct addr *)dg_tab_get(&t->addrs, c->recent_ip[k], 0);
+			struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, c->recent_ip[k],
+								     c->recent_ip_h[k], 0);
 			if (!a)
 				continue;
 			if (a->snap_gen != snap) {
@@ -533,7 +548,8 @@ static void key_shared_addrs(struct dg_clients *t, const struct client *c,
 			     struct dg_client_view *v, uint64_t snap)
 {
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, c->recent_ip[k], 0);
+		struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, c->recent_ip[k],
+							     c->recent_ip_h[k], 0);
 
 		if (a && a->snap_gen == snap &&
 		    a->legit_keys > (v->s.action == DG_ACT_NONE ? 1u : 0u))

@@ -41,6 +41,10 @@ struct table {
  * when full). A node found is marked just used. NULL only when out of
  * memory or not found. */
 struct node *dg_tab_get(struct table *t, const char *name, int create);
+/* The same with name's hash given: dg_tab_hash(name), kept by callers that
+ * look the same name up at every pass. */
+struct node *dg_tab_get_h(struct table *t, const char *name, uint64_t h, int create);
+uint64_t dg_tab_hash(const char *name);
 
 /* ---------- the entries */
 
@@ -63,6 +67,8 @@ struct client {
 	uint8_t ncl;
 	uint64_t cluster_gen;
 	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
+	uint64_t recent_ip_h[RECENT_IPS];  /* ... their dg_tab_hash: a pass looks each up
+					    * three times (rows, shared addresses) */
 	uint32_t ip_hits[RECENT_IPS];  /* its requests through each since remembered */
 	uint8_t next_ip;
 	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */

@@ -101,11 +101,12 @@ static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t
 		total += c->ip_hits[k];
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0] && total; k++) {
 		const char *ip = c->recent_ip[k];
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, ip, 0);
+		uint64_t h = c->recent_ip_h[k];       /* dg_hash64 of ip, as below */
+		struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, ip, h, 0);
 
 		if (!a || a->nkeys + 0.5 < t->sc.addr_min_keys)
 			continue;
-		nr = put_row(t, nr, i, dg_hash64(ip, strlen(ip)) ^ ADDR_SALT,
+		nr = put_row(t, nr, i, h ^ ADDR_SALT,
 			     (double)c->ip_hits[k] / total, DG_LINK_ADDR);
 	}
 	return nr;
