@@ -1,5 +1,6 @@
 /* clusters.c — group clients by linked templates, pool, score. */
 #include "clusters.h"
+#include "hex.h"
 #include "netaddr.h"
 #include "unionfind.h"
 
@@ -143,7 +144,10 @@ static void sort_u64(uint64_t *v, size_t n)
 static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
 		       struct dg_features *f)
 {
-	struct idx *g = malloc((n ? n : 1) * sizeof(*g));   /* key: group, i: member */
+	/* key: group, i: member. Most clusters are a few keys behind an
+	 * address: those need no allocation. */
+	struct idx small[16];
+	struct idx *g = n <= 16 ? small : malloc(n * sizeof(*g));
 	size_t k = 0, best = 0;
 
 	if (!g)
@@ -165,7 +169,8 @@ static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, 
 		}
 	}
 	f->tls_keys = (uint32_t)best;
-	free(g);
+	if (g != small)
+		free(g);
 }
 
 /* The shares of logit extraction and of human signs, weighted by the
@@ -351,6 +356,18 @@ out:
 	free(byc);
 }
 
+/* "c-" and the top 8 hex digits of the template's hash: snprintf's
+ * "c-%08x", written out by hand for the 22,000 clusters of a pass. */
+static void cluster_id(uint64_t tmpl, char id[16])
+{
+	char hex[DG_HEX16_LEN + 1];
+
+	dg_hex16(dg_hash64(&tmpl, 8), hex);
+	memcpy(id, "c-", 2);
+	memcpy(id + 2, hex, 8);
+	id[10] = 0;
+}
+
 /* The template id of value v in the sorted tval[0..nt), or UINT32_MAX. */
 static uint32_t find_tmpl(const uint64_t *tval, uint32_t nt, uint64_t v)
 {
@@ -398,9 +415,13 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	}
 	/* Template ids, sizes, then links between templates. */
 	sort_rows(byt, q);
+	for (size_t i = 0; i < n; i++)
+		ent_t[i] = UINT32_MAX;
 	for (size_t a = 0, b; a < q; a = b) {
-		for (b = a; b < q && byt[b].key == byt[a].key; b++)
+		for (b = a; b < q && byt[b].key == byt[a].key; b++) {
 			tid[b] = (uint32_t)nt;
+			ent_t[byt[b].i] = (uint32_t)nt;    /* no search for it below */
+		}
 		tsize[nt] = (uint32_t)(b - a);
 		tval[nt] = byt[a].key;
 		parent[nt] = (uint32_t)nt;
@@ -421,11 +442,12 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	 * rotates through many linked templates belongs to their component as a
 	 * whole) gives a row keyed (component, client). */
 	for (size_t i = 0; i < n; i++) {
-		uint32_t t;
+		uint32_t t = ent_t[i];         /* its template's id when it named one */
 
 		ent_t[i] = UINT32_MAX;
-		if (m[i].f->req_1h < 1 || !m[i].tmpl || m[i].weight <= 0 ||
-		    (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
+		if (m[i].f->req_1h < 1 || !m[i].tmpl || m[i].weight <= 0)
+			continue;
+		if (t == UINT32_MAX && (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
 			continue;
 		ent_t[i] = t;
 		byk[nk].key = (uint64_t)dg_uf_find(parent, t) << 32 | (uint32_t)m[i].client;
@@ -471,7 +493,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		memset(c, 0, sizeof(*c));
 		c->tmpl = min_t[root];       /* stable name for the component */
 		root_cl[root] = (int32_t)ncl;
-		snprintf(c->id, sizeof(c->id), "c-%08x", (unsigned)(dg_hash64(&c->tmpl, 8) >> 32));
+		cluster_id(c->tmpl, c->id);
 		c->members = (uint32_t)(b - a);
 		c->link = byk[a].link;
 		pool(m, byk + a, b - a, &c->f);
