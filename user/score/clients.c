@@ -140,6 +140,7 @@ void dg_clients_free(struct dg_clients *t)
 		table_free(&t->models);
 	free(t->views);
 	free(t->view_client);
+	free(t->view_addr);
 	free(t->scratch);
 	free(t->act);
 	free(t->feat);
@@ -517,7 +518,8 @@ static int cmp_view(const void *a, const void *b)
 }
 
 /* Each address a key of the snapshot used lately: how many of its keys
- * look legitimate and how many are flagged (counts of snapshot snap). */
+ * look legitimate and how many are flagged (counts of snapshot snap). The
+ * addresses found are kept in view_addr for key_shared_addrs. */
 static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -528,6 +530,8 @@ static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 		for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
 			struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, c->recent_ip[k],
 								     c->recent_ip_h[k], 0);
+
+			t->view_addr[i * RECENT_IPS + k] = a;
 			if (!a)
 				continue;
 			if (a->snap_gen != snap) {
@@ -542,15 +546,18 @@ static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 	}
 }
 
-/* How many of a key's addresses keys that look legitimate, other than
- * itself, also use. */
-static void key_shared_addrs(struct dg_clients *t, const struct client *c,
+/* How many of a key's addresses (view i's) keys that look legitimate,
+ * other than itself, also use. The addresses are those count_addr_keys
+ * found: nothing is added to or evicted from the table in between. Each
+ * is marked used again, as looking it up again would. */
+static void key_shared_addrs(struct dg_clients *t, const struct client *c, size_t i,
 			     struct dg_client_view *v, uint64_t snap)
 {
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
-		struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, c->recent_ip[k],
-							     c->recent_ip_h[k], 0);
+		struct addr *a = t->view_addr[i * RECENT_IPS + k];
 
+		if (a)
+			dg_lru_touch(&t->addrs.lru, &a->n.lru);
 		if (a && a->snap_gen == snap &&
 		    a->legit_keys > (v->s.action == DG_ACT_NONE ? 1u : 0u))
 			v->shared_addrs++;
@@ -593,7 +600,7 @@ static void mark_shared_addresses(struct dg_clients *t, size_t n)
 		const struct client *c = t->view_client[i];
 
 		if (c->is_key)
-			key_shared_addrs(t, c, &t->views[i], snap);
+			key_shared_addrs(t, c, i, &t->views[i], snap);
 		else
 			addr_shared_keys(t, c, &t->views[i], snap);
 	}
@@ -606,9 +613,11 @@ static int views_alloc(struct dg_clients *t)
 		return 0;
 	free(t->views);
 	free(t->view_client);
+	free(t->view_addr);
 	t->views = calloc(t->clients.max, sizeof(*t->views));
 	t->view_client = calloc(t->clients.max, sizeof(*t->view_client));
-	t->nviews = t->views && t->view_client ? t->clients.max : 0;
+	t->view_addr = calloc(t->clients.max * RECENT_IPS, sizeof(*t->view_addr));
+	t->nviews = t->views && t->view_client && t->view_addr ? t->clients.max : 0;
 	return t->nviews ? 0 : -1;
 }
 
@@ -630,8 +639,16 @@ static void fill_view(struct dg_clients *t, struct client *c, double now,
 {
 	const char *cl;
 
-	memset(v, 0, sizeof(*v));
-	copy_str(v->name, sizeof(v->name), c->n.name);
+	/* A view is a kilobyte and a half, and a pass writes 100,000: the
+	 * features and score below are written whole (their functions clear
+	 * them), the name is copied whole (a node's name is zero-padded), and
+	 * only the rest is cleared first. */
+	_Static_assert(sizeof(v->name) == sizeof(c->n.name), "names of one size");
+	_Static_assert(offsetof(struct dg_client_view, f) < offsetof(struct dg_client_view, action) &&
+		       offsetof(struct dg_client_view, s) < offsetof(struct dg_client_view, action),
+		       "what is written whole comes before what is cleared");
+	memcpy(v->name, c->n.name, sizeof(v->name));
+	memset(&v->action, 0, sizeof(*v) - offsetof(struct dg_client_view, action));
 	if (f)
 		v->f = *f;
 	else

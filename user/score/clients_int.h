@@ -116,6 +116,8 @@ struct dg_clients {
 	struct dg_clients_stats st;
 	struct dg_client_view *views;
 	const struct client **view_client;  /* views[i] is of view_client[i] (before sorting) */
+	struct addr **view_addr;       /* RECENT_IPS per view: its key's addresses found in
+					* the table (NULL: not there), within one snapshot */
 	size_t nviews;
 	size_t n_snap;                 /* views in the last snapshot */
 	int sorted;                    /* ... sorted by score since it was taken */
