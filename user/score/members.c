@@ -341,8 +341,16 @@ void dg_members_effective(const struct dg_clients *t, const struct client *c,
 	const struct dg_cluster *best = NULL;
 	double eff, tsum = 0, tshare = 0, group = 0, best_part = 0;
 	struct dg_score raw;
+	int i;
 
 	if (c->cluster_gen != t->m.gen || !c->ncl)
+		return;
+	/* Clusters that score 0 give nothing whatever the affinity (no part
+	 * is above 0, so none is best): most clients' clusters are such, and
+	 * they need no raw score. */
+	for (i = 0; i < c->ncl && t->m.clusters[c->cl[i]].s.score <= 0; i++)
+		;
+	if (i == c->ncl)
 		return;
 	/* With min_requests requests (and at least one) every request already
 	 * counts in the own score: it is the raw one (the reasons aside, which
@@ -351,7 +359,7 @@ void dg_members_effective(const struct dg_clients *t, const struct client *c,
 		raw_score(t, f, &raw);
 		own = &raw;
 	}
-	for (int i = 0; i < c->ncl; i++) {
+	for (i = 0; i < c->ncl; i++) {
 		const struct dg_cluster *cl = &t->m.clusters[c->cl[i]];
 		double part = cl->s.score * dg_members_affinity(&t->sc, cl, f, own), w = 1;
 
