@@ -37,6 +37,28 @@ static unsigned idx_digit(const struct idx *e, int d)
 	return (unsigned)(v >> (8 * (d & 7))) & 255;
 }
 
+/* One stable pass by digit d from src into dst, count[] the digit's
+ * histogram (turned into positions). The word and shift are chosen once
+ * per pass, not per entry: these loops are most of a sort. */
+static void idx_scatter(const struct idx *src, struct idx *dst, size_t n, int d, size_t *count)
+{
+	int sh = 8 * (d & 7);
+	size_t pos = 0;
+
+	for (int b = 0; b < 256; b++) {
+		size_t c = count[b];
+		count[b] = pos;
+		pos += c;
+	}
+	if (d < 8) {
+		for (size_t k = 0; k < n; k++)
+			dst[count[(uint64_t)src[k].i >> sh & 255]++] = src[k];
+	} else {
+		for (size_t k = 0; k < n; k++)
+			dst[count[src[k].key >> sh & 255]++] = src[k];
+	}
+}
+
 /* Sort v[0..n) by (key, i); 0, or -1 when out of memory (v unchanged). */
 static int sort_idx(struct idx *v, size_t n)
 {
@@ -55,21 +77,18 @@ static int sort_idx(struct idx *v, size_t n)
 	for (size_t k = 1; k < n && first; k++)
 		if (v[k - 1].i > v[k].i)
 			first = 0;
-	for (size_t k = 0; k < n; k++)
-		for (int d = first; d < 16; d++)
-			count[d][idx_digit(&v[k], d)]++;
-	for (int d = first; d < 16; d++) {
-		size_t pos = 0;
+	for (size_t k = 0; k < n; k++) {
+		uint64_t key = v[k].key, i = v[k].i;
 
+		for (int d = 0; d < 8; d++)
+			count[8 + d][key >> (8 * d) & 255]++;
+		for (int d = first; d < 8; d++)
+			count[d][i >> (8 * d) & 255]++;
+	}
+	for (int d = first; d < 16; d++) {
 		if (n == 0 || count[d][idx_digit(&v[0], d)] == n)
 			continue;              /* every entry has this byte: no reordering */
-		for (int b = 0; b < 256; b++) {
-			size_t c = count[d][b];
-			count[d][b] = pos;
-			pos += c;
-		}
-		for (size_t k = 0; k < n; k++)
-			dst[count[d][idx_digit(&src[k], d)]++] = src[k];
+		idx_scatter(src, dst, n, d, count[d]);
 		src = dst;
 		dst = dst == tmp ? v : tmp;
 	}
