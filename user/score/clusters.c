@@ -9,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the sorts move: 16 bytes, as small as it can be, since each sort
+ * moves every row once per digit. A row's weight and link are its
+ * member's (m[i]); a client's merged weight on a component is kept
+ * beside (kw in dg_clusters_build). */
 struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
-	double w;
-	enum dg_link link;     /* what ties the row (clusters.h) */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -219,8 +221,8 @@ static void pool_more_div(struct dg_features *f, double w, double wj)
 }
 
 /* Pool members' features: counts add, shares weight by requests. */
-static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
-		 struct dg_features *f)
+static void pool(const struct dg_cluster_member *m, const struct idx *ix, const double *kw,
+		 size_t n, struct dg_features *f)
 {
 	struct dg_hll addrs, nets;
 	double w = 0, wj = 0;
@@ -231,7 +233,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 	for (size_t k = 0; k < n; k++) {
 		const struct dg_cluster_member *p = &m[ix[k].i];
 		const struct dg_features *g = p->f;
-		double pw = ix[k].w, r = g->req_1h * pw;
+		enum dg_link link = p->link;
+		double pw = kw[k], r = g->req_1h * pw;
 
 		/* Members' sketches are scattered over the client table: ask for
 		 * the next one's while this one is added. */
@@ -266,7 +269,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
 		/* A lockstep or TLS group is no template: no template share. */
-		f->template_share += ix[k].link != DG_LINK_TEMPLATE ? 0 : r * pw;
+		f->template_share += link != DG_LINK_TEMPLATE ? 0 : r * pw;
 		f->near_dup_share += r * g->near_dup_share;
 		f->cot_share += r * g->cot_share;
 		f->reasoning_share += r * g->reasoning_share;
@@ -288,8 +291,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 			dg_hll_add(&nets, dg_subnet_hash(p->ip));
 		}
 		f->crowd_keys += p->is_key;
-		f->lockstep_keys += ix[k].link == DG_LINK_LOCKSTEP;
-		f->crowd_by_addr |= ix[k].link == DG_LINK_ADDR;
+		f->lockstep_keys += link == DG_LINK_LOCKSTEP;
+		f->crowd_by_addr |= link == DG_LINK_ADDR;
 	}
 	if (w > 0) {
 		f->template_share /= w;
@@ -408,6 +411,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 {
 	struct idx *byt = malloc((n ? n : 1) * sizeof(*byt));
 	struct idx *byk = malloc((n ? n : 1) * sizeof(*byk));
+	double *kw = malloc((n ? n : 1) * sizeof(*kw));
 	uint32_t *tid = malloc((n ? n : 1) * sizeof(*tid));
 	uint32_t *tsize = malloc((n ? n : 1) * sizeof(*tsize));
 	uint32_t *parent = malloc((n ? n : 1) * sizeof(*parent));
@@ -421,7 +425,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	*out = NULL;
 	for (size_t i = 0; i < n; i++)
 		member_cluster[i] = -1;
-	if (!byt || !byk || !tid || !tsize || !parent || !tval || !min_t || !root_cl || !ent_t)
+	if (!byt || !byk || !kw || !tid || !tsize || !parent || !tval || !min_t || !root_cl || !ent_t)
 		goto out;
 	/* Templates, their sizes and links come from the entries that carry at
 	 * least DG_LINK_SHARE of their client's traffic. */
@@ -471,8 +475,6 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		ent_t[i] = t;
 		byk[nk].key = (uint64_t)dg_uf_find(parent, t) << 32 | (uint32_t)m[i].client;
 		byk[nk].i = i;
-		byk[nk].w = m[i].weight;
-		byk[nk].link = m[i].link;
 		nk++;
 	}
 	sort_rows(byk, nk);
@@ -482,14 +484,14 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		double w = 0;
 
 		for (b = a; b < nk && byk[b].key == byk[a].key; b++)
-			w += byk[b].w;
+			w += m[byk[b].i].weight;
 		if (w < DG_LINK_SHARE) {
 			for (size_t k = a; k < b; k++)
 				ent_t[byk[k].i] = UINT32_MAX;
 			continue;
 		}
 		byk[nr] = byk[a];
-		byk[nr].w = w > 1 ? 1 : w;
+		kw[nr] = w > 1 ? 1 : w;
 		nr++;
 	}
 	for (size_t a = 0, b; a < nr; a = b) {
@@ -514,8 +516,8 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		root_cl[root] = (int32_t)ncl;
 		cluster_id(c->tmpl, c->id);
 		c->members = (uint32_t)(b - a);
-		c->link = byk[a].link;
-		pool(m, byk + a, b - a, &c->f);
+		c->link = m[byk[a].i].link;
+		pool(m, byk + a, kw + a, b - a, &c->f);
 		dg_score_client(sc, pop, &c->f, &c->s);
 		ncl++;
 	}
@@ -526,6 +528,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 out:
 	free(byt);
 	free(byk);
+	free(kw);
 	free(tid);
 	free(tsize);
 	free(parent);
