@@ -502,6 +502,17 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		kw[nr] = w > 1 ? 1 : w;
 		nr++;
 	}
+	/* The clusters are counted first and allocated at once: grown by
+	 * doubling, 22,000 of a kilobyte each were copied over and over. */
+	for (size_t a = 0, b; a < nr; a = b) {
+		uint32_t root = (uint32_t)(byk[a].key >> 32);
+
+		for (b = a; b < nr && (uint32_t)(byk[b].key >> 32) == root; b++)
+			;
+		cap += b - a >= min_members;
+	}
+	if (cap && !(cl = malloc(cap * sizeof(*cl))))
+		goto out;
 	for (size_t a = 0, b; a < nr; a = b) {
 		uint32_t root = (uint32_t)(byk[a].key >> 32);
 		struct dg_cluster *c;
@@ -510,14 +521,6 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 			;
 		if (b - a < min_members)
 			continue;
-		if (ncl == cap) {
-			struct dg_cluster *grown;
-			cap = cap ? 2 * cap : 16;
-			grown = realloc(cl, cap * sizeof(*cl));
-			if (!grown)
-				break;
-			cl = grown;
-		}
 		c = &cl[ncl];
 		memset(c, 0, sizeof(*c));
 		c->tmpl = min_t[root];       /* stable name for the component */
