@@ -230,7 +230,7 @@ static struct dg_score effective(struct fixture *x, double own_score)
 
 	memset(&s, 0, sizeof(s));
 	s.score = own_score;
-	dg_members_effective(&x->t, &x->c, &x->f, &s);
+	dg_members_effective(&x->t, &x->c, &x->f, NULL, &s);
 	return s;
 }
 

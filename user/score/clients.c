@@ -57,10 +57,19 @@ static void table_remove(struct table *t, struct node *n)
 	free(n);
 }
 
+uint64_t dg_tab_hash(const char *name)
+{
+	return dg_hash64(name, strnlen(name, DG_CLIENT_LEN - 1));
+}
+
 struct node *dg_tab_get(struct table *t, const char *name, int create)
 {
+	return dg_tab_get_h(t, name, dg_tab_hash(name), create);
+}
+
+struct node *dg_tab_get_h(struct table *t, const char *name, uint64_t h, int create)
+{
 	size_t len = strnlen(name, DG_CLIENT_LEN - 1);
-	uint64_t h = dg_hash64(name, len);
 	struct node *n;
 
 	for (n = t->b[h & (t->nb - 1)]; n; n = n->hnext) {
@@ -131,6 +140,7 @@ void dg_clients_free(struct dg_clients *t)
 		table_free(&t->models);
 	free(t->views);
 	free(t->view_client);
+	free(t->view_addr);
 	free(t->scratch);
 	free(t->act);
 	free(t->feat);
@@ -296,7 +306,7 @@ static void flag_by_clusters(struct dg_clients *t, size_t n, double now)
 		if (c->first_flag_ts || !c->ncl)
 			continue;
 		memset(&s, 0, sizeof(s));
-		dg_members_effective(t, c, &t->feat[i], &s);
+		dg_members_effective(t, c, &t->feat[i], NULL, &s);
 		note_flag(c, s.action, now);
 	}
 }
@@ -415,18 +425,20 @@ static void advance_clock(struct dg_clients *t, const struct dg_record *r)
 }
 
 /* A key's addresses: all of them counted (distinct and by subnet), its
- * last RECENT_IPS distinct ones remembered with its requests through each. */
-static void key_address(struct client *c, const char *ip)
+ * last RECENT_IPS distinct ones remembered with its requests through each.
+ * h: dg_tab_hash(ip). */
+static void key_address(struct client *c, const char *ip, uint64_t h)
 {
 	int seen = 0;
 
-	dg_client_add_peer(&c->st, dg_hash64(ip, strlen(ip)), dg_subnet_hash(ip));
+	dg_client_add_peer(&c->st, h, dg_subnet_hash(ip));
 	for (int i = 0; i < RECENT_IPS && !seen; i++) {
-		seen = !strcmp(c->recent_ip[i], ip);
+		seen = c->recent_ip_h[i] == h && !strcmp(c->recent_ip[i], ip);
 		c->ip_hits[i] += (uint32_t)seen;
 	}
 	if (!seen) {
 		snprintf(c->recent_ip[c->next_ip], DG_IP_LEN, "%s", ip);
+		c->recent_ip_h[c->next_ip] = dg_tab_hash(c->recent_ip[c->next_ip]);
 		c->ip_hits[c->next_ip] = 1;
 		c->next_ip = (uint8_t)((c->next_ip + 1) % RECENT_IPS);
 	}
@@ -470,10 +482,13 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 	dg_client_observe(&c->st, &o, t->sc.template_half_life);
 	if (c->is_key && r->ja4[0])
 		dg_tls_vote(&c->tls, dg_hash64(r->ja4, strnlen(r->ja4, sizeof(r->ja4))));
-	if (c->is_key && r->ip[0])
-		key_address(c, r->ip);
 	if (r->ip[0]) {
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, r->ip, 1);
+		uint64_t h = dg_tab_hash(r->ip);
+		struct addr *a;
+
+		if (c->is_key)
+			key_address(c, r->ip, h);
+		a = (struct addr *)dg_tab_get_h(&t->addrs, r->ip, h, 1);
 		if (a && r->key[0] && dg_hll_add(&a->keys, dg_hash64(r->key, strlen(r->key))))
 			a->nkeys = dg_hll_count(&a->keys);
 	}
@@ -483,8 +498,8 @@ void dg_clients_ingest(struct dg_clients *t, const struct dg_record *r)
 		struct dg_score s;
 
 		dg_client_features(&c->st, r->ts, t->sc.template_half_life, &f);
-		dg_score_numbers(&t->sc, &t->pop, &f, &s);
-		dg_members_effective(t, c, &f, &s);
+		dg_score_client_bare(&t->sc, &t->pop, &f, &s);   /* only the action is read */
+		dg_members_effective(t, c, &f, &s, &s);
 		note_flag(c, s.action, r->ts);
 	}
 }
@@ -503,7 +518,8 @@ static int cmp_view(const void *a, const void *b)
 }
 
 /* Each address a key of the snapshot used lately: how many of its keys
- * look legitimate and how many are flagged (counts of snapshot snap). */
+ * look legitimate and how many are flagged (counts of snapshot snap). The
+ * addresses found are kept in view_addr for key_shared_addrs. */
 static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -512,7 +528,10 @@ static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 		if (!c->is_key)
 			continue;
 		for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
-			struct addr *a = (struct addr *)dg_tab_get(&t->addrs, c->recent_ip[k], 0);
+			struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, c->recent_ip[k],
+								     c->recent_ip_h[k], 0);
+
+			t->view_addr[i * RECENT_IPS + k] = a;
 			if (!a)
 				continue;
 			if (a->snap_gen != snap) {
@@ -527,14 +546,18 @@ static void count_addr_keys(struct dg_clients *t, size_t n, uint64_t snap)
 	}
 }
 
-/* How many of a key's addresses keys that look legitimate, other than
- * itself, also use. */
-static void key_shared_addrs(struct dg_clients *t, const struct client *c,
+/* How many of a key's addresses (view i's) keys that look legitimate,
+ * other than itself, also use. The addresses are those count_addr_keys
+ * found: nothing is added to or evicted from the table in between. Each
+ * is marked used again, as looking it up again would. */
+static void key_shared_addrs(struct dg_clients *t, const struct client *c, size_t i,
 			     struct dg_client_view *v, uint64_t snap)
 {
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0]; k++) {
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, c->recent_ip[k], 0);
+		struct addr *a = t->view_addr[i * RECENT_IPS + k];
 
+		if (a)
+			dg_lru_touch(&t->addrs.lru, &a->n.lru);
 		if (a && a->snap_gen == snap &&
 		    a->legit_keys > (v->s.action == DG_ACT_NONE ? 1u : 0u))
 			v->shared_addrs++;
@@ -577,7 +600,7 @@ static void mark_shared_addresses(struct dg_clients *t, size_t n)
 		const struct client *c = t->view_client[i];
 
 		if (c->is_key)
-			key_shared_addrs(t, c, &t->views[i], snap);
+			key_shared_addrs(t, c, i, &t->views[i], snap);
 		else
 			addr_shared_keys(t, c, &t->views[i], snap);
 	}
@@ -590,10 +613,23 @@ static int views_alloc(struct dg_clients *t)
 		return 0;
 	free(t->views);
 	free(t->view_client);
+	free(t->view_addr);
 	t->views = calloc(t->clients.max, sizeof(*t->views));
 	t->view_client = calloc(t->clients.max, sizeof(*t->view_client));
-	t->nviews = t->views && t->view_client ? t->clients.max : 0;
+	t->view_addr = calloc(t->clients.max * RECENT_IPS, sizeof(*t->view_addr));
+	t->nviews = t->views && t->view_client && t->view_addr ? t->clients.max : 0;
 	return t->nviews ? 0 : -1;
+}
+
+/* src into dst of size bytes, cut short as snprintf "%s" would: the
+ * views copy three strings per client at every pass, and snprintf's
+ * parsing was a tenth of the pass. */
+static void copy_str(char *dst, size_t size, const char *src)
+{
+	size_t n = strnlen(src, size - 1);
+
+	memcpy(dst, src, n);
+	dst[n] = 0;
 }
 
 /* Client c scored as of now, with its clusters counted in; f its features
@@ -603,16 +639,24 @@ static void fill_view(struct dg_clients *t, struct client *c, double now,
 {
 	const char *cl;
 
-	memset(v, 0, sizeof(*v));
-	snprintf(v->name, sizeof(v->name), "%s", c->n.name);
+	/* A view is a kilobyte and a half, and a pass writes 100,000: the
+	 * features and score below are written whole (their functions clear
+	 * them), the name is copied whole (a node's name is zero-padded), and
+	 * only the rest is cleared first. */
+	_Static_assert(sizeof(v->name) == sizeof(c->n.name), "names of one size");
+	_Static_assert(offsetof(struct dg_client_view, f) < offsetof(struct dg_client_view, action) &&
+		       offsetof(struct dg_client_view, s) < offsetof(struct dg_client_view, action),
+		       "what is written whole comes before what is cleared");
+	memcpy(v->name, c->n.name, sizeof(v->name));
+	memset(&v->action, 0, sizeof(*v) - offsetof(struct dg_client_view, action));
 	if (f)
 		v->f = *f;
 	else
 		dg_client_features(&c->st, now, t->sc.template_half_life, &v->f);
 	dg_score_client(&t->sc, &t->pop, &v->f, &v->s);
-	dg_members_effective(t, c, &v->f, &v->s);
+	dg_members_effective(t, c, &v->f, &v->s, &v->s);
 	if ((cl = dg_members_cluster_id(t, c)))
-		snprintf(v->cluster, sizeof(v->cluster), "%s", cl);
+		copy_str(v->cluster, sizeof(v->cluster), cl);
 	if (c->is_key) {
 		v->ips = v->f.peers;
 		v->keys = 1;
@@ -622,7 +666,7 @@ static void fill_view(struct dg_clients *t, struct client *c, double now,
 		struct addr *a = addr_of(t, c);
 		v->ips = 1;
 		v->keys = a ? a->nkeys : 0;
-		snprintf(v->addrs[v->n_addrs++], DG_IP_LEN, "%s", c->n.name + 3);
+		copy_str(v->addrs[v->n_addrs++], DG_IP_LEN, c->n.name + 3);
 	}
 	note_flag(c, v->s.action, now);
 	v->first_flag_ts = c->first_flag_ts;

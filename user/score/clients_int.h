@@ -41,6 +41,10 @@ struct table {
  * when full). A node found is marked just used. NULL only when out of
  * memory or not found. */
 struct node *dg_tab_get(struct table *t, const char *name, int create);
+/* The same with name's hash given: dg_tab_hash(name), kept by callers that
+ * look the same name up at every pass. */
+struct node *dg_tab_get_h(struct table *t, const char *name, uint64_t h, int create);
+uint64_t dg_tab_hash(const char *name);
 
 /* ---------- the entries */
 
@@ -63,6 +67,8 @@ struct client {
 	uint8_t ncl;
 	uint64_t cluster_gen;
 	char recent_ip[RECENT_IPS][DG_IP_LEN];  /* a key's last distinct addresses */
+	uint64_t recent_ip_h[RECENT_IPS];  /* ... their dg_tab_hash: a pass looks each up
+					    * three times (rows, shared addresses) */
 	uint32_t ip_hits[RECENT_IPS];  /* its requests through each since remembered */
 	uint8_t next_ip;
 	struct dg_tls_vote tls;        /* a key's TLS client (JA4 hash) */
@@ -110,6 +116,8 @@ struct dg_clients {
 	struct dg_clients_stats st;
 	struct dg_client_view *views;
 	const struct client **view_client;  /* views[i] is of view_client[i] (before sorting) */
+	struct addr **view_addr;       /* RECENT_IPS per view: its key's addresses found in
+					* the table (NULL: not there), within one snapshot */
 	size_t nviews;
 	size_t n_snap;                 /* views in the last snapshot */
 	int sorted;                    /* ... sorted by score since it was taken */
@@ -137,10 +145,12 @@ void dg_members_build(struct dg_clients *t, size_t n, double now);
 double dg_members_affinity(const struct dg_score_config *sc, const struct dg_cluster *cl,
 			   const struct dg_features *f, const struct dg_score *own);
 
-/* s, the client's own score, raised to what its clusters give it, with the
- * reasons of the cluster that gives most. */
+/* s raised to what the client's clusters give it, with the reasons of the
+ * cluster that gives most. own: the client's own score (dg_score_client
+ * with t->sc on f; it may be s itself), or NULL when not at hand. */
 void dg_members_effective(const struct dg_clients *t, const struct client *c,
-			  const struct dg_features *f, struct dg_score *s);
+			  const struct dg_features *f, const struct dg_score *own,
+			  struct dg_score *s);
 
 /* The id of the cluster that explains most of the client's score, NULL
  * when it is in none. */

@@ -1,5 +1,6 @@
 /* clusters.c — group clients by linked templates, pool, score. */
 #include "clusters.h"
+#include "hex.h"
 #include "netaddr.h"
 #include "unionfind.h"
 
@@ -8,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* What the sorts move: 16 bytes, as small as it can be, since each sort
+ * moves every row once per digit. A row's weight and link are its
+ * member's (m[i]); a client's merged weight on a component is kept
+ * beside (kw in dg_clusters_build). */
 struct idx {
 	uint64_t key;          /* sort key: template, client, or component */
 	size_t i;              /* member entry */
-	double w;
-	enum dg_link link;     /* what ties the row (clusters.h) */
 };
 
 static int cmp_u64(const void *a, const void *b)
@@ -36,32 +39,66 @@ static unsigned idx_digit(const struct idx *e, int d)
 	return (unsigned)(v >> (8 * (d & 7))) & 255;
 }
 
+/* One stable pass by digit d from src into dst, count[] the digit's
+ * histogram (turned into positions). The word and shift are chosen once
+ * per pass, not per entry: these loops are most of a sort. */
+static void idx_scatter(const struct idx *src, struct idx *dst, size_t n, int d, size_t *count)
+{
+	int sh = 8 * (d & 7);
+	size_t pos = 0;
+
+	for (int b = 0; b < 256; b++) {
+		size_t c = count[b];
+		count[b] = pos;
+		pos += c;
+	}
+	if (d < 8) {
+		for (size_t k = 0; k < n; k++)
+			dst[count[(uint64_t)src[k].i >> sh & 255]++] = src[k];
+	} else {
+		for (size_t k = 0; k < n; k++)
+			dst[count[src[k].key >> sh & 255]++] = src[k];
+	}
+}
+
 /* Sort v[0..n) by (key, i); 0, or -1 when out of memory (v unchanged). */
 static int sort_idx(struct idx *v, size_t n)
 {
 	size_t (*count)[256] = calloc(16, sizeof(*count));
 	struct idx *tmp = malloc((n ? n : 1) * sizeof(*tmp)), *src = v, *dst = tmp;
+	int first = 8;                     /* the first digit sorted by */
 
 	if (!count || !tmp) {
 		free(count);
 		free(tmp);
 		return -1;
 	}
-	for (size_t k = 0; k < n; k++)
-		for (int d = 0; d < 16; d++)
-			count[d][idx_digit(&v[k], d)]++;
-	for (int d = 0; d < 16; d++) {
-		size_t pos = 0;
+	/* The rows are mostly made in order of i: then sorting by key alone,
+	 * stably (each pass of this sort is), is the order by (key, i), and
+	 * i's digits (a third of the passes over the rows) are left out. */
+	for (size_t k = 1; k < n && first; k++)
+		if (v[k - 1].i > v[k].i)
+			first = 0;
+	/* The key's eight histograms written out: as a loop it was half the
+	 * histogram's instructions. */
+	for (size_t k = 0; k < n; k++) {
+		uint64_t key = v[k].key, i = v[k].i;
 
+		count[8][key & 255]++;
+		count[9][key >> 8 & 255]++;
+		count[10][key >> 16 & 255]++;
+		count[11][key >> 24 & 255]++;
+		count[12][key >> 32 & 255]++;
+		count[13][key >> 40 & 255]++;
+		count[14][key >> 48 & 255]++;
+		count[15][key >> 56]++;
+		for (int d = first; d < 8; d++)
+			count[d][i >> (8 * d) & 255]++;
+	}
+	for (int d = first; d < 16; d++) {
 		if (n == 0 || count[d][idx_digit(&v[0], d)] == n)
 			continue;              /* every entry has this byte: no reordering */
-		for (int b = 0; b < 256; b++) {
-			size_t c = count[d][b];
-			count[d][b] = pos;
-			pos += c;
-		}
-		for (size_t k = 0; k < n; k++)
-			dst[count[d][idx_digit(&src[k], d)]++] = src[k];
+		idx_scatter(src, dst, n, d, count[d]);
 		src = dst;
 		dst = dst == tmp ? v : tmp;
 	}
@@ -136,7 +173,10 @@ static void sort_u64(uint64_t *v, size_t n)
 static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
 		       struct dg_features *f)
 {
-	struct idx *g = malloc((n ? n : 1) * sizeof(*g));   /* key: group, i: member */
+	/* key: group, i: member. Most clusters are a few keys behind an
+	 * address: those need no allocation. */
+	struct idx small[16];
+	struct idx *g = n <= 16 ? small : malloc(n * sizeof(*g));
 	size_t k = 0, best = 0;
 
 	if (!g)
@@ -158,7 +198,8 @@ static void common_tls(const struct dg_cluster_member *m, const struct idx *ix, 
 		}
 	}
 	f->tls_keys = (uint32_t)best;
-	free(g);
+	if (g != small)
+		free(g);
 }
 
 /* The shares of logit extraction and of human signs, weighted by the
@@ -188,8 +229,8 @@ static void pool_more_div(struct dg_features *f, double w, double wj)
 }
 
 /* Pool members' features: counts add, shares weight by requests. */
-static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t n,
-		 struct dg_features *f)
+static void pool(const struct dg_cluster_member *m, const struct idx *ix, const double *kw,
+		 size_t n, struct dg_features *f)
 {
 	struct dg_hll addrs, nets;
 	double w = 0, wj = 0;
@@ -200,7 +241,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 	for (size_t k = 0; k < n; k++) {
 		const struct dg_cluster_member *p = &m[ix[k].i];
 		const struct dg_features *g = p->f;
-		double pw = ix[k].w, r = g->req_1h * pw;
+		enum dg_link link = p->link;
+		double pw = kw[k], r = g->req_1h * pw;
 
 		/* Members' sketches are scattered over the client table: ask for
 		 * the next one's while this one is added. */
@@ -235,7 +277,7 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 		if (g->age_s > f->age_s)
 			f->age_s = g->age_s;
 		/* A lockstep or TLS group is no template: no template share. */
-		f->template_share += ix[k].link != DG_LINK_TEMPLATE ? 0 : r * pw;
+		f->template_share += link != DG_LINK_TEMPLATE ? 0 : r * pw;
 		f->near_dup_share += r * g->near_dup_share;
 		f->cot_share += r * g->cot_share;
 		f->reasoning_share += r * g->reasoning_share;
@@ -257,8 +299,8 @@ static void pool(const struct dg_cluster_member *m, const struct idx *ix, size_t
 			dg_hll_add(&nets, dg_subnet_hash(p->ip));
 		}
 		f->crowd_keys += p->is_key;
-		f->lockstep_keys += ix[k].link == DG_LINK_LOCKSTEP;
-		f->crowd_by_addr |= ix[k].link == DG_LINK_ADDR;
+		f->lockstep_keys += link == DG_LINK_LOCKSTEP;
+		f->crowd_by_addr |= link == DG_LINK_ADDR;
 	}
 	if (w > 0) {
 		f->template_share /= w;
@@ -344,6 +386,18 @@ out:
 	free(byc);
 }
 
+/* "c-" and the top 8 hex digits of the template's hash: snprintf's
+ * "c-%08x", written out by hand for the 22,000 clusters of a pass. */
+static void cluster_id(uint64_t tmpl, char id[16])
+{
+	char hex[DG_HEX16_LEN + 1];
+
+	dg_hex16(dg_hash64(&tmpl, 8), hex);
+	memcpy(id, "c-", 2);
+	memcpy(id + 2, hex, 8);
+	id[10] = 0;
+}
+
 /* The template id of value v in the sorted tval[0..nt), or UINT32_MAX. */
 static uint32_t find_tmpl(const uint64_t *tval, uint32_t nt, uint64_t v)
 {
@@ -365,6 +419,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 {
 	struct idx *byt = malloc((n ? n : 1) * sizeof(*byt));
 	struct idx *byk = malloc((n ? n : 1) * sizeof(*byk));
+	double *kw = malloc((n ? n : 1) * sizeof(*kw));
 	uint32_t *tid = malloc((n ? n : 1) * sizeof(*tid));
 	uint32_t *tsize = malloc((n ? n : 1) * sizeof(*tsize));
 	uint32_t *parent = malloc((n ? n : 1) * sizeof(*parent));
@@ -378,7 +433,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	*out = NULL;
 	for (size_t i = 0; i < n; i++)
 		member_cluster[i] = -1;
-	if (!byt || !byk || !tid || !tsize || !parent || !tval || !min_t || !root_cl || !ent_t)
+	if (!byt || !byk || !kw || !tid || !tsize || !parent || !tval || !min_t || !root_cl || !ent_t)
 		goto out;
 	/* Templates, their sizes and links come from the entries that carry at
 	 * least DG_LINK_SHARE of their client's traffic. */
@@ -391,9 +446,13 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	}
 	/* Template ids, sizes, then links between templates. */
 	sort_rows(byt, q);
+	for (size_t i = 0; i < n; i++)
+		ent_t[i] = UINT32_MAX;
 	for (size_t a = 0, b; a < q; a = b) {
-		for (b = a; b < q && byt[b].key == byt[a].key; b++)
+		for (b = a; b < q && byt[b].key == byt[a].key; b++) {
 			tid[b] = (uint32_t)nt;
+			ent_t[byt[b].i] = (uint32_t)nt;    /* no search for it below */
+		}
 		tsize[nt] = (uint32_t)(b - a);
 		tval[nt] = byt[a].key;
 		parent[nt] = (uint32_t)nt;
@@ -414,17 +473,16 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 	 * rotates through many linked templates belongs to their component as a
 	 * whole) gives a row keyed (component, client). */
 	for (size_t i = 0; i < n; i++) {
-		uint32_t t;
+		uint32_t t = ent_t[i];         /* its template's id when it named one */
 
 		ent_t[i] = UINT32_MAX;
-		if (m[i].f->req_1h < 1 || !m[i].tmpl || m[i].weight <= 0 ||
-		    (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
+		if (m[i].f->req_1h < 1 || !m[i].tmpl || m[i].weight <= 0)
+			continue;
+		if (t == UINT32_MAX && (t = find_tmpl(tval, (uint32_t)nt, m[i].tmpl)) == UINT32_MAX)
 			continue;
 		ent_t[i] = t;
 		byk[nk].key = (uint64_t)dg_uf_find(parent, t) << 32 | (uint32_t)m[i].client;
 		byk[nk].i = i;
-		byk[nk].w = m[i].weight;
-		byk[nk].link = m[i].link;
 		nk++;
 	}
 	sort_rows(byk, nk);
@@ -434,16 +492,27 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 		double w = 0;
 
 		for (b = a; b < nk && byk[b].key == byk[a].key; b++)
-			w += byk[b].w;
+			w += m[byk[b].i].weight;
 		if (w < DG_LINK_SHARE) {
 			for (size_t k = a; k < b; k++)
 				ent_t[byk[k].i] = UINT32_MAX;
 			continue;
 		}
 		byk[nr] = byk[a];
-		byk[nr].w = w > 1 ? 1 : w;
+		kw[nr] = w > 1 ? 1 : w;
 		nr++;
 	}
+	/* The clusters are counted first and allocated at once: grown by
+	 * doubling, 22,000 of a kilobyte each were copied over and over. */
+	for (size_t a = 0, b; a < nr; a = b) {
+		uint32_t root = (uint32_t)(byk[a].key >> 32);
+
+		for (b = a; b < nr && (uint32_t)(byk[b].key >> 32) == root; b++)
+			;
+		cap += b - a >= min_members;
+	}
+	if (cap && !(cl = malloc(cap * sizeof(*cl))))
+		goto out;
 	for (size_t a = 0, b; a < nr; a = b) {
 		uint32_t root = (uint32_t)(byk[a].key >> 32);
 		struct dg_cluster *c;
@@ -452,22 +521,14 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 			;
 		if (b - a < min_members)
 			continue;
-		if (ncl == cap) {
-			struct dg_cluster *grown;
-			cap = cap ? 2 * cap : 16;
-			grown = realloc(cl, cap * sizeof(*cl));
-			if (!grown)
-				break;
-			cl = grown;
-		}
 		c = &cl[ncl];
 		memset(c, 0, sizeof(*c));
 		c->tmpl = min_t[root];       /* stable name for the component */
 		root_cl[root] = (int32_t)ncl;
-		snprintf(c->id, sizeof(c->id), "c-%08x", (unsigned)(dg_hash64(&c->tmpl, 8) >> 32));
+		cluster_id(c->tmpl, c->id);
 		c->members = (uint32_t)(b - a);
-		c->link = byk[a].link;
-		pool(m, byk + a, b - a, &c->f);
+		c->link = m[byk[a].i].link;
+		pool(m, byk + a, kw + a, b - a, &c->f);
 		dg_score_client(sc, pop, &c->f, &c->s);
 		ncl++;
 	}
@@ -478,6 +539,7 @@ size_t dg_clusters_build(const struct dg_cluster_member *m, size_t n, uint32_t m
 out:
 	free(byt);
 	free(byk);
+	free(kw);
 	free(tid);
 	free(tsize);
 	free(parent);

@@ -10,7 +10,18 @@
 #define DG_HLL_P 8
 #define DG_HLL_M (1 << DG_HLL_P)
 
+/* Registers set, as (register, value) pairs, while there are at most
+ * DG_HLL_SPARSE of them: a key's addresses, an address's keys are mostly a
+ * few, and a cluster unions its members' sketches at every pass. A sparse
+ * sketch is merged from its pairs (one cache line, not four) and counted
+ * from its number of zero registers alone (linear counting, which is what
+ * so few registers always give). */
+#define DG_HLL_SPARSE 8
+#define DG_HLL_DENSE  255               /* nset: more than DG_HLL_SPARSE set */
+
 struct dg_hll {
+	uint8_t nset;                   /* pairs in set[], or DG_HLL_DENSE */
+	uint8_t set[DG_HLL_SPARSE][2];  /* (register, its value) of those set */
 	uint8_t reg[DG_HLL_M];
 };
 

@@ -101,11 +101,12 @@ static size_t add_addr_rows(struct dg_clients *t, const struct client *c, size_t
 		total += c->ip_hits[k];
 	for (int k = 0; k < RECENT_IPS && c->recent_ip[k][0] && total; k++) {
 		const char *ip = c->recent_ip[k];
-		struct addr *a = (struct addr *)dg_tab_get(&t->addrs, ip, 0);
+		uint64_t h = c->recent_ip_h[k];       /* dg_hash64 of ip, as below */
+		struct addr *a = (struct addr *)dg_tab_get_h(&t->addrs, ip, h, 0);
 
 		if (!a || a->nkeys + 0.5 < t->sc.addr_min_keys)
 			continue;
-		nr = put_row(t, nr, i, dg_hash64(ip, strlen(ip)) ^ ADDR_SALT,
+		nr = put_row(t, nr, i, h ^ ADDR_SALT,
 			     (double)c->ip_hits[k] / total, DG_LINK_ADDR);
 	}
 	return nr;
@@ -273,14 +274,15 @@ double dg_members_affinity(const struct dg_score_config *sc, const struct dg_clu
 	return (a <= 0.3 ? 0 : a >= 0.8 ? 1 : (a - 0.3) / 0.5) * (1 - dg_human_reader(f));
 }
 
-/* The client's own score with every request counting (min_requests 1). */
+/* The client's own score with every request counting (min_requests 1),
+ * without reasons: the affinity reads only its evidence and harvest. */
 static void raw_score(const struct dg_clients *t, const struct dg_features *f,
 		      struct dg_score *own)
 {
 	struct dg_score_config raw = t->sc;
 
 	raw.min_requests = 1;
-	dg_score_numbers(&raw, &t->pop, f, own);   /* its reasons are never read */
+	dg_score_client_bare(&raw, &t->pop, f, own);
 }
 
 /* Each TLS group's members that have shown their shape (two requests or
@@ -334,18 +336,32 @@ void dg_members_build(struct dg_clients *t, size_t n, double now)
  * whole (a key's addresses are all it has). Each cluster's score is scaled
  * by the client's affinity with it; the highest of the two counts. */
 void dg_members_effective(const struct dg_clients *t, const struct client *c,
-			  const struct dg_features *f, struct dg_score *s)
+			  const struct dg_features *f, const struct dg_score *own, struct dg_score *s)
 {
 	const struct dg_cluster *best = NULL;
 	double eff, tsum = 0, tshare = 0, group = 0, best_part = 0;
-	struct dg_score own;
+	struct dg_score raw;
+	int i;
 
 	if (c->cluster_gen != t->m.gen || !c->ncl)
 		return;
-	raw_score(t, f, &own);
-	for (int i = 0; i < c->ncl; i++) {
+	/* Clusters that score 0 give nothing whatever the affinity (no part
+	 * is above 0, so none is best): most clients' clusters are such, and
+	 * they need no raw score. */
+	for (i = 0; i < c->ncl && t->m.clusters[c->cl[i]].s.score <= 0; i++)
+		;
+	if (i == c->ncl)
+		return;
+	/* With min_requests requests (and at least one) every request already
+	 * counts in the own score: it is the raw one (the reasons aside, which
+	 * the affinity does not read). */
+	if (!own || f->req_1h < fmax(1, t->sc.min_requests)) {
+		raw_score(t, f, &raw);
+		own = &raw;
+	}
+	for (i = 0; i < c->ncl; i++) {
 		const struct dg_cluster *cl = &t->m.clusters[c->cl[i]];
-		double part = cl->s.score * dg_members_affinity(&t->sc, cl, f, &own), w = 1;
+		double part = cl->s.score * dg_members_affinity(&t->sc, cl, f, own), w = 1;
 
 		if (cl->link == DG_LINK_TEMPLATE) {
 			w = c->cl_share[i];

@@ -144,6 +144,8 @@ static size_t bucket_of(const char *s)
 
 static struct entry *find(const struct dg_policy *p, const char *client)
 {
+	if (!p->n_entries)
+		return NULL;           /* nothing decided: no name to hash */
 	for (struct entry *e = p->buckets[bucket_of(client)]; e; e = e->next)
 		if (!strcmp(e->pol.client, client))
 			return e;
@@ -293,11 +295,10 @@ static int allowed_by_config(const struct dg_policy *p, const char *client, cons
 	return 0;
 }
 
+/* The operator's decision in force on client, e its entry (find). */
 static const struct dg_decision *manual_in_force(const struct dg_policy *p, const char *client,
-						 double now)
+						 const struct entry *e, double now)
 {
-	const struct entry *e = find(p, client);
-
 	if (e && in_force(&e->man, e->has_man, now))
 		return &e->man;
 	return cidr_decision(p, client, now);
@@ -306,14 +307,13 @@ static const struct dg_decision *manual_in_force(const struct dg_policy *p, cons
 const struct dg_decision *dg_policy_in_force(const struct dg_policy *p, const char *client,
 					     double now)
 {
-	const struct dg_decision *m = manual_in_force(p, client, now);
-	const struct entry *e;
+	const struct entry *e = find(p, client);
+	const struct dg_decision *m = manual_in_force(p, client, e, now);
 
 	if (m)
 		return m;
 	if (allowed_by_config(p, client, NULL, 0))
 		return NULL;
-	e = find(p, client);
 	return e && in_force(&e->pol, e->has_pol, now) ? &e->pol : NULL;
 }
 
@@ -345,9 +345,10 @@ static enum dg_verb target(const struct dg_policy_config *c, const struct dg_pol
 	return t;
 }
 
-static void decide(struct dg_policy *p, double now, const struct dg_policy_input *in)
+/* e: in->client's entry (find), NULL when it has none. */
+static void decide(struct dg_policy *p, double now, const struct dg_policy_input *in,
+		   struct entry *e)
 {
-	struct entry *e = find(p, in->client);
 	enum dg_verb cur = e && in_force(&e->pol, e->has_pol, now) ? e->pol.verb : DG_DO_NONE;
 	enum dg_verb t = target(&p->cfg, in, cur);
 	struct dg_decision d;
@@ -378,10 +379,12 @@ static void decide(struct dg_policy *p, double now, const struct dg_policy_input
 void dg_policy_tick(struct dg_policy *p, double now, const struct dg_policy_input *in, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		if (manual_in_force(p, in[i].client, now) ||
+		struct entry *e = find(p, in[i].client);   /* once per client: its name is hashed */
+
+		if (manual_in_force(p, in[i].client, e, now) ||
 		    allowed_by_config(p, in[i].client, in[i].addrs, in[i].n_addrs))
 			continue;
-		decide(p, now, &in[i]);
+		decide(p, now, &in[i], e);
 	}
 }
 

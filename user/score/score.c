@@ -289,11 +289,13 @@ enum dg_action dg_score_action(const struct dg_score_config *c, double score)
 	       score >= c->ratelimit_at ? DG_ACT_RATELIMIT : DG_ACT_NONE;
 }
 
-/* Everything but the reasons; each evidence's weighted contribution in
- * contrib and the volume z in zt, for the reasons. */
-static void score_numbers(const struct dg_score_config *c, const struct dg_population *pop,
-			  const struct dg_features *f, struct dg_score *s, double *contrib,
-			  double *zt)
+#define REASON_MIN 0.15         /* a weighted evidence this strong is a reason */
+
+/* Evidence, automation, harvest, score and action into s (zeroed first),
+ * each evidence's weighted contribution into contrib and the volume's z
+ * into zt: everything but the reasons. */
+static void score_core(const struct dg_score_config *c, const struct dg_population *pop,
+		       const struct dg_features *f, struct dg_score *s, double *contrib, double *zt)
 {
 	double keep_a = 1, keep_h = 1;
 
@@ -316,23 +318,30 @@ static void score_numbers(const struct dg_score_config *c, const struct dg_popul
 	s->action = dg_score_action(c, s->score);
 }
 
-void dg_score_numbers(const struct dg_score_config *c, const struct dg_population *pop,
-		      const struct dg_features *f, struct dg_score *s)
+void dg_score_client_bare(const struct dg_score_config *c, const struct dg_population *pop,
+			  const struct dg_features *f, struct dg_score *s)
 {
 	double zt, contrib[DG_EV__MAX];
 
-	score_numbers(c, pop, f, s, contrib, &zt);
+	score_core(c, pop, f, s, contrib, &zt);
 }
 
 void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
 		     const struct dg_features *f, struct dg_score *s)
 {
 	double zt, contrib[DG_EV__MAX];
-	int order[DG_EV__MAX];
+	int order[DG_EV__MAX], reasons = 0;
 
-	score_numbers(c, pop, f, s, contrib, &zt);
-	for (int i = 0; i < DG_EV__MAX; i++)
+	score_core(c, pop, f, s, contrib, &zt);
+	for (int i = 0; i < DG_EV__MAX; i++) {
 		order[i] = i;
+		reasons |= !(contrib[i] < REASON_MIN);
+	}
+	/* No evidence strong enough to be a reason (most clients at most
+	 * passes): nothing to order. */
+	if (!reasons)
+		return;
+
 	/* Reasons: the strongest weighted evidences, stable order on ties. */
 	for (int i = 1; i < DG_EV__MAX; i++) {
 		int v = order[i], j = i;
@@ -350,14 +359,14 @@ void dg_score_client(const struct dg_score_config *c, const struct dg_population
 
 		if (v != DG_EV_CROWD && v != DG_EV_LOCKSTEP && v != DG_EV_TLS)
 			continue;
-		if (i > 0 && contrib[v] >= 0.15) {
+		if (i > 0 && contrib[v] >= REASON_MIN) {
 			memmove(order + 1, order, (size_t)i * sizeof(order[0]));
 			order[0] = v;
 		}
 		break;
 	}
 	for (int i = 0; i < DG_EV__MAX && s->n_reasons < DG_MAX_REASONS; i++) {
-		if (contrib[order[i]] < 0.15)
+		if (contrib[order[i]] < REASON_MIN)
 			break;
 		reason(order[i], f, zt, s->reasons[s->n_reasons], DG_REASON_LEN);
 		s->n_reasons++;

@@ -84,12 +84,11 @@ const char *dg_action_name(enum dg_action a);
 
 void dg_score_client(const struct dg_score_config *c, const struct dg_population *pop,
 		     const struct dg_features *f, struct dg_score *out);
-/* The same without the reasons (n_reasons 0; every number and the action
- * as dg_score_client has them): writing the reasons' text is most of a
- * score's cost, and the engine scores a client at each of its records
- * until it is first flagged, reading only the action. */
-void dg_score_numbers(const struct dg_score_config *c, const struct dg_population *pop,
-		      const struct dg_features *f, struct dg_score *out);
+/* The same without the reasons (n_reasons 0): the evidence, harvest and
+ * score for those who only compare them (a member's affinity with its
+ * clusters, at every pass for every member), without formatting text. */
+void dg_score_client_bare(const struct dg_score_config *c, const struct dg_population *pop,
+			  const struct dg_features *f, struct dg_score *out);
 /* The action a score calls for: block_at and up, ratelimit_at and up. */
 enum dg_action dg_score_action(const struct dg_score_config *c, double score);
 

@@ -4,18 +4,22 @@
 
 #include <stdlib.h>
 
-struct ent {
-	uint64_t fp;
-	size_t i;
+/* One TLS client: its fingerprint, the keys that carry it, its group id
+ * (0: none). */
+struct slot {
+	uint64_t fp, id;
+	size_t keys;
 };
 
-static int cmp_ent(const void *a, const void *b)
+/* The slot of fp (non-zero) in tab[0..mask], an empty one if not there:
+ * fingerprints are hashes already, so their low bits spread them. */
+static struct slot *slot_of(struct slot *tab, size_t mask, uint64_t fp)
 {
-	const struct ent *x = a, *y = b;
+	size_t k = (size_t)fp & mask;
 
-	if (x->fp != y->fp)
-		return x->fp < y->fp ? -1 : 1;
-	return x->i < y->i ? -1 : x->i > y->i;
+	while (tab[k].fp && tab[k].fp != fp)
+		k = (k + 1) & mask;
+	return &tab[k];
 }
 
 void dg_tls_vote(struct dg_tls_vote *v, uint64_t fp)
@@ -33,44 +37,52 @@ void dg_tls_vote(struct dg_tls_vote *v, uint64_t fp)
 	}
 }
 
+/* Keys are counted per fingerprint in an open-addressed table (at most
+ * half full) rather than sorted: a pass groups 100,000 keys, and only
+ * the counts matter. */
 size_t dg_tls_groups(const uint64_t *fp, size_t n, uint32_t min_keys, double max_share,
 		     uint64_t *group, double *share)
 {
-	struct ent *e = malloc((n ? n : 1) * sizeof(*e));
-	size_t known = 0, groups = 0;
+	size_t known = 0, groups = 0, cap = 16;
+	struct slot *tab;
 
 	for (size_t i = 0; i < n; i++) {
 		group[i] = 0;
 		share[i] = 0;
+		known += fp[i] != 0;
 	}
-	if (!e)
+	while (cap < 2 * known)
+		cap <<= 1;
+	if (!(tab = calloc(cap, sizeof(*tab))))
 		return (size_t)-1;
 	for (size_t i = 0; i < n; i++) {
-		if (fp[i]) {
-			e[known].fp = fp[i];
-			e[known].i = i;
-			known++;
-		}
-	}
-	qsort(e, known, sizeof(*e), cmp_ent);
-	for (size_t a = 0, b; a < known; a = b) {
-		double s;
-		uint64_t salted, id;
+		struct slot *sl;
 
-		for (b = a; b < known && e[b].fp == e[a].fp; b++)
-			;
-		s = (double)(b - a) / (double)known;
-		for (size_t k = a; k < b; k++)
-			share[e[k].i] = s;
-		if (b - a < min_keys || s > max_share)
+		if (!fp[i])
 			continue;
+		sl = slot_of(tab, cap - 1, fp[i]);
+		sl->fp = fp[i];
+		sl->keys++;
+	}
+	for (size_t k = 0; k < cap; k++) {
+		double s = (double)tab[k].keys / (double)known;
 		/* Salted like lockstep ids: a group id is no template fingerprint. */
-		salted = e[a].fp ^ 0x746c736b65797321ULL;   /* "tlskeys!" */
-		id = dg_hash64(&salted, sizeof(salted)) | 1;
-		for (size_t k = a; k < b; k++)
-			group[e[k].i] = id;
+		uint64_t salted = tab[k].fp ^ 0x746c736b65797321ULL;   /* "tlskeys!" */
+
+		if (!tab[k].fp || tab[k].keys < min_keys || s > max_share)
+			continue;
+		tab[k].id = dg_hash64(&salted, sizeof(salted)) | 1;
 		groups++;
 	}
-	free(e);
+	for (size_t i = 0; i < n; i++) {
+		const struct slot *sl;
+
+		if (!fp[i])
+			continue;
+		sl = slot_of(tab, cap - 1, fp[i]);
+		share[i] = (double)sl->keys / (double)known;
+		group[i] = sl->id;
+	}
+	free(tab);
 	return groups;
 }

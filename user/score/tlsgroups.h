@@ -9,7 +9,7 @@
  * Only keys with a known fingerprint count (plain HTTP has none). A group
  * ties keys together no more than a shared address does: clusters.c scores
  * it like any crowd, and a member inherits the group's score only when its
- * own requests look like the group's (members.c). O(n log n), deterministic. */
+ * own requests look like the group's (members.c). O(n), deterministic. */
 #ifndef DG_TLSGROUPS_H
 #define DG_TLSGROUPS_H
 
