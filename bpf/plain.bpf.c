@@ -231,7 +231,7 @@ IO_PROBES(writev, DG_DIR_OUT, IO_IOV)
  * BIOs or an OpenSSL whose layout is unknown): no other process pays. A
  * call nested in an SSL call names the SSL*'s fd, as the tracepoints in
  * tls.bpf.c do. */
-static __always_inline int libc_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 kind)
+static __always_inline int libc_io_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir, __u8 kind)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct ssl_call *sc = bpf_map_lookup_elem(&ssl_calls, &id);
@@ -246,25 +246,21 @@ static __always_inline int libc_enter(long fd, __u64 buf, __u32 iovcnt, __u8 dir
 	return io_enter(fd, buf, iovcnt, dir, kind);
 }
 
-#define LIBC_PROBES(name, dir, kind)                                            \
-SEC("uprobe")                                                                   \
-int BPF_KPROBE(libc_##name, long fd, void *buf, __u64 n)                        \
-{                                                                               \
-	return libc_enter(fd, (__u64)buf, kind == IO_IOV ? (__u32)n : 0, dir, kind); \
-}                                                                               \
-SEC("uretprobe")                                                                \
-int BPF_KRETPROBE(libc_##name##_ret, long ret)                                  \
-{                                                                               \
-	return io_exit(ret);                                                    \
+/* Every libc socket call, told apart by the attach cookie
+ * (DG_LIBC_COOKIE): one uprobe_multi link per process serves them all. */
+SEC("uprobe")
+int BPF_KPROBE(libc_enter, long fd, void *buf, __u64 n)
+{
+	__u64 ck = bpf_get_attach_cookie(ctx);
+	__u8 dir = ck & 0xff, kind = (ck >> 8) ? IO_IOV : IO_BUF;
+
+	return libc_io_enter(fd, (__u64)buf, kind == IO_IOV ? (__u32)n : 0, dir, kind);
 }
 
-LIBC_PROBES(read, DG_DIR_IN, IO_BUF)
-LIBC_PROBES(recv, DG_DIR_IN, IO_BUF)
-LIBC_PROBES(recvfrom, DG_DIR_IN, IO_BUF)
-LIBC_PROBES(readv, DG_DIR_IN, IO_IOV)
-LIBC_PROBES(write, DG_DIR_OUT, IO_BUF)
-LIBC_PROBES(send, DG_DIR_OUT, IO_BUF)
-LIBC_PROBES(sendto, DG_DIR_OUT, IO_BUF)
-LIBC_PROBES(writev, DG_DIR_OUT, IO_IOV)
+SEC("uretprobe")
+int BPF_KRETPROBE(libc_ret, long ret)
+{
+	return io_exit(ret);
+}
 
 char LICENSE[] SEC("license") = "GPL";

@@ -283,55 +283,46 @@ out:
 	return 0;
 }
 
+/* Every SSL entry point, told apart by the attach cookie (enum
+ * dg_probe_fn): one uprobe_multi link per process serves them all. */
 SEC("uprobe")
-int BPF_KPROBE(ssl_read_enter, void *ssl, void *buf, int num)
+int BPF_KPROBE(ssl_enter, void *ssl, void *buf, size_t num, size_t *nbytes)
 {
-	return call_enter((__u64)ssl, (__u64)buf, 0, DG_DIR_IN, 0);
+	/* Zeroed whole: the key's padding is part of the map key. */
+	struct ssl_key k = {};
+
+	switch (bpf_get_attach_cookie(ctx)) {
+	case DG_FN_SSL_READ:
+		return call_enter((__u64)ssl, (__u64)buf, 0, DG_DIR_IN, 0);
+	case DG_FN_SSL_READ_EX:
+		return call_enter((__u64)ssl, (__u64)buf, (__u64)nbytes, DG_DIR_IN, 0);
+	case DG_FN_SSL_WRITE:
+		return call_enter((__u64)ssl, (__u64)buf, 0, DG_DIR_OUT, 0);
+	case DG_FN_SSL_WRITE_EX:
+		return call_enter((__u64)ssl, (__u64)buf, (__u64)nbytes, DG_DIR_OUT, 0);
+	case DG_FN_SSL_HANDSHAKE:
+		return call_enter((__u64)ssl, 0, 0, DG_DIR_IN, 1);
+	case DG_FN_SSL_FREE:
+		k.ssl = (__u64)ssl;
+		k.tgid = bpf_get_current_pid_tgid() >> 32;
+		bpf_map_delete_elem(&ssl_conns, &k);
+		return 0;
+	}
+	return 0;
 }
 
-SEC("uprobe")
-int BPF_KPROBE(ssl_read_ex_enter, void *ssl, void *buf, size_t num, size_t *readbytes)
-{
-	return call_enter((__u64)ssl, (__u64)buf, (__u64)readbytes, DG_DIR_IN, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ssl_write_enter, void *ssl, const void *buf, int num)
-{
-	return call_enter((__u64)ssl, (__u64)buf, 0, DG_DIR_OUT, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ssl_write_ex_enter, void *ssl, const void *buf, size_t num, size_t *written)
-{
-	return call_enter((__u64)ssl, (__u64)buf, (__u64)written, DG_DIR_OUT, 0);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ssl_handshake_enter, void *ssl)
-{
-	return call_enter((__u64)ssl, 0, 0, DG_DIR_IN, 1);
-}
-
+/* SSL_read, SSL_write, SSL_do_handshake: the return value is the length. */
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_ret)
 {
 	return call_exit(ctx, false);
 }
 
+/* SSL_read_ex, SSL_write_ex: the length is in *readbytes / *written. */
 SEC("uretprobe")
 int BPF_KRETPROBE(ssl_ex_ret)
 {
 	return call_exit(ctx, true);
-}
-
-SEC("uprobe")
-int BPF_KPROBE(ssl_free_enter, void *ssl)
-{
-	struct ssl_key k = { .ssl = (__u64)ssl, .tgid = bpf_get_current_pid_tgid() >> 32 };
-
-	bpf_map_delete_elem(&ssl_conns, &k);
-	return 0;
 }
 
 /* The nested syscall: remember which fd the SSL call on this thread used. */

@@ -67,6 +67,20 @@ enum dg_dir {
 	DG_DIR_OUT = 1,        /* server → client: the response side */
 };
 
+/* Which function a uprobe program was attached to: its attach cookie. One
+ * program serves several functions (tls.bpf.c ssl_enter, plain.bpf.c
+ * libc_enter), so that one uprobe_multi link per process covers them all. */
+enum dg_probe_fn {
+	DG_FN_SSL_READ = 1,
+	DG_FN_SSL_WRITE = 2,
+	DG_FN_SSL_READ_EX = 3,
+	DG_FN_SSL_WRITE_EX = 4,
+	DG_FN_SSL_HANDSHAKE = 5,
+	DG_FN_SSL_FREE = 6,
+};
+/* libc_enter's cookie: the direction, and a vector call (readv, writev). */
+#define DG_LIBC_COOKIE(dir, iov) ((__u64)(dir) | ((__u64)(iov) << 8))
+
 enum dg_src {
 	DG_SRC_TLS = 1,        /* plaintext from SSL_read/SSL_write uprobes */
 	DG_SRC_PLAIN = 2,      /* bytes from read/write syscalls on a plain socket, or

@@ -1,15 +1,22 @@
-/* linkreap.c — destroy BPF links from parallel threads (see linkreap.h). */
+/* linkreap.c — detach BPF links from parallel threads (see linkreap.h). */
 #include "linkreap.h"
 
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 
 #define REAP_THREADS 16
 
+/* One item: a libbpf link, or the fd of a link made by hand. */
+struct reap_item {
+	struct bpf_link *link;
+	int fd;
+};
+
 struct reap_part {
-	struct bpf_link **links;
+	struct reap_item *items;
 	int n, from, step;
 };
 
@@ -17,52 +24,85 @@ static void *reap_part(void *arg)
 {
 	struct reap_part *r = arg;
 
-	for (int i = r->from; i < r->n; i += r->step)
-		bpf_link__destroy(r->links[i]);
+	for (int i = r->from; i < r->n; i += r->step) {
+		if (r->items[i].link)
+			bpf_link__destroy(r->items[i].link);
+		else
+			close(r->items[i].fd);
+	}
 	return NULL;
 }
 
-void dg_links_destroy(struct bpf_link **links, int n)
+static void reap_items(struct reap_item *items, int n)
 {
 	struct reap_part parts[REAP_THREADS];
 	pthread_t tids[REAP_THREADS];
-	int nt = n < REAP_THREADS ? n : REAP_THREADS, started = 0;
+	int nt = n < REAP_THREADS ? n : REAP_THREADS, started[REAP_THREADS] = { 0 };
 
-	if (n <= 1) {
-		if (n == 1)
-			bpf_link__destroy(links[0]);
+	if (n <= 0)
 		return;
-	}
 	for (int t = 0; t < nt; t++)
-		parts[t] = (struct reap_part){ .links = links, .n = n, .from = t, .step = nt };
+		parts[t] = (struct reap_part){ .items = items, .n = n, .from = t, .step = nt };
 	/* Part 0 runs here; a part whose thread does not start too. */
 	for (int t = 1; t < nt; t++) {
 		if (pthread_create(&tids[t], NULL, reap_part, &parts[t]))
 			reap_part(&parts[t]);
 		else
-			started |= 1 << t;
+			started[t] = 1;
 	}
 	reap_part(&parts[0]);
 	for (int t = 1; t < nt; t++)
-		if (started & (1 << t))
+		if (started[t])
 			pthread_join(tids[t], NULL);
 }
 
-/* Background destroys: counted, so that dg_links_wait can wait for them. */
+static struct reap_item *gather(struct bpf_link **links, int nl, const int *fds, int nf)
+{
+	struct reap_item *items = malloc((size_t)(nl + nf + 1) * sizeof(*items));
+
+	if (!items)
+		return NULL;
+	for (int i = 0; i < nl; i++)
+		items[i] = (struct reap_item){ .link = links[i], .fd = -1 };
+	for (int i = 0; i < nf; i++)
+		items[nl + i] = (struct reap_item){ .link = NULL, .fd = fds[i] };
+	return items;
+}
+
+void dg_reap(struct bpf_link **links, int nl, const int *fds, int nf)
+{
+	struct reap_item *items;
+
+	if (nl + nf <= 0)
+		return;
+	if (!(items = gather(links, nl, fds, nf))) {
+		/* No memory for the list: one by one. */
+		for (int i = 0; i < nl; i++)
+			bpf_link__destroy(links[i]);
+		for (int i = 0; i < nf; i++)
+			close(fds[i]);
+		return;
+	}
+	reap_items(items, nl + nf);
+	free(items);
+}
+
+/* Background reaps: counted, so that dg_reap_wait can wait for them. */
 static pthread_mutex_t reap_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t reap_cv = PTHREAD_COND_INITIALIZER;
 static int reap_running;
 
 struct reap_job {
+	struct reap_item *items;
 	int n;
-	struct bpf_link *links[];
 };
 
 static void *reap_job(void *arg)
 {
 	struct reap_job *j = arg;
 
-	dg_links_destroy(j->links, j->n);
+	reap_items(j->items, j->n);
+	free(j->items);
 	free(j);
 	pthread_mutex_lock(&reap_mu);
 	reap_running--;
@@ -71,21 +111,21 @@ static void *reap_job(void *arg)
 	return NULL;
 }
 
-void dg_links_destroy_async(struct bpf_link **links, int n)
+void dg_reap_async(struct bpf_link **links, int nl, const int *fds, int nf)
 {
 	struct reap_job *j;
 	pthread_attr_t a;
 	pthread_t tid;
 	int err;
 
-	if (n <= 0)
+	if (nl + nf <= 0)
 		return;
-	if (!(j = malloc(sizeof(*j) + (size_t)n * sizeof(j->links[0])))) {
-		dg_links_destroy(links, n);
+	if (!(j = malloc(sizeof(*j))) || !(j->items = gather(links, nl, fds, nf))) {
+		free(j);
+		dg_reap(links, nl, fds, nf);
 		return;
 	}
-	j->n = n;
-	memcpy(j->links, links, (size_t)n * sizeof(j->links[0]));
+	j->n = nl + nf;
 	pthread_mutex_lock(&reap_mu);
 	reap_running++;
 	pthread_mutex_unlock(&reap_mu);
@@ -97,7 +137,7 @@ void dg_links_destroy_async(struct bpf_link **links, int n)
 		reap_job(j);
 }
 
-void dg_links_wait(void)
+void dg_reap_wait(void)
 {
 	pthread_mutex_lock(&reap_mu);
 	while (reap_running)

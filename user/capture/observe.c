@@ -10,6 +10,7 @@
 
 #include "decode.h"
 #include "keyhash.h"
+#include "uprobes.h"
 
 uint64_t dg_mono_ns(void)
 {
@@ -247,6 +248,8 @@ void dg_observer_counters(struct dg_observer *o, dg_counter_fn fn, void *arg)
 		fn("probes", "libc_failed", ps->libc_failed, arg);
 		fn("probes", "libc_dropped", ps->libc_dropped, arg);
 		fn("probes", "syscall_hooks", (uint64_t)dg_probes_syscall_hooks(o->probes), arg);
+		fn("probes", "uprobe_links", (uint64_t)dg_probes_uprobe_links(o->probes), arg);
+		fn("probes", "uprobe_multi", (uint64_t)dg_uprobe_multi(), arg);
 		fn("probes", "cgroups", ps->cgroups, arg);
 		fn("probes", "cgroups_over", ps->cgroups_over, arg);
 		fn("probes", "cgroup_failed", ps->cgroup_failed, arg);

@@ -17,6 +17,7 @@
 #include "cgroup2.h"
 #include "hostinfo.h"
 #include "linkreap.h"
+#include "uprobes.h"
 #include "log.h"
 #include "openssl_layout.h"
 #include "tls.skel.h"
@@ -28,7 +29,6 @@
 #define MAX_FILES   (2 * DG_MAX_PATHS)
 #define MAX_LINKS   64             /* the process-wide links: sockops, tracepoints */
 #define MAX_WATCHED 512            /* processes with uprobes of their own */
-#define PROC_LINKS  32             /* uprobes in one process: 11 on OpenSSL, 16 on libc */
 
 /* A file named by --libssl or --ssl-binary, known by inode. */
 struct named_file {
@@ -45,11 +45,10 @@ struct watched {
 	uint32_t pid;
 	char path[300];                /* the file probed, as attached */
 	int layout;                    /* its OpenSSL's layout is in ssl_layouts */
-	int libc;                      /* its libc's socket calls are probed */
-	int libc_from;                 /* ... by links[libc_from..n_links) */
+	int libc;                      /* its libc's socket calls are probed: LIBC_* */
 	int bio;                       /* an SSL* of it was not tied from OpenSSL's layout */
-	struct bpf_link *links[PROC_LINKS];
-	int n_links;
+	struct dg_uprobe_set ssl;      /* on its OpenSSL */
+	struct dg_uprobe_set lc;       /* on its libc */
 	int seen;
 	int failed;                    /* counted once */
 };
@@ -204,47 +203,40 @@ static int attach_tracepoints(struct dg_probes *p, struct bpf_object *obj)
 }
 
 /* Attach the OpenSSL uprobes to one process's copy of path (libssl or an
- * executable with OpenSSL linked in). Returns the uprobes attached, or
- * -errno when a required one failed (then none stay). */
+ * executable with OpenSSL linked in): one program for the entry points,
+ * told apart by cookie, and the two return programs. Returns the probes
+ * attached, or -errno when a required one failed (then none stay). */
 static int attach_ssl(struct dg_probes *p, struct watched *w, const char *path)
 {
 	struct tls_bpf *s = p->tls;
-	struct {
-		const char *fn;
-		struct bpf_program *enter, *ret;
-		int required;
-	} fns[] = {
-		{ "SSL_read", s->progs.ssl_read_enter, s->progs.ssl_ret, 1 },
-		{ "SSL_write", s->progs.ssl_write_enter, s->progs.ssl_ret, 1 },
-		{ "SSL_read_ex", s->progs.ssl_read_ex_enter, s->progs.ssl_ex_ret, 0 },
-		{ "SSL_write_ex", s->progs.ssl_write_ex_enter, s->progs.ssl_ex_ret, 0 },
-		{ "SSL_do_handshake", s->progs.ssl_handshake_enter, s->progs.ssl_ret, 0 },
-		{ "SSL_free", s->progs.ssl_free_enter, NULL, 0 },
+	const struct dg_uprobe_fn enter[] = {
+		{ "SSL_read", DG_FN_SSL_READ, 1 },
+		{ "SSL_write", DG_FN_SSL_WRITE, 1 },
+		{ "SSL_read_ex", DG_FN_SSL_READ_EX, 0 },
+		{ "SSL_write_ex", DG_FN_SSL_WRITE_EX, 0 },
+		{ "SSL_do_handshake", DG_FN_SSL_HANDSHAKE, 0 },
+		{ "SSL_free", DG_FN_SSL_FREE, 0 },
 	};
+	const struct dg_uprobe_fn ret[] = {
+		{ "SSL_read", 0, 1 }, { "SSL_write", 0, 1 }, { "SSL_do_handshake", 0, 0 },
+	};
+	const struct dg_uprobe_fn ex_ret[] = {
+		{ "SSL_read_ex", 0, 0 }, { "SSL_write_ex", 0, 0 },
+	};
+	int n, m;
 
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]); i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i].fn);
-		struct bpf_link *l = bpf_program__attach_uprobe_opts(fns[i].enter, (pid_t)w->pid, path,
-								     0, &o);
-		int err = l ? 0 : -errno;
-
-		if (l)
-			w->links[w->n_links++] = l;
-		if (!err && fns[i].ret) {
-			LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = fns[i].fn, .retprobe = true);
-			l = bpf_program__attach_uprobe_opts(fns[i].ret, (pid_t)w->pid, path, 0, &r);
-			err = l ? 0 : -errno;
-			if (l)
-				w->links[w->n_links++] = l;
-		}
-		if (err && fns[i].required) {
-			dg_links_destroy(w->links, w->n_links);
-			w->n_links = 0;
-			return err;
-		}
+	if ((n = dg_uprobe_attach(&w->ssl, s->progs.ssl_enter, (pid_t)w->pid, path, enter, 6, 0)) < 0)
+		return n;
+	if ((m = dg_uprobe_attach(&w->ssl, s->progs.ssl_ret, (pid_t)w->pid, path, ret, 3, 1)) < 0) {
+		dg_uprobe_detach(&w->ssl, 0);
+		return m;
 	}
+	n += m;
+	/* OpenSSL 1.1.0 and older have no _ex calls. */
+	if ((m = dg_uprobe_attach(&w->ssl, s->progs.ssl_ex_ret, (pid_t)w->pid, path, ex_ret, 2, 1)) > 0)
+		n += m;
 	snprintf(w->path, sizeof(w->path), "%s", path);
-	return w->n_links;
+	return n;
 }
 
 static int add_file(struct dg_probes *p, const char *path, int binary)
@@ -399,68 +391,57 @@ enum { LIBC_READS = 1, LIBC_WRITES = 2 };
 static int attach_libc(struct dg_probes *p, struct watched *w, int which)
 {
 	struct plain_bpf *s = p->plain;
-	struct {
-		const char *fn;
-		struct bpf_program *enter, *ret;
-		int kind;
-	} fns[] = {
-		{ "read", s->progs.libc_read, s->progs.libc_read_ret, LIBC_READS },
-		{ "recv", s->progs.libc_recv, s->progs.libc_recv_ret, LIBC_READS },
-		{ "recvfrom", s->progs.libc_recvfrom, s->progs.libc_recvfrom_ret, LIBC_READS },
-		{ "readv", s->progs.libc_readv, s->progs.libc_readv_ret, LIBC_READS },
-		{ "write", s->progs.libc_write, s->progs.libc_write_ret, LIBC_WRITES },
-		{ "send", s->progs.libc_send, s->progs.libc_send_ret, LIBC_WRITES },
-		{ "sendto", s->progs.libc_sendto, s->progs.libc_sendto_ret, LIBC_WRITES },
-		{ "writev", s->progs.libc_writev, s->progs.libc_writev_ret, LIBC_WRITES },
+	const struct dg_uprobe_fn reads[] = {
+		{ "read", DG_LIBC_COOKIE(DG_DIR_IN, 0), 0 },
+		{ "recv", DG_LIBC_COOKIE(DG_DIR_IN, 0), 0 },
+		{ "recvfrom", DG_LIBC_COOKIE(DG_DIR_IN, 0), 0 },
+		{ "readv", DG_LIBC_COOKIE(DG_DIR_IN, 1), 0 },
 	};
-	int before = w->n_links, err = 0;
+	const struct dg_uprobe_fn writes[] = {
+		{ "write", DG_LIBC_COOKIE(DG_DIR_OUT, 0), 0 },
+		{ "send", DG_LIBC_COOKIE(DG_DIR_OUT, 0), 0 },
+		{ "sendto", DG_LIBC_COOKIE(DG_DIR_OUT, 0), 0 },
+		{ "writev", DG_LIBC_COOKIE(DG_DIR_OUT, 1), 0 },
+	};
 	char path[400];
+	int err = 0;
 
 	which &= ~w->libc;
 	if (!which)
 		return 0;
 	if (mapped_lib(w->pid, "/libc.so", path, sizeof(path)))
 		return -ENOENT;
-	for (size_t i = 0; i < sizeof(fns) / sizeof(fns[0]) && !err; i++) {
-		LIBBPF_OPTS(bpf_uprobe_opts, o, .func_name = fns[i].fn);
-		LIBBPF_OPTS(bpf_uprobe_opts, r, .func_name = fns[i].fn, .retprobe = true);
-		struct bpf_link *l;
+	for (int k = 0; k < 2 && !err; k++) {
+		const struct dg_uprobe_fn *fns = k ? writes : reads;
+		struct dg_uprobe_set one = { .n_fds = 0, .n_links = 0 };
 
-		if (!(fns[i].kind & which))
+		if (!(which & (k ? LIBC_WRITES : LIBC_READS)))
 			continue;
-		if (w->n_links + 2 > PROC_LINKS) {
+		/* Both programs or neither, then into the process's set. */
+		if ((err = dg_uprobe_attach(&one, s->progs.libc_enter, (pid_t)w->pid, path, fns, 4, 0)) < 0 ||
+		    (err = dg_uprobe_attach(&one, s->progs.libc_ret, (pid_t)w->pid, path, fns, 4, 1)) < 0) {
+			dg_uprobe_detach(&one, 0);
+			break;
+		}
+		err = 0;
+		if (w->lc.n_fds + one.n_fds > DG_USET_FDS || w->lc.n_links + one.n_links > DG_USET_LINKS) {
+			dg_uprobe_detach(&one, 0);
 			err = -E2BIG;
 			break;
 		}
-		if (!(l = bpf_program__attach_uprobe_opts(fns[i].enter, (pid_t)w->pid, path, 0, &o))) {
-			err = -errno;
-			break;
-		}
-		w->links[w->n_links++] = l;
-		if (!(l = bpf_program__attach_uprobe_opts(fns[i].ret, (pid_t)w->pid, path, 0, &r))) {
-			err = -errno;
-			break;
-		}
-		w->links[w->n_links++] = l;
+		memcpy(w->lc.fds + w->lc.n_fds, one.fds, (size_t)one.n_fds * sizeof(int));
+		w->lc.n_fds += one.n_fds;
+		memcpy(w->lc.links + w->lc.n_links, one.links, (size_t)one.n_links * sizeof(one.links[0]));
+		w->lc.n_links += one.n_links;
+		w->libc |= k ? LIBC_WRITES : LIBC_READS;
 	}
-	if (err) {
-		dg_links_destroy(w->links + before, w->n_links - before);
-		w->n_links = before;
-		return err;
-	}
-	if (!w->libc)
-		w->libc_from = before;
-	w->libc |= which;
-	return 0;
+	return err;
 }
 
 /* In the background: uprobes detach one grace period (~0.1 s) at a time. */
 static void detach_libc(struct watched *w)
 {
-	if (!w->libc)
-		return;
-	dg_links_destroy_async(w->links + w->libc_from, w->n_links - w->libc_from);
-	w->n_links = w->libc_from;
+	dg_uprobe_detach(&w->lc, 1);
 	w->libc = 0;
 }
 
@@ -483,7 +464,7 @@ static void forget_expects(struct dg_probes *p, uint32_t pid)
 static struct watched *watched_pid(struct dg_probes *p, uint32_t pid)
 {
 	for (int i = 0; i < p->n_watched; i++)
-		if (p->watched[i].pid == pid && p->watched[i].n_links)
+		if (p->watched[i].pid == pid && dg_uprobe_count(&p->watched[i].ssl))
 			return &p->watched[i];
 	return NULL;
 }
@@ -563,8 +544,8 @@ int dg_probes_check_bio(struct dg_probes *p)
 
 static void unwatch(struct dg_probes *p, struct watched *w)
 {
-	dg_links_destroy_async(w->links, w->n_links);
-	w->n_links = 0;
+	dg_uprobe_detach(&w->ssl, 1);
+	dg_uprobe_detach(&w->lc, 1);
 	if (w->layout)
 		bpf_map_delete_elem(bpf_map__fd(p->tls->maps.ssl_layouts), &w->pid);
 	bpf_map_delete_elem(bpf_map__fd(p->tls->maps.bio_pids), &w->pid);
@@ -710,7 +691,7 @@ int dg_probes_rescan(struct dg_probes *p)
 			x->pid = pids[j];
 		}
 		x->seen = 1;
-		if (x->n_links || ssl_file_of(p, x->pid, path, sizeof(path)))
+		if (dg_uprobe_count(&x->ssl) || ssl_file_of(p, x->pid, path, sizeof(path)))
 			continue;
 		if (attach_ssl(p, x, path) > 0) {
 			added++;
@@ -734,7 +715,7 @@ int dg_probes_rescan(struct dg_probes *p)
 	}
 	for (int i = 0; i < p->n_watched; i++) {
 		if (!p->watched[i].seen) {
-			if (p->watched[i].n_links)
+			if (dg_uprobe_count(&p->watched[i].ssl))
 				p->st.detached++;
 			unwatch(p, &p->watched[i]);
 			continue;
@@ -838,6 +819,12 @@ struct dg_probes *dg_probes_open(const struct dg_config *cfg, dg_sample_fn fn, v
 	set_ports(cfg, p->hello->rodata->watch_ports, &p->hello->rodata->n_ports, 1);
 	p->tls->rodata->cap_in = p->plain->rodata->cap_in = cfg->max_body;
 	p->plain->rodata->plain_data = cfg->syscall_hooks ? 1 : 0;
+	/* One program per kind of probe, on many functions (uprobes.h). */
+	dg_uprobe_prepare(p->tls->progs.ssl_enter);
+	dg_uprobe_prepare(p->tls->progs.ssl_ret);
+	dg_uprobe_prepare(p->tls->progs.ssl_ex_ret);
+	dg_uprobe_prepare(p->plain->progs.libc_enter);
+	dg_uprobe_prepare(p->plain->progs.libc_ret);
 	/* tls and plain share the per-thread notes that tie memory-BIO servers. */
 	if ((e = tls_bpf__load(p->tls)) ||
 	    (e = bpf_map__reuse_fd(p->plain->maps.events, bpf_map__fd(p->tls->maps.events))) ||
@@ -917,6 +904,50 @@ fail:
 	return NULL;
 }
 
+/* All links of all watched processes, and the process-wide ones, in one
+ * parallel reap. */
+static void reap_all(struct dg_probes *p)
+{
+	int nl = p->n_links, nf = 0;
+	struct bpf_link **links;
+	int *fds;
+
+	for (int i = 0; i < p->n_watched; i++) {
+		nl += p->watched[i].ssl.n_links + p->watched[i].lc.n_links;
+		nf += p->watched[i].ssl.n_fds + p->watched[i].lc.n_fds;
+	}
+	links = malloc((size_t)(nl + 1) * sizeof(*links));
+	fds = malloc((size_t)(nf + 1) * sizeof(*fds));
+	if (!links || !fds) {
+		free(links);
+		free(fds);
+		for (int i = 0; i < p->n_watched; i++)
+			unwatch(p, &p->watched[i]);
+		dg_reap(p->links, p->n_links, NULL, 0);
+		p->n_links = 0;
+		return;
+	}
+	nl = nf = 0;
+	for (int i = 0; i < p->n_watched; i++) {
+		const struct dg_uprobe_set *sets[2] = { &p->watched[i].ssl, &p->watched[i].lc };
+
+		for (int k = 0; k < 2; k++) {
+			memcpy(links + nl, sets[k]->links, (size_t)sets[k]->n_links * sizeof(*links));
+			nl += sets[k]->n_links;
+			memcpy(fds + nf, sets[k]->fds, (size_t)sets[k]->n_fds * sizeof(*fds));
+			nf += sets[k]->n_fds;
+		}
+		p->watched[i].ssl.n_links = p->watched[i].ssl.n_fds = 0;
+		p->watched[i].lc.n_links = p->watched[i].lc.n_fds = 0;
+	}
+	memcpy(links + nl, p->links, (size_t)p->n_links * sizeof(*links));
+	nl += p->n_links;
+	p->n_links = 0;
+	dg_reap(links, nl, fds, nf);
+	free(links);
+	free(fds);
+}
+
 void dg_probes_close(struct dg_probes *p)
 {
 	if (!p)
@@ -925,12 +956,12 @@ void dg_probes_close(struct dg_probes *p)
 	ring_buffer__free(p->rb_data);
 	if (p->epfd >= 0)
 		close(p->epfd);
-	for (int i = 0; i < p->n_watched; i++)
-		unwatch(p, &p->watched[i]);
-	dg_links_destroy(p->links, p->n_links);
+	/* Every process's probes at once: uprobe_multi links detach in
+	 * parallel, about one grace period for them all. */
+	reap_all(p);
 	for (int i = 0; i < p->n_cgs; i++)
 		detach_cg(&p->cgs[i]);
-	dg_links_wait();
+	dg_reap_wait();
 	dg_host_servers_free(p->servers);
 	dg_host_servers_free(p->fronts);
 	tls_bpf__destroy(p->tls);
@@ -957,6 +988,15 @@ int dg_probes_poll(struct dg_probes *p, int timeout_ms)
 		return n;
 	m = ring_buffer__consume(p->rb_data);
 	return m < 0 ? m : n + m;
+}
+
+int dg_probes_uprobe_links(const struct dg_probes *p)
+{
+	int n = 0;
+
+	for (int i = 0; i < p->n_watched; i++)
+		n += dg_uprobe_count(&p->watched[i].ssl) + dg_uprobe_count(&p->watched[i].lc);
+	return n;
 }
 
 int dg_probes_listeners(const struct dg_probes *p, uint32_t *pids, uint16_t *ports, int max)
@@ -1062,7 +1102,7 @@ int dg_probes_watched(const struct dg_probes *p, uint32_t *pids, const char **pa
 	int n = 0;
 
 	for (int i = 0; i < p->n_watched && n < max; i++) {
-		if (!p->watched[i].n_links)
+		if (!dg_uprobe_count(&p->watched[i].ssl))
 			continue;
 		pids[n] = p->watched[i].pid;
 		paths[n++] = p->watched[i].path;

@@ -72,6 +72,10 @@ void dg_probes_programs(struct dg_probes *p, dg_prog_fn fn, void *arg);
 typedef void (*dg_conn_stats_fn)(uint64_t conn, const struct dg_conn_stats *st, void *arg);
 int dg_probes_conns(struct dg_probes *p, dg_conn_stats_fn fn, void *arg);
 
+/* The uprobe links held now (a uprobe_multi link covers several
+ * functions; a perf-event uprobe one). */
+int dg_probes_uprobe_links(const struct dg_probes *p);
+
 /* The watched servers and the watched ports each listens on, as pairs
  * (pids[i], ports[i]), from the last scan. Returns how many. */
 int dg_probes_listeners(const struct dg_probes *p, uint32_t *pids, uint16_t *ports, int max);
