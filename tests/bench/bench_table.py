@@ -223,7 +223,10 @@ if have_kernel:
     for k, lbl in (("tls", "TLS mode"), ("tlsh", "TLS, hooks/root")):
         t = get(f"{k}/json/rate")
         if t and fl and "progs" in t:
-            calls = sum(x[1] for n, x in t["progs"].items() if n.startswith(("ssl_read", "ssl_write")))
+            # SSL calls per request: the runs of the return programs (one
+            # per SSL_read/_write/_ex, and per SSL_do_handshake, which a
+            # keep-alive connection makes none of per request).
+            calls = sum(x[1] for n, x in t["progs"].items() if n in ("ssl_ret", "ssl_ex_ret"))
             d_tls = t["cpu"] - b["cpu"]
             lim = fl["uprobe_ret_ns"] / 1000 * calls + 10
             p("  %s adds <= floor x SSL calls/request + 10 us: %s (%+.1f us; nginx makes %.2f SSL "
