@@ -16,16 +16,8 @@
 #include <yajl/yajl_gen.h>
 
 #include "jsonbuf.h"
+#include "xorshift.h"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 /* {"v":<printf fmt of v>} against the writer's {"v":...}; digits < 0: %g. */
 static void check_num(double v, int digits)

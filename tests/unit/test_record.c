@@ -16,6 +16,8 @@
 
 #include "jsonw.h"
 #include "record.h"
+#define XORSHIFT_SEED 0x243f6a8885a308d3ULL
+#include "xorshift.h"
 
 static const char UNKNOWN_JSON[] =
 	"{\"ts\":0.000000,\"conn\":0,\"client\":null,\"ip\":null,\"key\":null,\"ja4\":null,"
@@ -140,15 +142,6 @@ static int yajl_record_to_json(const struct dg_record *r, char *buf, size_t size
 	return dg_jw_take(g, buf, size);
 }
 
-static uint64_t rng = 0x243f6a8885a308d3ULL;
-
-static uint64_t next(void)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
-}
 
 /* Empty (null), plain, or bytes of any value: escapes, controls, UTF-8
  * and bytes that are not UTF-8. */
