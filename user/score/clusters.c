@@ -39,12 +39,9 @@ static unsigned idx_digit(const struct idx *e, int d)
 	return (unsigned)(v >> (8 * (d & 7))) & 255;
 }
 
-/* One stable pass by digit d from src into dst, count[] the digit's
- * histogram (turned into positions). The word and shift are chosen once
- * per pass, not per entry: these loops are most of a sort. */
-static void idx_scatter(const struct idx *src, struct idx *dst, size_t n, int d, size_t *count)
+/* A digit's histogram turned into where each value's run starts. */
+static void counts_to_positions(size_t *count)
 {
-	int sh = 8 * (d & 7);
 	size_t pos = 0;
 
 	for (int b = 0; b < 256; b++) {
@@ -52,6 +49,16 @@ static void idx_scatter(const struct idx *src, struct idx *dst, size_t n, int d,
 		count[b] = pos;
 		pos += c;
 	}
+}
+
+/* One stable pass by digit d from src into dst, count[] the digit's
+ * histogram. The word and shift are chosen once per pass, not per entry:
+ * these loops are most of a sort. */
+static void idx_scatter(const struct idx *src, struct idx *dst, size_t n, int d, size_t *count)
+{
+	int sh = 8 * (d & 7);
+
+	counts_to_positions(count);
 	if (d < 8) {
 		for (size_t k = 0; k < n; k++)
 			dst[count[(uint64_t)src[k].i >> sh & 255]++] = src[k];
@@ -148,15 +155,9 @@ static void sort_u64(uint64_t *v, size_t n)
 		for (int d = 0; d < 8; d++)
 			count[d][v[k] >> (8 * d) & 255]++;
 	for (int d = 0; d < 8; d++) {
-		size_t pos = 0;
-
-		if (n == 0 || count[d][v[0] >> (8 * d) & 255] == n)
+		if (count[d][v[0] >> (8 * d) & 255] == n)
 			continue;
-		for (int b = 0; b < 256; b++) {
-			size_t c = count[d][b];
-			count[d][b] = pos;
-			pos += c;
-		}
+		counts_to_positions(count[d]);
 		for (size_t k = 0; k < n; k++)
 			dst[count[d][src[k] >> (8 * d) & 255]++] = src[k];
 		src = dst;
