@@ -261,12 +261,32 @@ dg_start() {
 	tail -5 "$W/dg-$name.err" >&2
 	exit 1
 }
-tracer_stop() {   # $1: the signal
+tracer_stop() {   # $1: the signal; $2: a distillguard configuration, whose stop is timed
+	local links= t0 t1
+	[ -z "${2:-}" ] || links=$(DISTILLGUARD_SOCKET=$DG_SOCK "$DG" status --json 2>/dev/null |
+		python3 -c '
+import json, sys
+def find(o):
+    if isinstance(o, dict):
+        if "uprobe_links" in o:
+            return o["uprobe_links"]
+        for v in o.values():
+            r = find(v)
+            if r is not None:
+                return r
+print(find(json.load(sys.stdin)))' 2>/dev/null)
+	t0=$(date +%s%N)
 	kill "-$1" "$TRACER" 2>/dev/null
-	for _ in $(seq 100); do kill -0 "$TRACER" 2>/dev/null || break; sleep 0.1; done
+	for _ in $(seq 1000); do kill -0 "$TRACER" 2>/dev/null || break; sleep 0.01; done
+	t1=$(date +%s%N)
 	kill -KILL "$TRACER" 2>/dev/null
 	wait "$TRACER" 2>/dev/null
 	TRACER= DG_SOCK=
+	# How long distillguard takes to stop (its uprobes' detach dominates).
+	[ -z "${2:-}" ] || python3 -c 'import json,sys; open(sys.argv[1],"a").write(json.dumps(
+		{"name": "stop", "config": sys.argv[2], "ms": int(sys.argv[3]) / 1e6,
+		 "links": None if sys.argv[4] in ("", "None") else int(sys.argv[4])}) + "\n")' \
+		"$R" "$2" "$((t1 - t0))" "$links"
 }
 
 # What idle connections to the watched front cost the daemon: its tracked
@@ -360,22 +380,22 @@ for r in $(seq "$ROUNDS"); do
 	[ "$r" != 1 ] || python3 tests/bench/bench_phase.py --maps-of "$TRACER" "$R"
 	[ "$r" != 1 ] || idle_conns
 	phases tls "$r"
-	tracer_stop TERM
+	tracer_stop TERM tls
 	say "round $r: distillguard, upstream mode: run --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1"
 	dg_start "up$r" --port $UP --port $SSE_UP --front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1
 	phases up "$r"
-	tracer_stop TERM
+	tracer_stop TERM up
 	# The same two with the global syscall hooks and the socket programs on
 	# the root cgroup (every process and socket of the host).
 	say "round $r: distillguard, TLS mode, syscall_hooks yes, cgroup_scope root"
 	DG_CONF=$'syscall_hooks yes\ncgroup_scope root' dg_start "tlsh$r" --port $FRONT --port $SSE_FRONT
 	phases tlsh "$r"
-	tracer_stop TERM
+	tracer_stop TERM tlsh
 	say "round $r: distillguard, upstream mode, syscall_hooks yes, cgroup_scope root"
 	DG_CONF=$'syscall_hooks yes\ncgroup_scope root' dg_start "uph$r" --port $UP --port $SSE_UP \
 		--front-port $FRONT --front-port $SSE_FRONT --trusted-proxy 127.0.0.1
 	phases uph "$r"
-	tracer_stop TERM
+	tracer_stop TERM uph
 	if [ -n "$SS" ]; then
 		say "round $r: bcc sslsniff ($SS_NOTE)"
 		if ss_start; then

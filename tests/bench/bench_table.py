@@ -165,6 +165,18 @@ if have_kernel:
     ss = single.get("sslsniff", {}).get("note")
     if ss:
         p("  sslsniff: " + ss)
+    stops = [r for r in rows if r["name"] == "stop"]
+    if stops:
+        # SIGTERM to exit: the uprobes' detach is most of it (one grace
+        # period per link, perf-event uprobes one after another).
+        parts = []
+        for k, t in OURS:
+            ms = sorted(r["ms"] for r in stops if r["config"] == k)
+            links = [r["links"] for r in stops if r["config"] == k and r["links"] is not None]
+            if ms:
+                parts.append("%s %.0f ms%s" % (t, ms[len(ms) // 2],
+                                               " (%d uprobe links)" % max(links) if links else ""))
+        p("STOPPING distillguard (SIGTERM to exit, median): " + "   ".join(parts))
     p()
 
 u = single.get("user", {})

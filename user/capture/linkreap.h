@@ -1,9 +1,8 @@
 /* linkreap.h — detaching many BPF links without stalling.
  *
- * Closing a uprobe link waits for an RCU grace period: about 0.1 s each on
- * this kernel. Perf-event uprobes detach one after another whatever we do
- * (16 libc uprobes of one process took 1.8 s); uprobe_multi links detach
- * in parallel (8 of them: 324 ms one by one, 56 ms from 8 threads). So
+ * Closing a uprobe link waits for an RCU grace period, about 0.1 s on
+ * this kernel. Perf-event uprobes detach one after another whatever we do;
+ * uprobe_multi links detach in parallel (make bench's STOPPING line). So
  * links are destroyed from several threads at once, and at run time in
  * the background, so that the capture loop keeps draining the ring
  * buffers while a server's probes go. */
